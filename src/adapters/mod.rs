@@ -1,0 +1,7 @@
+//! Adapters: implementations of the ports (outbound) and the HTTP surface (inbound).
+pub mod blob;
+pub mod cache;
+pub mod clock;
+pub mod http;
+pub mod meta;
+pub mod upstream;

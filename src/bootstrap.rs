@@ -1,0 +1,1 @@
+//! Composition root: builds adapters from configuration and wires them into the app services.

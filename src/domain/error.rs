@@ -1,0 +1,74 @@
+//! Domain error enums, one per use-case family. No HTTP here: the inbound adapter maps each
+//! variant to a status and a stable code.
+use super::path::PathError;
+
+/// A validation failure that names the offending field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct FieldError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self { field, message: message.into() }
+    }
+}
+
+/// Managing repositories.
+#[derive(Debug, thiserror::Error)]
+pub enum RepositoryError {
+    #[error("invalid repository: {0}")]
+    Invalid(FieldError),
+    #[error("repository '{0}' not found")]
+    NotFound(String),
+    #[error("repository '{0}' already exists")]
+    AlreadyExists(String),
+    #[error("repository '{0}' is managed by the config file")]
+    ManagedByConfig(String),
+    #[error("backend unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Reading and writing files of a hosted (local) repository.
+#[derive(Debug, thiserror::Error)]
+pub enum HostedError {
+    #[error("repository '{0}' not found")]
+    RepositoryNotFound(String),
+    #[error("repository '{name}' is not a {expected} repository")]
+    WrongKind { name: String, expected: &'static str },
+    #[error("repository '{0}' does not accept this operation for its package type")]
+    UnsupportedPackage(String),
+    #[error("invalid path: {0}")]
+    InvalidPath(#[from] PathError),
+    #[error("invalid checksum header: {0}")]
+    InvalidChecksum(String),
+    #[error("checksum mismatch: expected {expected}, got {actual}")]
+    ChecksumMismatch { expected: String, actual: String },
+    #[error("'{0}' already exists and the repository does not allow overwrite")]
+    AlreadyExists(String),
+    #[error("'{0}' not found")]
+    NotFound(String),
+    #[error("body is larger than the limit of {limit} bytes")]
+    TooLarge { limit: u64 },
+    #[error("requested range not satisfiable (size {size})")]
+    RangeNotSatisfiable { size: u64 },
+    #[error("upload interrupted: {0}")]
+    BodyInterrupted(String),
+    #[error("backend unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Authentication and authorisation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("authentication required")]
+    MissingToken,
+    #[error("invalid or expired token")]
+    InvalidToken,
+    #[error("token lacks permission '{0}'")]
+    Forbidden(&'static str),
+    #[error("backend unavailable: {0}")]
+    Unavailable(String),
+}

@@ -1,0 +1,8 @@
+//! The pure core: value types, validation and decisions. No IO, no async, no frameworks.
+pub mod digest;
+pub mod error;
+pub mod path;
+pub mod range;
+pub mod registry;
+pub mod repository;
+pub mod token;

@@ -1,0 +1,2 @@
+//! OCI distribution: the pieces that exist so far (the upload state machine).
+pub mod upload;

@@ -1,0 +1,354 @@
+//! Repositories: what they are (kind, package type, settings) and how raw input is validated.
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+use super::error::FieldError;
+
+/// `[a-z0-9][a-z0-9._-]{0,63}`
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String")]
+pub struct RepoName(String);
+
+impl TryFrom<String> for RepoName {
+    type Error = FieldError;
+    fn try_from(value: String) -> Result<Self, FieldError> {
+        RepoName::new(&value)
+    }
+}
+
+impl RepoName {
+    pub fn new(raw: &str) -> Result<Self, FieldError> {
+        let bytes = raw.as_bytes();
+        let valid_first = bytes.first().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        let valid_rest = bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'));
+        if valid_first && valid_rest && bytes.len() <= 64 {
+            Ok(Self(raw.to_string()))
+        } else {
+            Err(FieldError::new(
+                "name",
+                "must match [a-z0-9][a-z0-9._-]{0,63}",
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RepoName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+macro_rules! string_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "lowercase")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(format!(
+                        "unknown value '{other}' (expected one of: {})",
+                        [$($text),+].join(", ")
+                    )),
+                }
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// How a repository gets its content.
+    Kind { Remote => "remote", Local => "local", Virtual => "virtual" }
+);
+
+string_enum!(
+    /// The package ecosystem a repository speaks.
+    PackageType {
+        Generic => "generic",
+        Docker => "docker",
+        Helm => "helm",
+        Pypi => "pypi",
+        Npm => "npm",
+        Rpm => "rpm",
+        Alpine => "alpine",
+        Puppet => "puppet",
+        Terraform => "terraform",
+        Goproxy => "goproxy",
+    }
+);
+
+string_enum!(
+    /// Who owns a repository's definition: the API, or the config file (config as code).
+    ManagedBy { Api => "api", Config => "config" }
+);
+
+/// A secret (upstream password). Never printed by `Debug` or `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Self(value)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+pub const DEFAULT_MUTABLE_TTL: u64 = 300;
+
+/// Settings of a pull-through cache.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteSettings {
+    pub base_url: String,
+    pub username: Option<String>,
+    /// Write-only: stored encrypted by the catalog adapter, never serialised back.
+    #[serde(skip)]
+    pub password: Option<Secret>,
+    pub mutable_ttl: u64,
+    /// 0 means forever.
+    pub immutable_ttl: u64,
+    pub patterns: Vec<String>,
+    pub blocklist: Vec<String>,
+    pub mutable_patterns: Vec<String>,
+    pub immutable_patterns: Vec<String>,
+    pub ban_tags: Vec<String>,
+    pub offline: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalSettings {
+    /// When false (the default), uploading to an existing path is a conflict.
+    pub allow_overwrite: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VirtualSettings {
+    /// Ordered: the first member that has a path wins.
+    pub members: Vec<RepoName>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KindSettings {
+    Remote(RemoteSettings),
+    Local(LocalSettings),
+    Virtual(VirtualSettings),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Repository {
+    pub name: RepoName,
+    pub package: PackageType,
+    pub settings: KindSettings,
+    pub managed_by: ManagedBy,
+}
+
+impl Repository {
+    pub fn kind(&self) -> Kind {
+        match self.settings {
+            KindSettings::Remote(_) => Kind::Remote,
+            KindSettings::Local(_) => Kind::Local,
+            KindSettings::Virtual(_) => Kind::Virtual,
+        }
+    }
+}
+
+/// Unvalidated repository input, as it arrives from JSON or a `[[repository]]` table.
+/// Field names follow the original ArtifactAPI so existing configs carry over.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RepositoryDraft {
+    pub name: String,
+    pub kind: String,
+    pub package: String,
+    pub base_url: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub mutable_ttl: Option<u64>,
+    pub immutable_ttl: Option<u64>,
+    #[serde(default)]
+    pub patterns: Vec<String>,
+    #[serde(default)]
+    pub blocklist: Vec<String>,
+    #[serde(default)]
+    pub mutable_patterns: Vec<String>,
+    #[serde(default)]
+    pub immutable_patterns: Vec<String>,
+    #[serde(default)]
+    pub ban_tags: Vec<String>,
+    pub offline: Option<bool>,
+    #[serde(default)]
+    pub members: Vec<String>,
+    pub allow_overwrite: Option<bool>,
+}
+
+impl RepositoryDraft {
+    /// Checks every field and names the first bad one. Regexes are compiled here, at write time,
+    /// so a bad pattern never reaches the request path.
+    pub fn validate(self, managed_by: ManagedBy) -> Result<Repository, FieldError> {
+        let name = RepoName::new(&self.name)?;
+        let kind = Kind::from_str(&self.kind).map_err(|m| FieldError::new("kind", m))?;
+        let package = PackageType::from_str(&self.package).map_err(|m| FieldError::new("package", m))?;
+        let settings = match kind {
+            Kind::Remote => KindSettings::Remote(self.remote_settings()?),
+            Kind::Local => {
+                self.refuse_fields_of("local", &["base_url", "members"])?;
+                KindSettings::Local(LocalSettings {
+                    allow_overwrite: self.allow_overwrite.unwrap_or(false),
+                })
+            }
+            Kind::Virtual => {
+                self.refuse_fields_of("virtual", &["base_url"])?;
+                let members = self
+                    .members
+                    .iter()
+                    .map(|m| RepoName::new(m).map_err(|_| FieldError::new("members", format!("'{m}' is not a valid repository name"))))
+                    .collect::<Result<Vec<_>, _>>()?;
+                if members.iter().any(|m| *m == name) {
+                    return Err(FieldError::new("members", "a virtual repository cannot contain itself"));
+                }
+                KindSettings::Virtual(VirtualSettings { members })
+            }
+        };
+        Ok(Repository { name, package, settings, managed_by })
+    }
+
+    fn refuse_fields_of(&self, kind: &str, fields: &[&'static str]) -> Result<(), FieldError> {
+        for field in fields {
+            let present = match *field {
+                "base_url" => self.base_url.is_some(),
+                "members" => !self.members.is_empty(),
+                _ => false,
+            };
+            if present {
+                return Err(FieldError::new(field, format!("not allowed for a {kind} repository")));
+            }
+        }
+        Ok(())
+    }
+
+    fn remote_settings(&self) -> Result<RemoteSettings, FieldError> {
+        self.refuse_fields_of("remote", &["members"])?;
+        let base_url = self
+            .base_url
+            .clone()
+            .ok_or_else(|| FieldError::new("base_url", "required for a remote repository"))?;
+        let parsed = url::Url::parse(&base_url).map_err(|e| FieldError::new("base_url", format!("not a URL: {e}")))?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+            return Err(FieldError::new("base_url", "must be an http:// or https:// URL with a host"));
+        }
+        for (field, patterns) in [
+            ("patterns", &self.patterns),
+            ("blocklist", &self.blocklist),
+            ("mutable_patterns", &self.mutable_patterns),
+            ("immutable_patterns", &self.immutable_patterns),
+            ("ban_tags", &self.ban_tags),
+        ] {
+            for p in patterns {
+                Regex::new(p).map_err(|e| FieldError::new(field, format!("invalid regex '{p}': {e}")))?;
+            }
+        }
+        Ok(RemoteSettings {
+            base_url: base_url.trim_end_matches('/').to_string(),
+            username: self.username.clone(),
+            password: self.password.clone().map(Secret::new),
+            mutable_ttl: self.mutable_ttl.unwrap_or(DEFAULT_MUTABLE_TTL),
+            immutable_ttl: self.immutable_ttl.unwrap_or(0),
+            patterns: self.patterns.clone(),
+            blocklist: self.blocklist.clone(),
+            mutable_patterns: self.mutable_patterns.clone(),
+            immutable_patterns: self.immutable_patterns.clone(),
+            ban_tags: self.ban_tags.clone(),
+            offline: self.offline.unwrap_or(false),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn draft(name: &str, kind: &str, package: &str) -> RepositoryDraft {
+        RepositoryDraft { name: name.into(), kind: kind.into(), package: package.into(), ..Default::default() }
+    }
+
+    #[test]
+    fn names() {
+        for ok in ["a", "0", "pypi-remote", "a.b_c-d", &"a".repeat(64)] {
+            assert!(RepoName::new(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "A", "-a", ".a", "_a", "a/b", "a b", "ä", &"a".repeat(65), ".."] {
+            assert_eq!(RepoName::new(bad).unwrap_err().field, "name", "{bad}");
+        }
+    }
+
+    #[test]
+    fn validation_names_the_bad_field() {
+        let remote = |url: Option<&str>| RepositoryDraft { base_url: url.map(str::to_string), ..draft("r", "remote", "pypi") };
+        let table: Vec<(RepositoryDraft, &str)> = vec![
+            (draft("Bad", "local", "generic"), "name"),
+            (draft("r", "mirror", "generic"), "kind"),
+            (draft("r", "local", "maven"), "package"),
+            (remote(None), "base_url"),
+            (remote(Some("ftp://host/x")), "base_url"),
+            (remote(Some("not a url")), "base_url"),
+            (RepositoryDraft { patterns: vec!["(".into()], ..remote(Some("http://127.0.0.1:1")) }, "patterns"),
+            (RepositoryDraft { blocklist: vec!["[".into()], ..remote(Some("http://127.0.0.1:1")) }, "blocklist"),
+            (RepositoryDraft { members: vec!["Bad".into()], ..draft("v", "virtual", "npm") }, "members"),
+            (RepositoryDraft { members: vec!["v".into()], ..draft("v", "virtual", "npm") }, "members"),
+            (RepositoryDraft { base_url: Some("http://x".into()), ..draft("l", "local", "npm") }, "base_url"),
+        ];
+        for (d, field) in table {
+            let err = d.clone().validate(ManagedBy::Api).unwrap_err();
+            assert_eq!(err.field, field, "{d:?}");
+        }
+    }
+
+    #[test]
+    fn remote_defaults() {
+        let d = RepositoryDraft {
+            base_url: Some("https://127.0.0.1:9/simple/".into()),
+            password: Some("hunter2".into()),
+            ..draft("pypi", "remote", "pypi")
+        };
+        let repo = d.validate(ManagedBy::Config).unwrap();
+        assert_eq!(repo.kind(), Kind::Remote);
+        let KindSettings::Remote(s) = &repo.settings else { unreachable!() };
+        assert_eq!(s.base_url, "https://127.0.0.1:9/simple");
+        assert_eq!(s.mutable_ttl, DEFAULT_MUTABLE_TTL);
+        assert_eq!(s.immutable_ttl, 0);
+        assert!(!format!("{repo:?}").contains("hunter2"));
+    }
+}

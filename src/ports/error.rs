@@ -1,0 +1,22 @@
+/// What any port can fail with. Adapters translate their backend errors (SQL, S3, Redis, IO) into
+/// these variants; the backend's own message goes into `Backend` for logs, never to clients.
+#[derive(Debug, thiserror::Error)]
+pub enum PortError {
+    #[error("not found")]
+    NotFound,
+    /// A create-only write found the key already present.
+    #[error("already exists")]
+    Conflict,
+    /// The backend is unreachable or failed.
+    #[error("backend error: {0}")]
+    Backend(String),
+    /// A body stream failed mid-way (client disconnect, upstream cut).
+    #[error("stream interrupted: {0}")]
+    Interrupted(String),
+}
+
+impl PortError {
+    pub fn backend(e: impl std::fmt::Display) -> Self {
+        PortError::Backend(e.to_string())
+    }
+}

@@ -1,0 +1,32 @@
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::{PageRequest, PortError};
+use crate::domain::digest::Digest;
+
+/// A file published to a local repository.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostedFile {
+    pub repo: String,
+    pub path: String,
+    pub digest: Digest,
+    pub size: u64,
+    pub content_type: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Files of local repositories by `(repo, path)`.
+///
+/// Contract: `create` is create-only and fails with `Conflict` when the path exists (even under a
+/// concurrent create: exactly one wins); `upsert` replaces (mutable paths such as tags);
+/// `delete` returns whether a row existed; `list` as in `ArtifactIndex::list`.
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait HostedFiles: Send + Sync {
+    async fn get(&self, repo: &str, path: &str) -> Result<Option<HostedFile>, PortError>;
+    async fn create(&self, file: &HostedFile) -> Result<(), PortError>;
+    async fn upsert(&self, file: &HostedFile) -> Result<(), PortError>;
+    async fn delete(&self, repo: &str, path: &str) -> Result<bool, PortError>;
+    async fn list(&self, repo: &str, page: &PageRequest) -> Result<Vec<HostedFile>, PortError>;
+    async fn delete_repo(&self, repo: &str) -> Result<u64, PortError>;
+}

@@ -1,0 +1,36 @@
+//! Port traits: what the core needs from the outside world, one small trait per role (DESIGN §4).
+//! Each states its contract; adapters implement them and one contract suite per port
+//! (`tests/contract_*.rs`) runs against every adapter.
+pub mod artifact_index;
+pub mod blob_records;
+pub mod blob_store;
+pub mod clock;
+pub mod credentials;
+pub mod error;
+pub mod hosted_files;
+pub mod repository_catalog;
+pub mod stream;
+pub mod ttl_cache;
+pub mod upload_sessions;
+pub mod upstream;
+
+pub use artifact_index::{ArtifactIndex, CachedObject, CacheClass};
+pub use blob_records::{BlobRecord, BlobRecords};
+pub use blob_store::{BlobMeta, BlobObject, BlobStore};
+pub use clock::Clock;
+pub use credentials::{Credentials, SigningKey, SigningKeys, TokenRecord};
+pub use error::PortError;
+pub use hosted_files::{HostedFile, HostedFiles};
+pub use repository_catalog::RepositoryCatalog;
+pub use stream::ByteStream;
+pub use ttl_cache::{Lease, TtlCache};
+pub use upload_sessions::{UploadSession, UploadSessions};
+pub use upstream::{Method, Upstream, UpstreamRequest, UpstreamResponse};
+
+/// A page of a listing ordered by a string key; `after` is the last key of the previous page.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PageRequest {
+    pub prefix: String,
+    pub after: Option<String>,
+    pub limit: u64,
+}

@@ -1,0 +1,28 @@
+//! Shared test helpers: real backends (PostgreSQL, Redis, in-process S3) and skip rules.
+#![allow(dead_code)]
+
+/// Under `ARTIFACTAPI_REQUIRE_BACKENDS=1` (set by `scripts/test.sh`), a missing backend fails the
+/// run instead of skipping its tests.
+pub fn require_backends() -> bool {
+    std::env::var("ARTIFACTAPI_REQUIRE_BACKENDS").is_ok_and(|v| v == "1")
+}
+
+/// Skips (returns `None`) or fails, depending on `require_backends()`.
+pub fn backend_or_skip<T>(what: &str, found: Option<T>) -> Option<T> {
+    match found {
+        Some(v) => Some(v),
+        None if require_backends() => panic!("{what} is required (ARTIFACTAPI_REQUIRE_BACKENDS=1) but not reachable"),
+        None => {
+            eprintln!("skipping: {what} not reachable");
+            None
+        }
+    }
+}
+
+pub fn test_database_url() -> String {
+    std::env::var("ARTIFACTAPI_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+pub fn test_redis_url() -> String {
+    std::env::var("ARTIFACTAPI_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
