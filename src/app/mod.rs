@@ -1,1 +1,7 @@
 //! Use cases, one per file. They hold `Arc<dyn Port>` and never name an adapter.
+pub mod auth;
+pub mod cas;
+pub mod config;
+pub mod health;
+pub mod hosted;
+pub mod repositories;

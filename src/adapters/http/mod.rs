@@ -1,1 +1,45 @@
+//! Inbound HTTP: the package protocols (`/api/v1`), the management API (`/api/v2`, poem-openapi)
+//! and `/metrics`. Handlers call `app` services only.
+pub mod admin;
+pub mod auth;
+pub mod errors;
+pub mod files;
+pub mod metrics;
 
+use poem::middleware::Tracing;
+use poem::{Endpoint, EndpointExt, Route};
+use poem_openapi::OpenApiService;
+use std::sync::Arc;
+
+use crate::app::auth::AuthService;
+use crate::app::health::HealthService;
+use crate::app::hosted::HostedService;
+use crate::app::repositories::RepositoryService;
+use metrics::Metrics;
+
+/// The app services the HTTP layer calls.
+pub struct AppState {
+    pub hosted: HostedService,
+    pub repositories: RepositoryService,
+    pub auth: AuthService,
+    pub health: HealthService,
+    pub metrics: Metrics,
+}
+
+/// The management API's OpenAPI service (also used by `artifactapi openapi` to print the spec).
+pub fn openapi_service() -> OpenApiService<admin::AdminApi, ()> {
+    OpenApiService::new(admin::AdminApi, "ArtifactAPI", env!("CARGO_PKG_VERSION"))
+        .description("Management API of ArtifactAPI: repositories, health and readiness.")
+}
+
+pub fn routes(state: Arc<AppState>) -> impl Endpoint {
+    let api = openapi_service();
+    let docs = api.swagger_ui();
+    Route::new()
+        .nest("/api/v2/docs", docs)
+        .at("/api/v2/openapi.json", api.spec_endpoint())
+        .nest("/", Route::new().at("/api/v1/*rest", files::protocol).at("/metrics", metrics::render).nest("/", api))
+        .around(metrics::count_requests)
+        .with(Tracing)
+        .data(state)
+}

@@ -1,0 +1,452 @@
+//! The management API (`/api/v2`), described by poem-openapi: one response enum per operation
+//! with explicit statuses, each domain error mapped exhaustively.
+use poem::Request;
+use poem::web::Data;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi, Tags, param::Path};
+use std::sync::Arc;
+
+use super::AppState;
+use super::auth::presented_secret;
+use crate::app::auth::Principal;
+use crate::domain::error::{AuthError, RepositoryError};
+use crate::domain::repository::{KindSettings, Repository, RepositoryDraft};
+use crate::domain::token::Scope;
+
+#[derive(Tags)]
+enum ApiTags {
+    /// Repository definitions.
+    Repositories,
+    /// Liveness and readiness.
+    Health,
+}
+
+/// An error: a stable machine-readable `code`, a human `message`, and the offending `field` for
+/// validation errors.
+#[derive(Object, Debug)]
+pub struct ApiError {
+    pub code: String,
+    pub message: String,
+    #[oai(skip_serializing_if_is_none)]
+    pub field: Option<String>,
+}
+
+fn api_error(code: &str, message: impl Into<String>, field: Option<&str>) -> Json<ApiError> {
+    Json(ApiError { code: code.to_string(), message: message.into(), field: field.map(str::to_string) })
+}
+
+fn unavailable(cause: &str) -> Json<ApiError> {
+    tracing::error!(cause, "backend unavailable");
+    api_error("BACKEND_UNAVAILABLE", "a storage backend is unavailable; try again later", None)
+}
+
+/// A repository to create. Field names follow the original ArtifactAPI configuration.
+#[derive(Object, Debug)]
+#[oai(deny_unknown_fields)]
+pub struct RepositoryInput {
+    /// `[a-z0-9][a-z0-9._-]{0,63}`
+    pub name: String,
+    /// `remote`, `local` or `virtual`.
+    pub kind: String,
+    /// `generic`, `docker`, `helm`, `pypi`, `npm`, `rpm`, `alpine`, `puppet`, `terraform` or `goproxy`.
+    pub package: String,
+    /// Remote: the upstream URL (http or https).
+    pub base_url: Option<String>,
+    /// Remote: upstream user name.
+    pub username: Option<String>,
+    /// Remote: upstream password. Write-only: stored encrypted, never returned.
+    #[oai(write_only)]
+    pub password: Option<String>,
+    /// Remote: seconds a mutable index stays fresh (default 300).
+    pub mutable_ttl: Option<u64>,
+    /// Remote: seconds an immutable file stays fresh (0 = forever, the default).
+    pub immutable_ttl: Option<u64>,
+    /// Remote: allowlist regexes (none = allow all).
+    pub patterns: Option<Vec<String>>,
+    /// Remote: blocklist regexes, checked first.
+    pub blocklist: Option<Vec<String>>,
+    /// Remote: regexes of paths to treat as mutable.
+    pub mutable_patterns: Option<Vec<String>>,
+    /// Remote: regexes of paths to treat as immutable.
+    pub immutable_patterns: Option<Vec<String>>,
+    /// Remote docker: tag regexes refused with 403.
+    pub ban_tags: Option<Vec<String>>,
+    /// Remote: serve the cache only.
+    pub offline: Option<bool>,
+    /// Virtual: ordered member repository names.
+    pub members: Option<Vec<String>>,
+    /// Local: allow uploading over an existing path (default false).
+    pub allow_overwrite: Option<bool>,
+}
+
+impl From<RepositoryInput> for RepositoryDraft {
+    fn from(i: RepositoryInput) -> Self {
+        RepositoryDraft {
+            name: i.name,
+            kind: i.kind,
+            package: i.package,
+            base_url: i.base_url,
+            username: i.username,
+            password: i.password,
+            mutable_ttl: i.mutable_ttl,
+            immutable_ttl: i.immutable_ttl,
+            patterns: i.patterns.unwrap_or_default(),
+            blocklist: i.blocklist.unwrap_or_default(),
+            mutable_patterns: i.mutable_patterns.unwrap_or_default(),
+            immutable_patterns: i.immutable_patterns.unwrap_or_default(),
+            ban_tags: i.ban_tags.unwrap_or_default(),
+            offline: i.offline,
+            members: i.members.unwrap_or_default(),
+            allow_overwrite: i.allow_overwrite,
+        }
+    }
+}
+
+/// A repository as stored. The upstream password is never returned: `has_password` says
+/// whether one is set.
+#[derive(Object, Debug)]
+pub struct RepositoryView {
+    pub name: String,
+    pub kind: String,
+    pub package: String,
+    /// `api` or `config` (defined in the config file).
+    pub managed_by: String,
+    pub base_url: Option<String>,
+    pub username: Option<String>,
+    pub has_password: bool,
+    pub mutable_ttl: Option<u64>,
+    pub immutable_ttl: Option<u64>,
+    pub patterns: Option<Vec<String>>,
+    pub blocklist: Option<Vec<String>>,
+    pub mutable_patterns: Option<Vec<String>>,
+    pub immutable_patterns: Option<Vec<String>>,
+    pub ban_tags: Option<Vec<String>>,
+    pub offline: Option<bool>,
+    pub members: Option<Vec<String>>,
+    pub allow_overwrite: Option<bool>,
+}
+
+impl From<Repository> for RepositoryView {
+    fn from(r: Repository) -> Self {
+        let mut view = RepositoryView {
+            name: r.name.to_string(),
+            kind: r.kind().to_string(),
+            package: r.package.to_string(),
+            managed_by: r.managed_by.to_string(),
+            base_url: None,
+            username: None,
+            has_password: false,
+            mutable_ttl: None,
+            immutable_ttl: None,
+            patterns: None,
+            blocklist: None,
+            mutable_patterns: None,
+            immutable_patterns: None,
+            ban_tags: None,
+            offline: None,
+            members: None,
+            allow_overwrite: None,
+        };
+        match r.settings {
+            KindSettings::Remote(s) => {
+                view.base_url = Some(s.base_url);
+                view.username = s.username;
+                view.has_password = s.password.is_some();
+                view.mutable_ttl = Some(s.mutable_ttl);
+                view.immutable_ttl = Some(s.immutable_ttl);
+                view.patterns = Some(s.patterns);
+                view.blocklist = Some(s.blocklist);
+                view.mutable_patterns = Some(s.mutable_patterns);
+                view.immutable_patterns = Some(s.immutable_patterns);
+                view.ban_tags = Some(s.ban_tags);
+                view.offline = Some(s.offline);
+            }
+            KindSettings::Local(s) => view.allow_overwrite = Some(s.allow_overwrite),
+            KindSettings::Virtual(s) => view.members = Some(s.members.iter().map(|m| m.to_string()).collect()),
+        }
+        view
+    }
+}
+
+#[derive(ApiResponse)]
+enum ListRepositoriesResponse {
+    /// Every repository, ordered by name.
+    #[oai(status = 200)]
+    Ok(Json<Vec<RepositoryView>>),
+    /// Reads need a token on this instance.
+    #[oai(status = 401)]
+    Unauthorized(Json<ApiError>),
+    /// The token lacks the read scope.
+    #[oai(status = 403)]
+    Forbidden(Json<ApiError>),
+    /// A backend is unavailable.
+    #[oai(status = 503)]
+    Unavailable(Json<ApiError>),
+}
+
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "create_bad_request")]
+enum CreateRepositoryResponse {
+    /// Created.
+    #[oai(status = 201)]
+    Created(Json<RepositoryView>),
+    /// The body is not valid JSON or a field is invalid (`field` names it).
+    #[oai(status = 400)]
+    BadRequest(Json<ApiError>),
+    /// No token, or an invalid one.
+    #[oai(status = 401)]
+    Unauthorized(Json<ApiError>),
+    /// The token lacks the admin scope.
+    #[oai(status = 403)]
+    Forbidden(Json<ApiError>),
+    /// A repository of that name exists.
+    #[oai(status = 409)]
+    Conflict(Json<ApiError>),
+    /// A backend is unavailable.
+    #[oai(status = 503)]
+    Unavailable(Json<ApiError>),
+}
+
+fn create_bad_request(err: poem::Error) -> CreateRepositoryResponse {
+    CreateRepositoryResponse::BadRequest(api_error("INVALID_BODY", err.to_string(), None))
+}
+
+#[derive(ApiResponse)]
+enum GetRepositoryResponse {
+    /// The repository.
+    #[oai(status = 200)]
+    Ok(Json<RepositoryView>),
+    /// Reads need a token on this instance.
+    #[oai(status = 401)]
+    Unauthorized(Json<ApiError>),
+    /// The token lacks the read scope for this repository.
+    #[oai(status = 403)]
+    Forbidden(Json<ApiError>),
+    /// No such repository.
+    #[oai(status = 404)]
+    NotFound(Json<ApiError>),
+    /// A backend is unavailable.
+    #[oai(status = 503)]
+    Unavailable(Json<ApiError>),
+}
+
+#[derive(ApiResponse)]
+enum DeleteRepositoryResponse {
+    /// Deleted; its files become unreferenced and GC reclaims them.
+    #[oai(status = 204)]
+    Deleted,
+    /// No token, or an invalid one.
+    #[oai(status = 401)]
+    Unauthorized(Json<ApiError>),
+    /// The token lacks the admin scope.
+    #[oai(status = 403)]
+    Forbidden(Json<ApiError>),
+    /// No such repository.
+    #[oai(status = 404)]
+    NotFound(Json<ApiError>),
+    /// The repository is defined in the config file.
+    #[oai(status = 409)]
+    Conflict(Json<ApiError>),
+    /// A backend is unavailable.
+    #[oai(status = 503)]
+    Unavailable(Json<ApiError>),
+}
+
+/// Liveness.
+#[derive(Object)]
+struct HealthView {
+    /// Always `ok` when the process answers.
+    status: String,
+    version: String,
+}
+
+#[derive(ApiResponse)]
+enum HealthResponse {
+    /// The process is alive.
+    #[oai(status = 200)]
+    Ok(Json<HealthView>),
+}
+
+/// One backend's readiness.
+#[derive(Object)]
+struct BackendView {
+    /// `database`, `blob_store` or `cache`.
+    name: String,
+    ok: bool,
+    latency_ms: u64,
+    error: Option<String>,
+}
+
+#[derive(Object)]
+struct ReadinessView {
+    /// `ready` or `unavailable`.
+    status: String,
+    backends: Vec<BackendView>,
+}
+
+#[derive(ApiResponse)]
+enum ReadinessResponse {
+    /// Every backend answers.
+    #[oai(status = 200)]
+    Ready(Json<ReadinessView>),
+    /// At least one backend does not answer.
+    #[oai(status = 503)]
+    Unavailable(Json<ReadinessView>),
+}
+
+/// Auth failures, mapped once for every operation.
+enum Denied {
+    Unauthorized(Json<ApiError>),
+    Forbidden(Json<ApiError>),
+    Unavailable(Json<ApiError>),
+}
+
+impl From<AuthError> for Denied {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::MissingToken | AuthError::InvalidToken => Denied::Unauthorized(api_error("UNAUTHORIZED", e.to_string(), None)),
+            AuthError::Forbidden(_) => Denied::Forbidden(api_error("FORBIDDEN", e.to_string(), None)),
+            AuthError::Unavailable(cause) => Denied::Unavailable(unavailable(&cause)),
+        }
+    }
+}
+
+async fn require(state: &AppState, req: &Request, need: Scope, repository: Option<&str>) -> Result<Principal, Denied> {
+    let principal = state.auth.authenticate(presented_secret(req)?.as_deref()).await?;
+    state.auth.authorize(&principal, need, repository)?;
+    Ok(principal)
+}
+
+pub struct AdminApi;
+
+#[OpenApi(prefix_path = "/api/v2")]
+impl AdminApi {
+    /// List repositories
+    #[oai(path = "/repositories", method = "get", operation_id = "listRepositories", tag = "ApiTags::Repositories")]
+    async fn list_repositories(&self, req: &Request, Data(state): Data<&Arc<AppState>>) -> ListRepositoriesResponse {
+        use ListRepositoriesResponse as R;
+        if let Err(denied) = require(state, req, Scope::Read, None).await.or_else(|d| match d {
+            // Listing is instance-wide; a read token restricted to some repositories may list too.
+            Denied::Forbidden(_) => Ok(Principal::Anonymous),
+            other => Err(other),
+        }) {
+            return match denied {
+                Denied::Unauthorized(e) => R::Unauthorized(e),
+                Denied::Forbidden(e) => R::Forbidden(e),
+                Denied::Unavailable(e) => R::Unavailable(e),
+            };
+        }
+        match state.repositories.list().await {
+            Ok(repos) => R::Ok(Json(repos.into_iter().map(RepositoryView::from).collect())),
+            Err(e) => match e {
+                RepositoryError::Unavailable(cause) => R::Unavailable(unavailable(&cause)),
+                RepositoryError::Invalid(_) | RepositoryError::NotFound(_) | RepositoryError::AlreadyExists(_) | RepositoryError::ManagedByConfig(_) => {
+                    R::Unavailable(unavailable(&e.to_string()))
+                }
+            },
+        }
+    }
+
+    /// Create a repository
+    #[oai(path = "/repositories", method = "post", operation_id = "createRepository", tag = "ApiTags::Repositories")]
+    async fn create_repository(&self, req: &Request, Data(state): Data<&Arc<AppState>>, body: Json<RepositoryInput>) -> CreateRepositoryResponse {
+        use CreateRepositoryResponse as R;
+        let principal = match require(state, req, Scope::Admin, None).await {
+            Ok(p) => p,
+            Err(Denied::Unauthorized(e)) => return R::Unauthorized(e),
+            Err(Denied::Forbidden(e)) => return R::Forbidden(e),
+            Err(Denied::Unavailable(e)) => return R::Unavailable(e),
+        };
+        match state.repositories.create(body.0.into()).await {
+            Ok(repo) => {
+                tracing::info!(repository = %repo.name, by = ?principal_name(&principal), "repository created");
+                R::Created(Json(repo.into()))
+            }
+            Err(e) => {
+                let message = e.to_string();
+                match e {
+                    RepositoryError::Invalid(f) => R::BadRequest(api_error("INVALID_FIELD", f.to_string(), Some(f.field))),
+                    RepositoryError::AlreadyExists(_) => R::Conflict(api_error("REPOSITORY_EXISTS", message, None)),
+                    RepositoryError::ManagedByConfig(_) => R::Conflict(api_error("MANAGED_BY_CONFIG", message, None)),
+                    RepositoryError::NotFound(_) => R::BadRequest(api_error("INVALID_FIELD", message, Some("members"))),
+                    RepositoryError::Unavailable(cause) => R::Unavailable(unavailable(&cause)),
+                }
+            }
+        }
+    }
+
+    /// Get a repository
+    #[oai(path = "/repositories/:name", method = "get", operation_id = "getRepository", tag = "ApiTags::Repositories")]
+    async fn get_repository(&self, req: &Request, Data(state): Data<&Arc<AppState>>, name: Path<String>) -> GetRepositoryResponse {
+        use GetRepositoryResponse as R;
+        match require(state, req, Scope::Read, Some(&name.0)).await {
+            Ok(_) => {}
+            Err(Denied::Unauthorized(e)) => return R::Unauthorized(e),
+            Err(Denied::Forbidden(e)) => return R::Forbidden(e),
+            Err(Denied::Unavailable(e)) => return R::Unavailable(e),
+        }
+        match state.repositories.get(&name.0).await {
+            Ok(repo) => R::Ok(Json(repo.into())),
+            Err(e) => {
+                let message = e.to_string();
+                match e {
+                    RepositoryError::NotFound(_) | RepositoryError::Invalid(_) => R::NotFound(api_error("REPOSITORY_NOT_FOUND", message, None)),
+                    RepositoryError::Unavailable(cause) => R::Unavailable(unavailable(&cause)),
+                    RepositoryError::AlreadyExists(_) | RepositoryError::ManagedByConfig(_) => R::Unavailable(unavailable(&message)),
+                }
+            }
+        }
+    }
+
+    /// Delete a repository
+    #[oai(path = "/repositories/:name", method = "delete", operation_id = "deleteRepository", tag = "ApiTags::Repositories")]
+    async fn delete_repository(&self, req: &Request, Data(state): Data<&Arc<AppState>>, name: Path<String>) -> DeleteRepositoryResponse {
+        use DeleteRepositoryResponse as R;
+        let principal = match require(state, req, Scope::Admin, None).await {
+            Ok(p) => p,
+            Err(Denied::Unauthorized(e)) => return R::Unauthorized(e),
+            Err(Denied::Forbidden(e)) => return R::Forbidden(e),
+            Err(Denied::Unavailable(e)) => return R::Unavailable(e),
+        };
+        match state.repositories.delete(&name.0).await {
+            Ok(()) => {
+                tracing::info!(repository = %name.0, by = ?principal_name(&principal), "repository deleted");
+                R::Deleted
+            }
+            Err(e) => {
+                let message = e.to_string();
+                match e {
+                    RepositoryError::NotFound(_) | RepositoryError::Invalid(_) => R::NotFound(api_error("REPOSITORY_NOT_FOUND", message, None)),
+                    RepositoryError::ManagedByConfig(_) => R::Conflict(api_error("MANAGED_BY_CONFIG", message, None)),
+                    RepositoryError::AlreadyExists(_) => R::Conflict(api_error("CONFLICT", message, None)),
+                    RepositoryError::Unavailable(cause) => R::Unavailable(unavailable(&cause)),
+                }
+            }
+        }
+    }
+
+    /// Liveness
+    #[oai(path = "/health", method = "get", operation_id = "health", tag = "ApiTags::Health")]
+    async fn health(&self) -> HealthResponse {
+        HealthResponse::Ok(Json(HealthView { status: "ok".into(), version: env!("CARGO_PKG_VERSION").into() }))
+    }
+
+    /// Readiness of every backend
+    #[oai(path = "/health/ready", method = "get", operation_id = "readiness", tag = "ApiTags::Health")]
+    async fn readiness(&self, Data(state): Data<&Arc<AppState>>) -> ReadinessResponse {
+        let backends = state.health.readiness().await;
+        let ready = backends.iter().all(|b| b.ok);
+        let view = ReadinessView {
+            status: if ready { "ready" } else { "unavailable" }.into(),
+            backends: backends.into_iter().map(|b| BackendView { name: b.name.into(), ok: b.ok, latency_ms: b.latency_ms, error: b.error }).collect(),
+        };
+        if ready { ReadinessResponse::Ready(Json(view)) } else { ReadinessResponse::Unavailable(Json(view)) }
+    }
+}
+
+fn principal_name(p: &Principal) -> &str {
+    match p {
+        Principal::Anonymous => "anonymous",
+        Principal::Token { name, .. } => name,
+    }
+}

@@ -1,0 +1,159 @@
+//! `/api/v1/{kind}/{name}/{path}`: the file protocol every package client builds on.
+//! The raw (still percent-encoded) URI path is parsed here, so encoded traversal such as
+//! `%2e%2e` is caught by the domain path check instead of slipping past a router.
+use poem::http::{Method, StatusCode, header};
+use poem::web::Data;
+use poem::{Body, IntoResponse, Request, Response, handler};
+use std::str::FromStr;
+use std::sync::Arc;
+
+use super::AppState;
+use super::auth::presented_secret;
+use super::errors::HttpError;
+use crate::app::auth::Principal;
+use crate::app::hosted::{ReadOutcome, ReadRequest, UploadRequest, etag_of};
+use crate::domain::error::HostedError;
+use crate::domain::path::ArtifactPath;
+use crate::domain::repository::{Kind, RepoName};
+use crate::domain::token::Scope;
+
+#[handler]
+pub async fn protocol(req: &Request, body: Body, Data(state): Data<&Arc<AppState>>) -> Response {
+    match serve(req, body, state).await {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    }
+}
+
+struct Target {
+    kind: Kind,
+    repo: RepoName,
+    path: ArtifactPath,
+}
+
+fn parse_target(raw: &str) -> Result<Target, HttpError> {
+    let not_found = |m: &str| HttpError::new(StatusCode::NOT_FOUND, "NOT_FOUND", m);
+    let rest = raw.strip_prefix("/api/v1/").ok_or_else(|| not_found("unknown route"))?;
+    let (kind, rest) = rest.split_once('/').ok_or_else(|| not_found("expected /api/v1/{kind}/{name}/{path}"))?;
+    let kind = Kind::from_str(kind).map_err(|m| not_found(&m))?;
+    let (name, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let repo = RepoName::new(name).map_err(|_| HttpError::new(StatusCode::NOT_FOUND, "REPOSITORY_NOT_FOUND", format!("repository '{name}' not found")))?;
+    let path = ArtifactPath::from_url_encoded(path).map_err(HostedError::from)?;
+    Ok(Target { kind, repo, path })
+}
+
+async fn serve(req: &Request, body: Body, state: &AppState) -> Result<Response, HttpError> {
+    let target = parse_target(req.uri().path())?;
+    let principal = state.auth.authenticate(presented_secret(req)?.as_deref()).await?;
+    let repo = target.repo.as_str();
+    match *req.method() {
+        Method::GET | Method::HEAD => {
+            state.auth.authorize(&principal, Scope::Read, Some(repo))?;
+            read(req, &target, state).await
+        }
+        Method::PUT => {
+            state.auth.authorize(&principal, Scope::Write, Some(repo))?;
+            upload(req, body, target, state).await
+        }
+        Method::DELETE => {
+            state.auth.authorize(&principal, Scope::Write, Some(repo))?;
+            ensure_local(&target)?;
+            state.hosted.delete(repo, &target.path).await?;
+            log_write(&principal, "delete", &target);
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        _ => Ok(HttpError::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "use GET, HEAD, PUT or DELETE").into_response()),
+    }
+}
+
+/// Remote and virtual repositories are resolved (so a wrong kind is still a 404) but not served
+/// yet: they come with the pull-through cache.
+async fn ensure_served(target: &Target, state: &AppState) -> Result<(), HttpError> {
+    if target.kind == Kind::Local {
+        return Ok(());
+    }
+    state.hosted.resolve(target.kind, target.repo.as_str()).await?;
+    Err(HttpError::new(StatusCode::NOT_IMPLEMENTED, "NOT_IMPLEMENTED", format!("{} repositories are not served yet", target.kind)))
+}
+
+fn ensure_local(target: &Target) -> Result<(), HttpError> {
+    if target.kind == Kind::Local {
+        Ok(())
+    } else {
+        Err(HttpError::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "only local repositories accept writes"))
+    }
+}
+
+fn header<'a, K: header::AsHeaderName>(req: &'a Request, name: K) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+async fn read(req: &Request, target: &Target, state: &AppState) -> Result<Response, HttpError> {
+    ensure_served(target, state).await?;
+    let request = ReadRequest {
+        range: header(req, header::RANGE),
+        if_none_match: header(req, header::IF_NONE_MATCH),
+        head_only: req.method() == Method::HEAD,
+    };
+    let outcome = state.hosted.read(target.repo.as_str(), &target.path, request).await?;
+    let (file, span, body) = match outcome {
+        ReadOutcome::NotModified(file) => {
+            return Ok(Response::builder().status(StatusCode::NOT_MODIFIED).header(header::ETAG, etag_of(&file.digest)).finish());
+        }
+        ReadOutcome::Content { file, span, body } => (file, span, body),
+    };
+    let length = span.map_or(file.size, |s| s.len());
+    let mut response = Response::builder()
+        .header(header::ETAG, etag_of(&file.digest))
+        .header(header::ACCEPT_RANGES, "bytes")
+        .header(header::CONTENT_LENGTH, length)
+        .header(header::LAST_MODIFIED, file.created_at.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+        .header("X-Checksum-Sha256", file.digest.hex())
+        .content_type(file.content_type.as_deref().unwrap_or("application/octet-stream"));
+    if let Some(span) = span {
+        response = response.status(StatusCode::PARTIAL_CONTENT).header(header::CONTENT_RANGE, format!("bytes {}-{}/{}", span.start, span.end, file.size));
+    }
+    let status = if span.is_some() { 206 } else { 200 };
+    Ok(match body {
+        Some(body) => {
+            let counted = state.metrics.count_sent(target.repo.as_str(), status, body);
+            response.body(Body::from_bytes_stream(counted))
+        }
+        None => response.finish(),
+    })
+}
+
+async fn upload(req: &Request, body: Body, target: Target, state: &AppState) -> Result<Response, HttpError> {
+    ensure_local(&target)?;
+    let declared_size = header(req, header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
+    let request = UploadRequest {
+        repo: target.repo.to_string(),
+        path: target.path.clone(),
+        body: Box::pin(body.into_bytes_stream()),
+        declared_size,
+        checksum: header(req, "x-checksum-sha256").map(str::to_string),
+        content_type: header(req, header::CONTENT_TYPE).map(str::to_string),
+    };
+    let stored = state.hosted.upload(request).await?;
+    state.metrics.count_received(target.repo.as_str(), 201, stored.size);
+    tracing::info!(repository = %target.repo, path = %target.path, digest = %stored.digest, size = stored.size, "uploaded");
+    let json = serde_json::json!({
+        "repository": stored.repo,
+        "path": stored.path,
+        "digest": stored.digest.to_string(),
+        "size": stored.size,
+    });
+    Ok(Response::builder()
+        .status(StatusCode::CREATED)
+        .header(header::ETAG, etag_of(&stored.digest))
+        .content_type("application/json")
+        .body(json.to_string()))
+}
+
+fn log_write(principal: &Principal, action: &str, target: &Target) {
+    let who = match principal {
+        Principal::Anonymous => "anonymous",
+        Principal::Token { name, .. } => name.as_str(),
+    };
+    tracing::info!(token = who, action, repository = %target.repo, path = %target.path, "write");
+}

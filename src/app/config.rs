@@ -1,0 +1,339 @@
+//! Configuration: an optional TOML file, then `ARTIFACTAPI_<KEY>` environment variables on top,
+//! then defaults (DESIGN §8). Backend URLs are parsed here into typed choices; an unknown scheme
+//! is an error that lists the supported ones.
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use crate::domain::repository::RepositoryDraft;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("invalid value for {key}: {message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+/// Every key, as read from the file; see `KEYS` for their environment names and types.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    /// Default: `sqlite://<data_dir>/meta.db?mode=rwc`.
+    pub database_url: Option<String>,
+    /// Default: `fs://<data_dir>/blobs`.
+    pub blob_store: Option<String>,
+    pub cache_url: String,
+    pub s3_access_key: Option<String>,
+    pub s3_secret_key: Option<String>,
+    pub admin_token: Option<String>,
+    /// Encrypts upstream passwords at rest. Default: a random key kept in `<data_dir>/secret.key`
+    /// (replicas must share one, so set it when running several).
+    pub secret_key: Option<String>,
+    pub anonymous_read: bool,
+    pub max_upload_size: u64,
+    pub upstream_connect_timeout: u64,
+    pub upstream_read_timeout: u64,
+    pub shutdown_timeout: u64,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    #[serde(rename = "repository")]
+    pub repositories: Vec<RepositoryDraft>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "0.0.0.0:8000".into(),
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            blob_store: None,
+            cache_url: "memory://".into(),
+            s3_access_key: None,
+            s3_secret_key: None,
+            admin_token: None,
+            secret_key: None,
+            anonymous_read: true,
+            max_upload_size: 10 * 1024 * 1024 * 1024,
+            upstream_connect_timeout: 10,
+            upstream_read_timeout: 60,
+            shutdown_timeout: 30,
+            log_format: LogFormat::Human,
+            log_level: "info".into(),
+            repositories: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum ValueType {
+    Text,
+    Integer,
+    Boolean,
+}
+
+/// Keys settable from the environment as `ARTIFACTAPI_<KEY>` (upper case).
+const KEYS: &[(&str, ValueType)] = &[
+    ("listen", ValueType::Text),
+    ("data_dir", ValueType::Text),
+    ("database_url", ValueType::Text),
+    ("blob_store", ValueType::Text),
+    ("cache_url", ValueType::Text),
+    ("s3_access_key", ValueType::Text),
+    ("s3_secret_key", ValueType::Text),
+    ("admin_token", ValueType::Text),
+    ("secret_key", ValueType::Text),
+    ("anonymous_read", ValueType::Boolean),
+    ("max_upload_size", ValueType::Integer),
+    ("upstream_connect_timeout", ValueType::Integer),
+    ("upstream_read_timeout", ValueType::Integer),
+    ("shutdown_timeout", ValueType::Integer),
+    ("log_format", ValueType::Text),
+    ("log_level", ValueType::Text),
+];
+
+impl Config {
+    /// Reads `file` (if any), overlays the environment given by `env`, fills defaults.
+    pub fn load(file: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let (mut table, origin) = match file {
+            Some(path) => {
+                let origin = path.display().to_string();
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: origin.clone(), source })?;
+                let table = toml::from_str::<toml::Table>(&text).map_err(|e| ConfigError::Parse { path: origin.clone(), message: e.message().to_string() })?;
+                (table, origin)
+            }
+            None => (toml::Table::new(), "(environment)".to_string()),
+        };
+        for (key, ty) in KEYS {
+            let var = format!("ARTIFACTAPI_{}", key.to_ascii_uppercase());
+            let Some(raw) = env(&var) else { continue };
+            let value = match ty {
+                ValueType::Text => toml::Value::String(raw),
+                ValueType::Integer => toml::Value::Integer(
+                    raw.trim().parse::<i64>().map_err(|_| ConfigError::Invalid { key, message: format!("{var} must be a whole number") })?,
+                ),
+                ValueType::Boolean => toml::Value::Boolean(match raw.trim() {
+                    "1" | "true" | "yes" => true,
+                    "0" | "false" | "no" => false,
+                    _ => return Err(ConfigError::Invalid { key, message: format!("{var} must be true or false") }),
+                }),
+            };
+            table.insert((*key).to_string(), value);
+        }
+        let config: Config = table.try_into().map_err(|e: toml::de::Error| ConfigError::Parse { path: origin, message: e.message().to_string() })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.listen.parse::<std::net::SocketAddr>().map_err(|e| ConfigError::Invalid { key: "listen", message: format!("'{}': {e}", self.listen) })?;
+        self.database()?;
+        self.blob_store()?;
+        self.cache()?;
+        if self.max_upload_size == 0 {
+            return Err(ConfigError::Invalid { key: "max_upload_size", message: "must be greater than 0".into() });
+        }
+        Ok(())
+    }
+
+    pub fn database(&self) -> Result<DatabaseUrl, ConfigError> {
+        let url = self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}/meta.db?mode=rwc", self.data_dir.display()));
+        url.parse().map_err(|message| ConfigError::Invalid { key: "database_url", message })
+    }
+
+    pub fn blob_store(&self) -> Result<BlobStoreUrl, ConfigError> {
+        let url = self.blob_store.clone().unwrap_or_else(|| format!("fs://{}/blobs", self.data_dir.display()));
+        url.parse().map_err(|message| ConfigError::Invalid { key: "blob_store", message })
+    }
+
+    pub fn cache(&self) -> Result<CacheUrl, ConfigError> {
+        self.cache_url.parse().map_err(|message| ConfigError::Invalid { key: "cache_url", message })
+    }
+
+    /// Where CAS temp files go; beside an fs blob store so the final put is a link.
+    pub fn scratch_dir(&self) -> PathBuf {
+        self.data_dir.join("tmp")
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(String),
+    Postgres(String),
+}
+
+impl FromStr for DatabaseUrl {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.split_once("://").map(|(scheme, _)| scheme) {
+            Some("sqlite") => Ok(DatabaseUrl::Sqlite(s.to_string())),
+            Some("postgres" | "postgresql") => Ok(DatabaseUrl::Postgres(s.to_string())),
+            _ => Err(format!("unsupported database URL '{}' (supported: sqlite://, postgres://)", scheme_of(s))),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BlobStoreUrl {
+    Fs(PathBuf),
+    /// `s3://bucket[/prefix]?endpoint=http://host:9000&region=us-east-1`
+    S3 { bucket: String, prefix: String, endpoint: String, region: String },
+}
+
+impl FromStr for BlobStoreUrl {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if let Some(path) = s.strip_prefix("fs://") {
+            if path.is_empty() {
+                return Err("fs:// needs a directory, e.g. fs://data/blobs".into());
+            }
+            return Ok(BlobStoreUrl::Fs(PathBuf::from(path)));
+        }
+        if s.starts_with("s3://") {
+            let url = url::Url::parse(s).map_err(|e| format!("invalid s3 URL: {e}"))?;
+            let bucket = url.host_str().filter(|b| !b.is_empty()).ok_or("s3:// needs a bucket: s3://bucket?endpoint=...")?.to_string();
+            let mut endpoint = None;
+            let mut region = "us-east-1".to_string();
+            for (k, v) in url.query_pairs() {
+                match k.as_ref() {
+                    "endpoint" => endpoint = Some(v.trim_end_matches('/').to_string()),
+                    "region" => region = v.to_string(),
+                    other => return Err(format!("unknown s3 URL parameter '{other}' (supported: endpoint, region)")),
+                }
+            }
+            let endpoint = endpoint.ok_or("s3:// needs ?endpoint=http(s)://host:port")?;
+            if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+                return Err("s3 endpoint must start with http:// or https://".into());
+            }
+            let prefix = url.path().trim_matches('/').to_string();
+            return Ok(BlobStoreUrl::S3 { bucket, prefix, endpoint, region });
+        }
+        Err(format!("unsupported blob store '{}' (supported: fs://, s3://)", scheme_of(s)))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CacheUrl {
+    Memory,
+    Redis(String),
+}
+
+impl FromStr for CacheUrl {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.split_once("://").map(|(scheme, _)| scheme) {
+            Some("memory") => Ok(CacheUrl::Memory),
+            Some("redis" | "rediss") => Ok(CacheUrl::Redis(s.to_string())),
+            _ => Err(format!("unsupported cache URL '{}' (supported: memory://, redis://)", scheme_of(s))),
+        }
+    }
+}
+
+/// The scheme only, so an error message never echoes credentials from a URL.
+fn scheme_of(s: &str) -> String {
+    match s.split_once("://") {
+        Some((scheme, _)) => format!("{scheme}://…"),
+        None => "(no scheme)".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn defaults_are_embedded() {
+        let c = Config::load(None, env(&[])).unwrap();
+        assert_eq!(c.listen, "0.0.0.0:8000");
+        assert_eq!(c.database().unwrap(), DatabaseUrl::Sqlite("sqlite://data/meta.db?mode=rwc".into()));
+        assert_eq!(c.blob_store().unwrap(), BlobStoreUrl::Fs("data/blobs".into()));
+        assert_eq!(c.cache().unwrap(), CacheUrl::Memory);
+        assert!(c.anonymous_read);
+    }
+
+    #[test]
+    fn env_overrides_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            r#"
+            listen = "127.0.0.1:9000"
+            anonymous_read = true
+            [[repository]]
+            name = "files"
+            kind = "local"
+            package = "generic"
+            "#,
+        )
+        .unwrap();
+        let c = Config::load(
+            Some(&path),
+            env(&[("ARTIFACTAPI_LISTEN", "127.0.0.1:9001"), ("ARTIFACTAPI_ANONYMOUS_READ", "false"), ("ARTIFACTAPI_MAX_UPLOAD_SIZE", "42")]),
+        )
+        .unwrap();
+        assert_eq!(c.listen, "127.0.0.1:9001");
+        assert!(!c.anonymous_read);
+        assert_eq!(c.max_upload_size, 42);
+        assert_eq!(c.repositories.len(), 1);
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        let table = [
+            (vec![("ARTIFACTAPI_CACHE_URL", "memcached://x")], "cache_url"),
+            (vec![("ARTIFACTAPI_BLOB_STORE", "gcs://bucket")], "blob_store"),
+            (vec![("ARTIFACTAPI_BLOB_STORE", "s3://bucket")], "blob_store"),
+            (vec![("ARTIFACTAPI_DATABASE_URL", "mysql://u:secret@h/db")], "database_url"),
+            (vec![("ARTIFACTAPI_LISTEN", "nowhere")], "listen"),
+            (vec![("ARTIFACTAPI_MAX_UPLOAD_SIZE", "big")], "max_upload_size"),
+            (vec![("ARTIFACTAPI_ANONYMOUS_READ", "maybe")], "anonymous_read"),
+        ];
+        for (vars, key) in table {
+            let err = Config::load(None, env(&vars)).unwrap_err();
+            assert!(matches!(&err, ConfigError::Invalid { key: k, .. } if *k == key), "{vars:?}: {err}");
+            assert!(!err.to_string().contains("secret"), "no credentials echoed: {err}");
+        }
+    }
+
+    #[test]
+    fn unknown_scheme_lists_supported() {
+        let err = "gcs://b".parse::<BlobStoreUrl>().unwrap_err();
+        assert!(err.contains("fs://") && err.contains("s3://"), "{err}");
+    }
+
+    #[test]
+    fn unknown_file_keys_are_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "lisen = \"x\"\n").unwrap();
+        let err = Config::load(Some(&path), env(&[])).unwrap_err();
+        assert!(err.to_string().contains("lisen"), "{err}");
+    }
+
+    #[test]
+    fn s3_url() {
+        let u: BlobStoreUrl = "s3://artifacts/prod?endpoint=http://127.0.0.1:9000/&region=eu-west-1".parse().unwrap();
+        assert_eq!(
+            u,
+            BlobStoreUrl::S3 { bucket: "artifacts".into(), prefix: "prod".into(), endpoint: "http://127.0.0.1:9000".into(), region: "eu-west-1".into() }
+        );
+    }
+}

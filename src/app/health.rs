@@ -1,0 +1,74 @@
+//! Readiness: every backend answers, and how fast.
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::ports::{BlobRecords, BlobStore, TtlCache};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackendStatus {
+    pub name: &'static str,
+    pub ok: bool,
+    pub latency_ms: u64,
+    /// The failure, for operators (backend messages carry no secrets).
+    pub error: Option<String>,
+}
+
+pub struct HealthService {
+    database: Arc<dyn BlobRecords>,
+    blobs: Arc<dyn BlobStore>,
+    cache: Arc<dyn TtlCache>,
+}
+
+impl HealthService {
+    pub fn new(database: Arc<dyn BlobRecords>, blobs: Arc<dyn BlobStore>, cache: Arc<dyn TtlCache>) -> Self {
+        Self { database, blobs, cache }
+    }
+
+    /// Checks the three backends concurrently.
+    pub async fn readiness(&self) -> Vec<BackendStatus> {
+        let (db, blobs, cache) = tokio::join!(
+            timed("database", self.database.check()),
+            timed("blob_store", self.blobs.check()),
+            timed("cache", self.cache.check()),
+        );
+        vec![db, blobs, cache]
+    }
+}
+
+async fn timed<F>(name: &'static str, check: F) -> BackendStatus
+where
+    F: std::future::Future<Output = Result<(), crate::ports::PortError>>,
+{
+    let started = Instant::now();
+    let result = tokio::time::timeout(std::time::Duration::from_secs(5), check).await;
+    let latency_ms = started.elapsed().as_millis() as u64;
+    let error = match result {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(e.to_string()),
+        Err(_) => Some("timed out after 5 s".to_string()),
+    };
+    BackendStatus { name, ok: error.is_none(), latency_ms, error }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::PortError;
+    use crate::ports::blob_records::MockBlobRecords;
+    use crate::ports::blob_store::MockBlobStore;
+    use crate::ports::ttl_cache::MockTtlCache;
+
+    #[tokio::test]
+    async fn reports_each_backend() {
+        let mut db = MockBlobRecords::new();
+        db.expect_check().returning(|| Ok(()));
+        let mut blobs = MockBlobStore::new();
+        blobs.expect_check().returning(|| Err(PortError::Backend("bucket missing".into())));
+        let mut cache = MockTtlCache::new();
+        cache.expect_check().returning(|| Ok(()));
+        let report = HealthService::new(Arc::new(db), Arc::new(blobs), Arc::new(cache)).readiness().await;
+        let summary: Vec<_> = report.iter().map(|s| (s.name, s.ok)).collect();
+        assert_eq!(summary, vec![("database", true), ("blob_store", false), ("cache", true)]);
+        assert_eq!(report[1].error.as_deref(), Some("backend error: bucket missing"));
+    }
+}

@@ -1,0 +1,170 @@
+//! Local (hosted) repositories of the generic package type: upload, download, delete.
+use std::sync::Arc;
+
+use crate::app::cas::{ContentStore, IngestError, IngestOptions};
+use crate::domain::digest::Digest;
+use crate::domain::error::HostedError;
+use crate::domain::path::ArtifactPath;
+use crate::domain::range::{ByteSpan, RangeRequest, resolve_range};
+use crate::domain::repository::{Kind, KindSettings, PackageType, Repository};
+use crate::ports::{BlobStore, ByteStream, Clock, HostedFile, HostedFiles, PortError, RepositoryCatalog};
+
+/// An upload as it arrives from a client.
+pub struct UploadRequest {
+    pub repo: String,
+    pub path: ArtifactPath,
+    pub body: ByteStream,
+    /// Declared size (Content-Length), checked against the limit before reading anything.
+    pub declared_size: Option<u64>,
+    /// `X-Checksum-Sha256`: bare hex or `sha256:<hex>`.
+    pub checksum: Option<String>,
+    pub content_type: Option<String>,
+}
+
+/// Conditional and partial read parameters.
+#[derive(Default)]
+pub struct ReadRequest<'a> {
+    pub range: Option<&'a str>,
+    pub if_none_match: Option<&'a str>,
+    /// HEAD: answer from metadata, open no body.
+    pub head_only: bool,
+}
+
+pub enum ReadOutcome {
+    /// 304: the client's copy is current.
+    NotModified(HostedFile),
+    /// 200 (span `None`) or 206; body `None` for HEAD.
+    Content { file: HostedFile, span: Option<ByteSpan>, body: Option<ByteStream> },
+}
+
+pub struct HostedService {
+    catalog: Arc<dyn RepositoryCatalog>,
+    files: Arc<dyn HostedFiles>,
+    blobs: Arc<dyn BlobStore>,
+    cas: Arc<ContentStore>,
+    clock: Arc<dyn Clock>,
+    max_upload: u64,
+}
+
+fn unavailable(e: PortError) -> HostedError {
+    HostedError::Unavailable(e.to_string())
+}
+
+impl HostedService {
+    pub fn new(
+        catalog: Arc<dyn RepositoryCatalog>,
+        files: Arc<dyn HostedFiles>,
+        blobs: Arc<dyn BlobStore>,
+        cas: Arc<ContentStore>,
+        clock: Arc<dyn Clock>,
+        max_upload: u64,
+    ) -> Self {
+        Self { catalog, files, blobs, cas, clock, max_upload }
+    }
+
+    /// The repository behind `/api/v1/{kind}/{name}`: it must exist and be of that kind.
+    pub async fn resolve(&self, kind: Kind, name: &str) -> Result<Repository, HostedError> {
+        let repo = self.catalog.get(name).await.map_err(unavailable)?.ok_or_else(|| HostedError::RepositoryNotFound(name.to_string()))?;
+        if repo.kind() != kind {
+            return Err(HostedError::WrongKind { name: name.to_string(), expected: kind.as_str() });
+        }
+        Ok(repo)
+    }
+
+    async fn resolve_generic_local(&self, name: &str) -> Result<Repository, HostedError> {
+        let repo = self.resolve(Kind::Local, name).await?;
+        if repo.package != PackageType::Generic {
+            return Err(HostedError::UnsupportedPackage(name.to_string()));
+        }
+        Ok(repo)
+    }
+
+    pub async fn upload(&self, request: UploadRequest) -> Result<HostedFile, HostedError> {
+        let repo = self.resolve_generic_local(&request.repo).await?;
+        let allow_overwrite = matches!(&repo.settings, KindSettings::Local(l) if l.allow_overwrite);
+        let expected = request
+            .checksum
+            .as_deref()
+            .map(|c| Digest::parse(c).or_else(|_| Digest::from_sha256_hex(c)))
+            .transpose()
+            .map_err(|e| HostedError::InvalidChecksum(e.to_string()))?;
+        if request.declared_size.is_some_and(|s| s > self.max_upload) {
+            return Err(HostedError::TooLarge { limit: self.max_upload });
+        }
+        let path = request.path.as_str();
+        if !allow_overwrite && self.files.get(repo.name.as_str(), path).await.map_err(unavailable)?.is_some() {
+            return Err(HostedError::AlreadyExists(path.to_string()));
+        }
+        let options = IngestOptions { expected, limit: Some(self.max_upload), content_type: request.content_type.clone() };
+        let stored = self.cas.ingest(request.body, options).await.map_err(|e| match e {
+            IngestError::TooLarge { limit } => HostedError::TooLarge { limit },
+            IngestError::Mismatch { expected, actual } => HostedError::ChecksumMismatch { expected: expected.to_string(), actual: actual.to_string() },
+            IngestError::Interrupted(m) => HostedError::BodyInterrupted(m),
+            IngestError::Unavailable(m) => HostedError::Unavailable(m),
+        })?;
+        let file = HostedFile {
+            repo: repo.name.to_string(),
+            path: path.to_string(),
+            digest: stored.digest,
+            size: stored.size,
+            content_type: request.content_type,
+            created_at: self.clock.now(),
+        };
+        let written = if allow_overwrite { self.files.upsert(&file).await } else { self.files.create(&file).await };
+        match written {
+            Ok(()) => Ok(file),
+            Err(PortError::Conflict) => Err(HostedError::AlreadyExists(path.to_string())),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    pub async fn read(&self, repo: &str, path: &ArtifactPath, request: ReadRequest<'_>) -> Result<ReadOutcome, HostedError> {
+        let repo = self.resolve_generic_local(repo).await?;
+        let file = self
+            .files
+            .get(repo.name.as_str(), path.as_str())
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| HostedError::NotFound(path.to_string()))?;
+        if request.if_none_match.is_some_and(|tags| etag_matches(tags, &file.digest)) {
+            return Ok(ReadOutcome::NotModified(file));
+        }
+        let span = match resolve_range(request.range, file.size) {
+            RangeRequest::Full => None,
+            RangeRequest::Partial(span) => Some(span),
+            RangeRequest::Unsatisfiable => return Err(HostedError::RangeNotSatisfiable { size: file.size }),
+        };
+        if request.head_only {
+            return Ok(ReadOutcome::Content { file, span, body: None });
+        }
+        let object = self.blobs.get(&file.digest.blob_key(), span).await.map_err(|e| match e {
+            PortError::NotFound => HostedError::Unavailable(format!("blob {} missing from the blob store", file.digest)),
+            other => unavailable(other),
+        })?;
+        Ok(ReadOutcome::Content { file, span, body: Some(object.body) })
+    }
+
+    /// Removes the path; the blob stays until GC finds it unreferenced.
+    pub async fn delete(&self, repo: &str, path: &ArtifactPath) -> Result<(), HostedError> {
+        let repo = self.resolve_generic_local(repo).await?;
+        if self.files.delete(repo.name.as_str(), path.as_str()).await.map_err(unavailable)? {
+            Ok(())
+        } else {
+            Err(HostedError::NotFound(path.to_string()))
+        }
+    }
+}
+
+/// The strong ETag we send for a file: its digest in quotes.
+pub fn etag_of(digest: &Digest) -> String {
+    format!("\"{digest}\"")
+}
+
+/// `If-None-Match` may list several tags, weak or strong, or `*`.
+fn etag_matches(header: &str, digest: &Digest) -> bool {
+    let ours = digest.to_string();
+    header.split(',').map(str::trim).any(|t| t == "*" || t.trim_start_matches("W/").trim_matches('"') == ours)
+}
+
+#[cfg(test)]
+mod tests;

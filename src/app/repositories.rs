@@ -1,0 +1,215 @@
+//! Managing repository definitions: through the API and from `[[repository]]` config tables.
+use std::sync::Arc;
+
+use crate::domain::error::{FieldError, RepositoryError};
+use crate::domain::repository::{KindSettings, ManagedBy, Repository, RepositoryDraft};
+use crate::ports::{ArtifactIndex, HostedFiles, PortError, RepositoryCatalog};
+
+pub struct RepositoryService {
+    catalog: Arc<dyn RepositoryCatalog>,
+    files: Arc<dyn HostedFiles>,
+    index: Arc<dyn ArtifactIndex>,
+}
+
+fn unavailable(e: PortError) -> RepositoryError {
+    RepositoryError::Unavailable(e.to_string())
+}
+
+/// What applying the config file did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ApplyReport {
+    pub created: Vec<String>,
+    pub updated: Vec<String>,
+    pub unchanged: Vec<String>,
+}
+
+impl RepositoryService {
+    pub fn new(catalog: Arc<dyn RepositoryCatalog>, files: Arc<dyn HostedFiles>, index: Arc<dyn ArtifactIndex>) -> Self {
+        Self { catalog, files, index }
+    }
+
+    pub async fn list(&self) -> Result<Vec<Repository>, RepositoryError> {
+        self.catalog.list().await.map_err(unavailable)
+    }
+
+    pub async fn get(&self, name: &str) -> Result<Repository, RepositoryError> {
+        self.catalog.get(name).await.map_err(unavailable)?.ok_or_else(|| RepositoryError::NotFound(name.to_string()))
+    }
+
+    pub async fn create(&self, draft: RepositoryDraft) -> Result<Repository, RepositoryError> {
+        let repo = draft.validate(ManagedBy::Api).map_err(RepositoryError::Invalid)?;
+        self.check_members(&repo).await?;
+        match self.catalog.create(&repo).await {
+            Ok(()) => Ok(repo),
+            Err(PortError::Conflict) => Err(RepositoryError::AlreadyExists(repo.name.to_string())),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    /// Deletes the definition and drops its file and cache rows, so GC can reclaim the blobs.
+    /// Repositories defined in the config file are refused: the file would recreate them.
+    pub async fn delete(&self, name: &str) -> Result<(), RepositoryError> {
+        let repo = self.get(name).await?;
+        if repo.managed_by == ManagedBy::Config {
+            return Err(RepositoryError::ManagedByConfig(name.to_string()));
+        }
+        self.files.delete_repo(name).await.map_err(unavailable)?;
+        self.index.delete_repo(name).await.map_err(unavailable)?;
+        if self.catalog.delete(name).await.map_err(unavailable)? {
+            Ok(())
+        } else {
+            Err(RepositoryError::NotFound(name.to_string()))
+        }
+    }
+
+    /// Config as code: creates or updates every listed repository (marked `managed_by: config`).
+    /// Everything is validated before anything is written; virtual repositories go last so their
+    /// members exist.
+    pub async fn apply_config(&self, drafts: Vec<RepositoryDraft>) -> Result<ApplyReport, RepositoryError> {
+        let mut repos = drafts
+            .into_iter()
+            .map(|d| d.validate(ManagedBy::Config).map_err(RepositoryError::Invalid))
+            .collect::<Result<Vec<_>, _>>()?;
+        repos.sort_by_key(|r| matches!(r.settings, KindSettings::Virtual(_)));
+        let mut report = ApplyReport::default();
+        for repo in repos {
+            self.check_members(&repo).await?;
+            let name = repo.name.to_string();
+            match self.catalog.get(&name).await.map_err(unavailable)? {
+                None => {
+                    self.catalog.create(&repo).await.map_err(unavailable)?;
+                    report.created.push(name);
+                }
+                Some(existing) if existing == repo => report.unchanged.push(name),
+                Some(_) => {
+                    self.catalog.update(&repo).await.map_err(unavailable)?;
+                    report.updated.push(name);
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Virtual members must exist and share the virtual repository's package type.
+    async fn check_members(&self, repo: &Repository) -> Result<(), RepositoryError> {
+        let KindSettings::Virtual(v) = &repo.settings else {
+            return Ok(());
+        };
+        for member in &v.members {
+            let found = self.catalog.get(member.as_str()).await.map_err(unavailable)?;
+            match found {
+                None => return Err(RepositoryError::Invalid(FieldError::new("members", format!("member '{member}' does not exist")))),
+                Some(m) if m.package != repo.package => {
+                    return Err(RepositoryError::Invalid(FieldError::new(
+                        "members",
+                        format!("member '{member}' is a {} repository, not {}", m.package, repo.package),
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::artifact_index::MockArtifactIndex;
+    use crate::ports::hosted_files::MockHostedFiles;
+    use crate::ports::repository_catalog::MockRepositoryCatalog;
+    use mockall::predicate::eq;
+
+    fn draft(name: &str, kind: &str, package: &str) -> RepositoryDraft {
+        RepositoryDraft { name: name.into(), kind: kind.into(), package: package.into(), ..Default::default() }
+    }
+
+    fn service(catalog: MockRepositoryCatalog, files: MockHostedFiles, index: MockArtifactIndex) -> RepositoryService {
+        RepositoryService::new(Arc::new(catalog), Arc::new(files), Arc::new(index))
+    }
+
+    #[tokio::test]
+    async fn create_validates_then_stores() {
+        let mut catalog = MockRepositoryCatalog::new();
+        catalog.expect_create().withf(|r| r.name.as_str() == "files").times(1).returning(|_| Ok(()));
+        let repo = service(catalog, MockHostedFiles::new(), MockArtifactIndex::new()).create(draft("files", "local", "generic")).await.unwrap();
+        assert_eq!(repo.managed_by, ManagedBy::Api);
+    }
+
+    #[tokio::test]
+    async fn create_maps_conflict_and_invalid() {
+        let mut catalog = MockRepositoryCatalog::new();
+        catalog.expect_create().returning(|_| Err(PortError::Conflict));
+        let svc = service(catalog, MockHostedFiles::new(), MockArtifactIndex::new());
+        assert!(matches!(svc.create(draft("files", "local", "generic")).await, Err(RepositoryError::AlreadyExists(n)) if n == "files"));
+        assert!(matches!(svc.create(draft("BAD", "local", "generic")).await, Err(RepositoryError::Invalid(f)) if f.field == "name"));
+    }
+
+    #[tokio::test]
+    async fn virtual_members_must_exist_and_match_package() {
+        let mut catalog = MockRepositoryCatalog::new();
+        catalog.expect_get().with(eq("missing")).returning(|_| Ok(None));
+        let npm = draft("npm-local", "local", "npm").validate(ManagedBy::Api).unwrap();
+        catalog.expect_get().with(eq("npm-local")).returning(move |_| Ok(Some(npm.clone())));
+        catalog.expect_create().times(0);
+        let svc = service(catalog, MockHostedFiles::new(), MockArtifactIndex::new());
+        for members in [vec!["missing".to_string()], vec!["npm-local".to_string()]] {
+            let v = RepositoryDraft { members, ..draft("v", "virtual", "pypi") };
+            assert!(matches!(svc.create(v).await, Err(RepositoryError::Invalid(f)) if f.field == "members"));
+        }
+    }
+
+    #[tokio::test]
+    async fn delete_drops_references_then_definition() {
+        let mut catalog = MockRepositoryCatalog::new();
+        let repo = draft("files", "local", "generic").validate(ManagedBy::Api).unwrap();
+        catalog.expect_get().returning(move |_| Ok(Some(repo.clone())));
+        catalog.expect_delete().with(eq("files")).times(1).returning(|_| Ok(true));
+        let mut files = MockHostedFiles::new();
+        files.expect_delete_repo().with(eq("files")).times(1).returning(|_| Ok(3));
+        let mut index = MockArtifactIndex::new();
+        index.expect_delete_repo().with(eq("files")).times(1).returning(|_| Ok(0));
+        service(catalog, files, index).delete("files").await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn config_managed_repositories_are_not_deleted_through_the_api() {
+        let mut catalog = MockRepositoryCatalog::new();
+        let repo = draft("files", "local", "generic").validate(ManagedBy::Config).unwrap();
+        catalog.expect_get().returning(move |_| Ok(Some(repo.clone())));
+        catalog.expect_delete().times(0);
+        let err = service(catalog, MockHostedFiles::new(), MockArtifactIndex::new()).delete("files").await.unwrap_err();
+        assert!(matches!(err, RepositoryError::ManagedByConfig(_)));
+    }
+
+    #[tokio::test]
+    async fn apply_config_creates_updates_and_leaves_unchanged() {
+        let same = draft("same", "local", "generic");
+        let stored_same = same.clone().validate(ManagedBy::Config).unwrap();
+        let old = draft("changed", "local", "generic").validate(ManagedBy::Config).unwrap();
+        let changed = RepositoryDraft { allow_overwrite: Some(true), ..draft("changed", "local", "generic") };
+        let mut catalog = MockRepositoryCatalog::new();
+        catalog.expect_get().with(eq("same")).returning(move |_| Ok(Some(stored_same.clone())));
+        catalog.expect_get().with(eq("changed")).returning(move |_| Ok(Some(old.clone())));
+        catalog.expect_get().with(eq("new")).returning(|_| Ok(None));
+        catalog.expect_create().withf(|r| r.name.as_str() == "new").times(1).returning(|_| Ok(()));
+        catalog.expect_update().withf(|r| r.name.as_str() == "changed").times(1).returning(|_| Ok(()));
+        let report = service(catalog, MockHostedFiles::new(), MockArtifactIndex::new())
+            .apply_config(vec![same, changed, draft("new", "local", "generic")])
+            .await
+            .unwrap();
+        assert_eq!(report, ApplyReport { created: vec!["new".into()], updated: vec!["changed".into()], unchanged: vec!["same".into()] });
+    }
+
+    #[tokio::test]
+    async fn apply_config_writes_nothing_when_any_table_is_invalid() {
+        let mut catalog = MockRepositoryCatalog::new();
+        catalog.expect_create().times(0);
+        catalog.expect_get().times(0);
+        let err = service(catalog, MockHostedFiles::new(), MockArtifactIndex::new())
+            .apply_config(vec![draft("ok", "local", "generic"), draft("bad", "local", "maven")])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, RepositoryError::Invalid(f) if f.field == "package"));
+    }
+}
