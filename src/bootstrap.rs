@@ -1,1 +1,154 @@
 //! Composition root: builds adapters from configuration and wires them into the app services.
+//! The only place (with `main`) that names both adapters and app services.
+use rand::RngCore;
+use sha2::{Digest as _, Sha256};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::adapters::blob::fs::FsBlobStore;
+use crate::adapters::blob::s3::{S3BlobStore, S3Config};
+use crate::adapters::cache::memory::MemoryCache;
+use crate::adapters::cache::redis::RedisCache;
+use crate::adapters::clock::SystemClock;
+use crate::adapters::http::AppState;
+use crate::adapters::http::metrics::Metrics;
+use crate::adapters::meta::MetaStore;
+use crate::adapters::upstream::http::{HttpUpstream, UpstreamConfig};
+use crate::app::auth::AuthService;
+use crate::app::cas::ContentStore;
+use crate::app::config::{BlobStoreUrl, CacheUrl, Config, ConfigError, DatabaseUrl};
+use crate::app::health::HealthService;
+use crate::app::hosted::HostedService;
+use crate::app::repositories::RepositoryService;
+use crate::ports::{BlobStore, Clock, PortError, TtlCache, Upstream};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot open the database ({target}): {cause}")]
+    Database { target: String, cause: PortError },
+    #[error("cannot open the blob store ({target}): {cause}")]
+    BlobStore { target: String, cause: PortError },
+    #[error("cannot reach the cache ({target}): {cause}")]
+    Cache { target: String, cause: PortError },
+    #[error("cannot set up the upstream client: {0}")]
+    Upstream(PortError),
+    #[error("secret key: {0}")]
+    SecretKey(String),
+}
+
+/// Every outbound adapter, chosen by configuration.
+pub struct Backends {
+    pub meta: Arc<MetaStore>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub cache: Arc<dyn TtlCache>,
+    pub upstream: Arc<dyn Upstream>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// A URL without credentials, path or query, safe for an error line.
+fn describe(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => format!("{}://{}", u.scheme(), u.host_str().map(|h| format!("{h}{}", u.port().map(|p| format!(":{p}")).unwrap_or_default())).unwrap_or_default()),
+        Err(_) => url.split("://").next().unwrap_or("?").to_string() + "://…",
+    }
+}
+
+/// Opens the metadata database and runs migrations.
+pub async fn open_database(config: &Config) -> Result<Arc<MetaStore>, BootstrapError> {
+    let key = secret_key(config)?;
+    let (url, target) = match config.database()? {
+        DatabaseUrl::Sqlite(url) => (url.clone(), url.split('?').next().unwrap_or("sqlite").to_string()),
+        DatabaseUrl::Postgres(url) => {
+            let target = describe(&url);
+            (url, target)
+        }
+    };
+    let meta = MetaStore::connect(&url, key).await.map_err(|cause| BootstrapError::Database { target: target.clone(), cause })?;
+    meta.migrate().await.map_err(|cause| BootstrapError::Database { target, cause })?;
+    Ok(Arc::new(meta))
+}
+
+pub async fn connect(config: &Config) -> Result<Backends, BootstrapError> {
+    let meta = open_database(config).await?;
+    let blobs: Arc<dyn BlobStore> = match config.blob_store()? {
+        BlobStoreUrl::Fs(root) => {
+            let target = format!("fs://{}", root.display());
+            Arc::new(FsBlobStore::open(root).map_err(|cause| BootstrapError::BlobStore { target, cause })?)
+        }
+        BlobStoreUrl::S3 { bucket, prefix, endpoint, region } => {
+            let target = format!("s3://{bucket} at {}", describe(&endpoint));
+            let s3 = S3Config {
+                bucket,
+                endpoint,
+                region,
+                access_key: config.s3_access_key.clone().unwrap_or_default(),
+                secret_key: config.s3_secret_key.clone().unwrap_or_default(),
+                prefix,
+            };
+            Arc::new(S3BlobStore::connect(s3).await.map_err(|cause| BootstrapError::BlobStore { target, cause })?)
+        }
+    };
+    blobs.check().await.map_err(|cause| BootstrapError::BlobStore { target: "blob store".into(), cause })?;
+    let cache: Arc<dyn TtlCache> = match config.cache()? {
+        CacheUrl::Memory => Arc::new(MemoryCache::new()),
+        CacheUrl::Redis(url) => {
+            let target = describe(&url);
+            let redis = RedisCache::connect(&url).await.map_err(|cause| BootstrapError::Cache { target: target.clone(), cause })?;
+            redis.check().await.map_err(|cause| BootstrapError::Cache { target, cause })?;
+            Arc::new(redis)
+        }
+    };
+    let upstream = HttpUpstream::new(UpstreamConfig {
+        connect_timeout: Duration::from_secs(config.upstream_connect_timeout),
+        read_timeout: Duration::from_secs(config.upstream_read_timeout),
+        user_agent: format!("artifactapi/{}", env!("CARGO_PKG_VERSION")),
+    })
+    .map_err(BootstrapError::Upstream)?;
+    Ok(Backends { meta, blobs, cache, upstream: Arc::new(upstream), clock: Arc::new(SystemClock) })
+}
+
+/// Wires the app services over the backends.
+pub fn app_state(config: &Config, backends: &Backends) -> Arc<AppState> {
+    let meta = &backends.meta;
+    let cas = Arc::new(ContentStore::new(backends.blobs.clone(), meta.clone(), backends.clock.clone(), config.scratch_dir()));
+    Arc::new(AppState {
+        hosted: HostedService::new(meta.clone(), meta.clone(), backends.blobs.clone(), cas, backends.clock.clone(), config.max_upload_size),
+        repositories: RepositoryService::new(meta.clone(), meta.clone(), meta.clone()),
+        auth: AuthService::new(meta.clone(), backends.clock.clone(), config.anonymous_read),
+        health: HealthService::new(meta.clone(), backends.blobs.clone(), backends.cache.clone()),
+        metrics: Metrics::new(),
+    })
+}
+
+/// The key that encrypts upstream passwords at rest: derived from `secret_key` when set,
+/// otherwise generated once into `<data_dir>/secret.key` (mode 0600).
+pub fn secret_key(config: &Config) -> Result<[u8; 32], BootstrapError> {
+    if let Some(secret) = &config.secret_key {
+        if secret.len() < 16 {
+            return Err(BootstrapError::SecretKey("secret_key must be at least 16 characters".into()));
+        }
+        return Ok(Sha256::digest(secret.as_bytes()).into());
+    }
+    let path = config.data_dir.join("secret.key");
+    match std::fs::read(&path) {
+        Ok(bytes) => bytes.try_into().map_err(|_| BootstrapError::SecretKey(format!("{} must hold exactly 32 bytes", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| BootstrapError::SecretKey(format!("cannot create {}: {e}", config.data_dir.display())))?;
+            let mut key = [0u8; 32];
+            rand::rng().fill_bytes(&mut key);
+            write_private(&path, &key).map_err(|e| BootstrapError::SecretKey(format!("cannot write {}: {e}", path.display())))?;
+            Ok(key)
+        }
+        Err(e) => Err(BootstrapError::SecretKey(format!("cannot read {}: {e}", path.display()))),
+    }
+}
+
+fn write_private(path: &std::path::Path, key: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(key)?;
+    file.sync_all()
+}

@@ -1,1 +1,159 @@
-fn main() {}
+//! `artifactapi`: serve, migrate, print the OpenAPI spec, manage the admin token.
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use artifactapi::adapters::http;
+use artifactapi::app::auth::AuthService;
+use artifactapi::app::config::{Config, LogFormat};
+use artifactapi::bootstrap;
+
+#[derive(Parser)]
+#[command(name = "artifactapi", version, about = "A caching proxy and artifact repository")]
+struct Cli {
+    /// TOML config file (every key can also come from ARTIFACTAPI_<KEY>).
+    #[arg(long, short, global = true, env = "ARTIFACTAPI_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log format (overrides `log_format`).
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<CliLogFormat>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CliLogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve,
+    /// Run database migrations and exit.
+    Migrate,
+    /// Print the management API's OpenAPI spec (JSON).
+    Openapi,
+    /// Manage the admin token.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenAction {
+    /// Replace the admin token with a new random one and print it.
+    ResetAdmin,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::Openapi = cli.command {
+        println!("{}", http::openapi_service().spec());
+        return ExitCode::SUCCESS;
+    }
+    let config = match Config::load(cli.config.as_deref(), |k| std::env::var(k).ok()) {
+        Ok(c) => c,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let format = match cli.log_format {
+        Some(CliLogFormat::Json) => LogFormat::Json,
+        Some(CliLogFormat::Human) => LogFormat::Human,
+        None => config.log_format,
+    };
+    init_logging(format, &config.log_level);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => return fail(&format!("cannot start the runtime: {e}")),
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve => serve(config).await,
+            Command::Migrate => bootstrap::open_database(&config).await.map(|_| ()).map_err(|e| e.to_string()),
+            Command::Token { action: TokenAction::ResetAdmin } => reset_admin(config).await,
+            Command::Openapi => Ok(()),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => fail(&message),
+    }
+}
+
+/// One clear line on stderr and a non-zero exit; never a panic backtrace.
+fn fail(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::FAILURE
+}
+
+fn init_logging(format: LogFormat, level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Human => builder.init(),
+    }
+}
+
+async fn reset_admin(config: Config) -> Result<(), String> {
+    let meta = bootstrap::open_database(&config).await.map_err(|e| e.to_string())?;
+    let auth = AuthService::new(meta, std::sync::Arc::new(artifactapi::adapters::clock::SystemClock), config.anonymous_read);
+    let secret = auth.reset_admin().await.map_err(|e| e.to_string())?;
+    println!("{secret}");
+    Ok(())
+}
+
+async fn serve(config: Config) -> Result<(), String> {
+    use poem::listener::{Acceptor, Listener, TcpListener};
+
+    let backends = bootstrap::connect(&config).await.map_err(|e| e.to_string())?;
+    let state = bootstrap::app_state(&config, &backends);
+    match state.auth.bootstrap_admin(config.admin_token.as_deref()).await {
+        Ok(Some(secret)) => println!("Generated admin token (shown once, store it now): {secret}"),
+        Ok(None) => {}
+        Err(e) => return Err(format!("admin token: {e}")),
+    }
+    let report = state.repositories.apply_config(config.repositories.clone()).await.map_err(|e| format!("[[repository]] config: {e}"))?;
+    tracing::info!(created = ?report.created, updated = ?report.updated, unchanged = report.unchanged.len(), "repositories from config applied");
+
+    let acceptor = TcpListener::bind(config.listen.clone()).into_acceptor().await.map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    for addr in acceptor.local_addr() {
+        tracing::info!(address = %addr, "listening");
+    }
+    let app = http::routes(state);
+    poem::Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(app, shutdown_signal(), Some(Duration::from_secs(config.shutdown_timeout)))
+        .await
+        .map_err(|e| format!("server: {e}"))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or SIGINT; in-flight requests then get `shutdown_timeout` to finish.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = interrupt => {},
+                    _ = term.recv() => {},
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The one test entry point; CI runs it through .ci/run. On a fresh Debian machine it installs and
+# starts PostgreSQL and Redis, then runs: fmt check, clippy -D warnings, every test (unit,
+# contract suites against every adapter, architecture, OpenAPI spec check, end to end).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_UPDATED=0
+apt_install() {
+  if [ "$APT_UPDATED" = 0 ]; then apt-get update -qq; APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+as_postgres() { su postgres -c "$1"; }
+
+ensure_postgres() {
+  if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+    echo "installing PostgreSQL"
+    apt_install postgresql postgresql-client
+  fi
+  if ! pg_isready -h 127.0.0.1 -p 5432 -q; then
+    local version
+    version=$(ls /etc/postgresql | sort -V | tail -1)
+    echo "starting PostgreSQL $version"
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+    for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
+  fi
+  pg_isready -h 127.0.0.1 -p 5432 -q || { echo "PostgreSQL did not start"; exit 1; }
+  # Password auth works whether pg_hba says trust or scram for 127.0.0.1.
+  as_postgres "psql -q -c \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null
+  as_postgres "psql -tAc \"SELECT 1 FROM pg_database WHERE datname='test'\"" | grep -q 1 || as_postgres "createdb test"
+}
+
+ensure_redis() {
+  if ! command -v redis-server >/dev/null 2>&1; then
+    echo "installing Redis"
+    apt_install redis-server redis-tools
+  fi
+  if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+    echo "starting Redis"
+    mkdir -p /var/lib/redis /var/log/redis
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+      --dir /var/lib/redis --logfile /var/log/redis/test.log
+    for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 1; done
+  fi
+  redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null || { echo "Redis did not start"; exit 1; }
+}
+
+ensure_postgres
+ensure_redis
+
+export ARTIFACTAPI_REQUIRE_BACKENDS=1
+export ARTIFACTAPI_TEST_DATABASE_URL="${ARTIFACTAPI_TEST_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/test}"
+export ARTIFACTAPI_TEST_REDIS_URL="${ARTIFACTAPI_TEST_REDIS_URL:-redis://127.0.0.1:6379}"
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+echo "== cargo test"
+cargo test --workspace --all-targets

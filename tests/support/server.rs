@@ -1,0 +1,104 @@
+//! Runs the real `artifactapi` binary on a random loopback port, in its own data directory.
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const ADMIN_TOKEN: &str = "e2e-admin-token-0123456789abcdef";
+
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub addr: String,
+    pub dir: tempfile::TempDir,
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The command, with a clean environment for our variables, run inside `dir`.
+pub fn command(dir: &Path, args: &[&str], env: &[(&str, String)]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_artifactapi"));
+    cmd.current_dir(dir).args(args);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("ARTIFACTAPI_") {
+            cmd.env_remove(key);
+        }
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+impl Server {
+    /// Starts `serve` with `env` on top of a listen address and the admin token, and waits for
+    /// `/api/v2/health`. stderr goes to `<dir>/server.log`.
+    pub async fn start(env: &[(&str, String)]) -> Server {
+        Self::start_with(env, &[]).await
+    }
+
+    pub async fn start_with(env: &[(&str, String)], extra_args: &[&str]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let addr = format!("127.0.0.1:{}", free_port());
+        let mut all: Vec<(&str, String)> = vec![("ARTIFACTAPI_LISTEN", addr.clone()), ("ARTIFACTAPI_ADMIN_TOKEN", ADMIN_TOKEN.to_string())];
+        all.extend(env.iter().cloned());
+        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
+        let mut args = extra_args.to_vec();
+        args.push("serve");
+        let child = command(dir.path(), &args, &all).stdout(Stdio::null()).stderr(log).spawn().unwrap();
+        let server = Server { child, base: format!("http://{addr}"), addr, dir };
+        server.wait_healthy().await;
+        server
+    }
+
+    async fn wait_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let client = reqwest::Client::new();
+        while Instant::now() < deadline {
+            if let Ok(r) = client.get(format!("{}/api/v2/health", self.base)).send().await
+                && r.status().is_success()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("server did not become healthy; log:\n{}", self.log());
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends raw bytes as an HTTP/1.1 request (so paths reach the server exactly as written, with no
+/// client-side normalisation of `..` or `%2e`) and returns the status code.
+pub async fn raw_status(addr: &str, request_line_and_headers: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request_line_and_headers.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 1024];
+    let n = stream.read(&mut buf).await.unwrap();
+    let head = String::from_utf8_lossy(&buf[..n]);
+    head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("no status in {head:?}"))
+}
