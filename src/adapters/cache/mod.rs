@@ -1,1 +1,3 @@
-
+//! `TtlCache` adapters: in-process (embedded mode) and Redis (scale-out).
+pub mod memory;
+pub mod redis;

@@ -1,1 +1,2 @@
-
+//! `Upstream` adapters: outbound HTTP to upstream registries.
+pub mod http;

@@ -1,0 +1,168 @@
+//! `Upstream` on reqwest: outbound HTTP to the registries a remote repository proxies.
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::{self, Stream, StreamExt};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::redirect::Policy;
+use std::error::Error as _;
+use std::io;
+use std::time::Duration;
+
+use crate::ports::{ByteStream, Method, PortError, Upstream, UpstreamRequest, UpstreamResponse};
+
+const MAX_REDIRECTS: usize = 10;
+
+#[derive(Clone, Debug)]
+pub struct UpstreamConfig {
+    /// Bounds TCP connect (and TLS handshake) to one upstream address.
+    pub connect_timeout: Duration,
+    /// Longest silence tolerated while waiting for the response head or between two body
+    /// chunks. Not a whole-transfer limit: a multi-GiB download that keeps flowing is never cut.
+    pub read_timeout: Duration,
+    pub user_agent: String,
+}
+
+impl Default for UpstreamConfig {
+    fn default() -> Self {
+        UpstreamConfig {
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(60),
+            user_agent: concat!("artifactapi/", env!("CARGO_PKG_VERSION")).to_owned(),
+        }
+    }
+}
+
+/// `Upstream` over one shared reqwest client (connection pool, rustls, system proxy settings).
+pub struct HttpUpstream {
+    client: reqwest::Client,
+    read_timeout: Duration,
+}
+
+impl HttpUpstream {
+    pub fn new(config: UpstreamConfig) -> Result<Self, PortError> {
+        // The idle timeout is applied per request by this adapter rather than with reqwest's
+        // client-wide `read_timeout`, so that `UpstreamRequest::timeout` can lengthen it as well
+        // as shorten it. reqwest strips `Authorization` when a redirect changes host.
+        let client = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .redirect(Policy::limited(MAX_REDIRECTS))
+            .user_agent(config.user_agent)
+            .build()
+            .map_err(|e| {
+                PortError::Backend(format!("cannot build HTTP client: {}", describe(e)))
+            })?;
+        Ok(HttpUpstream {
+            client,
+            read_timeout: config.read_timeout,
+        })
+    }
+}
+
+/// The error and its causes, without the URL reqwest would print (it may carry credentials
+/// or a presigned query string).
+fn describe(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}
+
+fn request_headers(headers: &[(String, String)]) -> Result<HeaderMap, PortError> {
+    let mut map = HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        let invalid = || PortError::Backend(format!("invalid upstream request header {name:?}"));
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid())?;
+        // Values are left out of the error: this may be `authorization`.
+        let value = HeaderValue::from_str(value).map_err(|_| invalid())?;
+        map.append(name, value);
+    }
+    Ok(map)
+}
+
+/// One entry per header line, names lower case (as `http` stores them), values as text.
+fn response_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Streams the body; a chunk that takes longer than `idle` to arrive, or a transport error
+/// (including a body shorter than its Content-Length), ends the stream with an `Err` item.
+fn body_stream<S>(body: S, idle: Duration, host: String) -> ByteStream
+where
+    S: Stream<Item = reqwest::Result<Bytes>> + Send + 'static,
+{
+    let state = Some(Box::pin(body));
+    Box::pin(stream::unfold(state, move |state| {
+        let host = host.clone();
+        async move {
+            let mut body = state?;
+            match tokio::time::timeout(idle, body.next()).await {
+                Ok(Some(Ok(chunk))) => Some((Ok(chunk), Some(body))),
+                Ok(None) => None,
+                Ok(Some(Err(e))) => {
+                    let message = format!("upstream {host}: body interrupted: {}", describe(e));
+                    Some((Err(io::Error::other(message)), None))
+                }
+                Err(_) => {
+                    let message = format!("upstream {host}: no body data for {idle:?}");
+                    Some((Err(io::Error::new(io::ErrorKind::TimedOut, message)), None))
+                }
+            }
+        }
+    }))
+}
+
+#[async_trait]
+impl Upstream for HttpUpstream {
+    async fn send(&self, request: UpstreamRequest) -> Result<UpstreamResponse, PortError> {
+        // Parsed here so that errors can name the host without echoing the URL.
+        let url = url::Url::parse(&request.url)
+            .map_err(|e| PortError::Backend(format!("invalid upstream URL: {e}")))?;
+        let host = url.host_str().unwrap_or("unknown host").to_owned();
+        let method = match request.method {
+            Method::Get => reqwest::Method::GET,
+            Method::Head => reqwest::Method::HEAD,
+        };
+        let idle = request.timeout.unwrap_or(self.read_timeout);
+        let builder = self
+            .client
+            .request(method.clone(), url)
+            .headers(request_headers(&request.headers)?);
+
+        let response = match tokio::time::timeout(idle, builder.send()).await {
+            Ok(Ok(response)) => response,
+            Ok(Err(e)) => {
+                return Err(PortError::Backend(format!(
+                    "{method} upstream {host}: {}",
+                    describe(e)
+                )));
+            }
+            Err(_) => {
+                return Err(PortError::Backend(format!(
+                    "{method} upstream {host}: no response within {idle:?}"
+                )));
+            }
+        };
+        let status = response.status().as_u16();
+        tracing::debug!(%method, host = %host, status, "upstream response");
+        let headers = response_headers(response.headers());
+        let body = body_stream(response.bytes_stream(), idle, host);
+        Ok(UpstreamResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+}
