@@ -1,0 +1,25 @@
+//! The committed spec is the contract: this fails when `openapi/openapi.json` differs from what
+//! the code generates. Regenerate with `cargo run -- openapi > openapi/openapi.json`.
+#[test]
+fn committed_spec_matches_the_code() {
+    let generated = artifactapi::adapters::http::openapi_service().spec();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json");
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        committed.trim() == generated.trim(),
+        "openapi/openapi.json is stale: run `cargo run -- openapi > openapi/openapi.json` and commit it"
+    );
+}
+
+#[test]
+fn every_operation_has_an_id_and_a_summary() {
+    let spec: serde_json::Value = serde_json::from_str(&artifactapi::adapters::http::openapi_service().spec()).unwrap();
+    let paths = spec["paths"].as_object().unwrap();
+    assert!(paths.contains_key("/api/v2/repositories") && paths.contains_key("/api/v2/health/ready"));
+    for (path, ops) in paths {
+        for (method, op) in ops.as_object().unwrap() {
+            assert!(op["operationId"].is_string(), "{method} {path} has no operationId");
+            assert!(op["summary"].is_string(), "{method} {path} has no summary");
+        }
+    }
+}
