@@ -56,8 +56,8 @@ impl FsBlobStore {
             .await
             .map_err(|e| io_err("rename into", dest, e))?;
         staged.armed = false;
-        // Durability of the directory entry; the object is already visible, so a failure here is
-        // only logged by the caller's next operation, not reported as a failed write.
+        // Best effort: make the new directory entry durable. The data is already fsynced and the
+        // object visible, so a failure here is not worth failing the write for.
         if let Ok(dir) = File::open(parent).await {
             let _ = dir.sync_all().await;
         }
