@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 pub mod data;
+pub mod postgres;
+pub mod s3;
 pub mod server;
 
 /// Under `ARTIFACTAPI_REQUIRE_BACKENDS=1` (set by `scripts/test.sh`), a missing backend fails the
