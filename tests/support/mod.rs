@@ -1,6 +1,8 @@
 //! Shared test helpers: real backends (PostgreSQL, Redis, in-process S3) and skip rules.
 #![allow(dead_code)]
 
+pub mod postgres;
+
 /// Under `ARTIFACTAPI_REQUIRE_BACKENDS=1` (set by `scripts/test.sh`), a missing backend fails the
 /// run instead of skipping its tests.
 pub fn require_backends() -> bool {

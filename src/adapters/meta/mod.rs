@@ -54,20 +54,43 @@ impl std::fmt::Debug for MetaStore {
 pub async fn connect(database_url: &str, secret_key: [u8; 32]) -> Result<MetaStore, PortError> {
     let mut options = ConnectOptions::new(database_url);
     options
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(30))
+        // sea-orm maps both to the pool's acquire timeout: how long a request (or the first
+        // connect at start) waits for a connection before failing with a backend error.
+        .acquire_timeout(Duration::from_secs(10))
         .idle_timeout(Duration::from_secs(600))
         // Statements carry secret hashes and encrypted passwords: keep them out of the logs.
         .sqlx_logging(false);
-    if database_url.starts_with("sqlite:") {
-        configure_sqlite(&mut options, database_url).await?;
-    } else {
-        options.max_connections(POSTGRES_MAX_CONNECTIONS).min_connections(1);
+    let scheme = database_url.split(':').next().unwrap_or_default();
+    match scheme {
+        "sqlite" => configure_sqlite(&mut options, database_url).await?,
+        "postgres" | "postgresql" => {
+            options.max_connections(POSTGRES_MAX_CONNECTIONS).min_connections(1);
+        }
+        _ => {
+            return Err(PortError::Backend(format!(
+                "unsupported database URL scheme '{scheme}' (supported: sqlite, postgres)"
+            )));
+        }
     }
-    let db = Database::connect(options)
-        .await
-        .map_err(|e| PortError::Backend(format!("cannot connect to the metadata database: {e}")))?;
+    let db = Database::connect(options).await.map_err(|e| {
+        PortError::Backend(redact(format!("cannot connect to the metadata database: {e}"), database_url))
+    })?;
     Ok(MetaStore { db, cipher: SecretBox::new(secret_key) })
+}
+
+/// Driver messages may quote the connection string; the password in it must not reach a log.
+fn redact(message: String, database_url: &str) -> String {
+    // The whole URL with its user info masked, which also covers URLs that do not parse.
+    let masked = match (database_url.split_once("://"), database_url.rfind('@')) {
+        (Some((scheme, _)), Some(at)) => format!("{scheme}://***{}", &database_url[at..]),
+        _ => database_url.to_string(),
+    };
+    let message = message.replace(database_url, &masked);
+    let Some(password) = url::Url::parse(database_url).ok().and_then(|u| u.password().map(str::to_string)) else {
+        return message;
+    };
+    let decoded = percent_encoding::percent_decode_str(&password).decode_utf8_lossy().into_owned();
+    message.replace(&password, "***").replace(&decoded, "***")
 }
 
 async fn configure_sqlite(options: &mut ConnectOptions, url: &str) -> Result<(), PortError> {
@@ -163,6 +186,15 @@ pub(crate) fn prefix_upper_bound(prefix: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redacts_url_passwords() {
+        let url = "postgres://u:p%40ss@127.0.0.1/db";
+        assert_eq!(redact(format!("bad {url} and p@ss"), url), "bad postgres://***@127.0.0.1/db and ***");
+        let broken = "postgres://u:pw@[::1";
+        assert_eq!(redact(format!("'{broken}' cannot be parsed"), broken), "'postgres://***@[::1' cannot be parsed");
+        assert_eq!(redact("no secret".into(), "sqlite://x.db"), "no secret");
+    }
 
     #[test]
     fn prefix_bounds() {
