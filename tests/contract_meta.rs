@@ -1,6 +1,9 @@
 //! Contract suites of the metadata ports (DESIGN §9), each run against SQLite (a file in a temp
 //! dir) and PostgreSQL (a fresh database per test; skipped when unreachable unless
 //! `ARTIFACTAPI_REQUIRE_BACKENDS=1`).
+// Test code: a failed expectation is meant to panic (clippy.toml only exempts `#[test]` bodies).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support;
 
 #[path = "contract_meta/blobs.rs"]
@@ -63,7 +66,9 @@ macro_rules! on_both {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn postgres() {
-                let Some(($store, url)) = open_postgres().await else { return };
+                let Some(($store, url)) = open_postgres().await else {
+                    return;
+                };
                 $body.await;
                 drop_postgres_database(&url).await;
             }
@@ -71,17 +76,31 @@ macro_rules! on_both {
     };
 }
 
-on_both!(repository_catalog, |store| catalog::repository_catalog_contract(Arc::new(store)));
-on_both!(password_at_rest, |store| catalog::password_is_encrypted_at_rest(store));
-on_both!(artifact_index, |store| files::artifact_index_contract(Arc::new(store)));
-on_both!(hosted_files, |store| files::hosted_files_contract(Arc::new(store)));
+on_both!(repository_catalog, |store| {
+    catalog::repository_catalog_contract(Arc::new(store))
+});
+on_both!(password_at_rest, |store| {
+    catalog::password_is_encrypted_at_rest(store)
+});
+on_both!(artifact_index, |store| files::artifact_index_contract(
+    Arc::new(store)
+));
+on_both!(hosted_files, |store| files::hosted_files_contract(
+    Arc::new(store)
+));
 on_both!(blob_records, |store| {
     let store = Arc::new(store);
     blobs::blob_records_contract(store.clone(), store.clone(), store)
 });
-on_both!(upload_sessions, |store| uploads::upload_sessions_contract(Arc::new(store)));
-on_both!(credentials_contract, |store| credentials::credentials_contract(Arc::new(store)));
-on_both!(signing_keys, |store| credentials::signing_keys_contract(Arc::new(store)));
+on_both!(upload_sessions, |store| uploads::upload_sessions_contract(
+    Arc::new(store)
+));
+on_both!(credentials_contract, |store| {
+    credentials::credentials_contract(Arc::new(store))
+});
+on_both!(signing_keys, |store| credentials::signing_keys_contract(
+    Arc::new(store)
+));
 on_both!(store_lifecycle, |store| lifecycle(store));
 
 /// Adapter-level guarantees: migrations are idempotent (every `serve` start runs them), the
@@ -105,10 +124,17 @@ async fn unusable_database_urls_are_backend_errors() {
     let dir = tempfile::tempdir().unwrap();
     let blocker = dir.path().join("file");
     std::fs::write(&blocker, b"").unwrap();
-    for url in [format!("sqlite://{}/meta.db", blocker.display()), "mysql://user:s3cr3t-pw@127.0.0.1:1/db".to_string(), "postgres://user:s3cr3t-pw@[::1".to_string()] {
+    for url in [
+        format!("sqlite://{}/meta.db", blocker.display()),
+        "mysql://user:s3cr3t-pw@127.0.0.1:1/db".to_string(),
+        "postgres://user:s3cr3t-pw@[::1".to_string(),
+    ] {
         let err = meta::connect(&url, KEY).await.unwrap_err();
         let text = err.to_string();
-        assert!(matches!(err, artifactapi::ports::PortError::Backend(_)), "{text}");
+        assert!(
+            matches!(err, artifactapi::ports::PortError::Backend(_)),
+            "{text}"
+        );
         assert!(!text.contains("s3cr3t-pw"), "{text}");
     }
 }

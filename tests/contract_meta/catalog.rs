@@ -3,12 +3,19 @@ use std::sync::Arc;
 
 use artifactapi::adapters::meta::MetaStore;
 use artifactapi::adapters::meta::entities::repository as row;
-use artifactapi::domain::repository::{KindSettings, ManagedBy, Repository, RepositoryDraft, Secret};
+use artifactapi::domain::repository::{
+    KindSettings, ManagedBy, Repository, RepositoryDraft, Secret,
+};
 use artifactapi::ports::{PortError, RepositoryCatalog};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel};
 
 fn draft(name: &str, kind: &str) -> RepositoryDraft {
-    RepositoryDraft { name: name.into(), kind: kind.into(), package: "pypi".into(), ..Default::default() }
+    RepositoryDraft {
+        name: name.into(),
+        kind: kind.into(),
+        package: "pypi".into(),
+        ..Default::default()
+    }
 }
 
 fn remote(name: &str, password: Option<&str>) -> Repository {
@@ -24,13 +31,21 @@ fn remote(name: &str, password: Option<&str>) -> Repository {
 }
 
 fn local(name: &str) -> Repository {
-    RepositoryDraft { allow_overwrite: Some(true), ..draft(name, "local") }.validate(ManagedBy::Config).unwrap()
+    RepositoryDraft {
+        allow_overwrite: Some(true),
+        ..draft(name, "local")
+    }
+    .validate(ManagedBy::Config)
+    .unwrap()
 }
 
 fn virtual_of(name: &str, members: &[&str]) -> Repository {
-    RepositoryDraft { members: members.iter().map(|m| m.to_string()).collect(), ..draft(name, "virtual") }
-        .validate(ManagedBy::Api)
-        .unwrap()
+    RepositoryDraft {
+        members: members.iter().map(|m| m.to_string()).collect(),
+        ..draft(name, "virtual")
+    }
+    .validate(ManagedBy::Api)
+    .unwrap()
 }
 
 fn password_of(repo: &Repository) -> Option<String> {
@@ -49,18 +64,39 @@ pub async fn repository_catalog_contract(store: Arc<dyn RepositoryCatalog>) {
     let group = virtual_of("group", &["hosted", "pypi"]);
     for repo in [&pypi, &hosted, &group] {
         store.create(repo).await.unwrap();
-        assert_eq!(store.get(repo.name.as_str()).await.unwrap().as_ref(), Some(repo), "round trip");
+        assert_eq!(
+            store.get(repo.name.as_str()).await.unwrap().as_ref(),
+            Some(repo),
+            "round trip"
+        );
     }
-    assert!(matches!(store.create(&local("pypi")).await, Err(PortError::Conflict)));
-    assert_eq!(store.get("pypi").await.unwrap(), Some(pypi.clone()), "a failed create changes nothing");
+    assert!(matches!(
+        store.create(&local("pypi")).await,
+        Err(PortError::Conflict)
+    ));
+    assert_eq!(
+        store.get("pypi").await.unwrap(),
+        Some(pypi.clone()),
+        "a failed create changes nothing"
+    );
 
     // Ordered by name, byte-wise ("a-b" < "ab" whatever the database locale says).
     for name in ["b", "ab", "a-b", "a"] {
         store.create(&local(name)).await.unwrap();
     }
-    let names: Vec<String> = store.list().await.unwrap().iter().map(|r| r.name.to_string()).collect();
+    let names: Vec<String> = store
+        .list()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.name.to_string())
+        .collect();
     assert_eq!(names, ["a", "a-b", "ab", "b", "group", "hosted", "pypi"]);
-    assert_eq!(password_of(&store.list().await.unwrap()[6]).as_deref(), Some("hunter2"), "list decrypts");
+    assert_eq!(
+        password_of(&store.list().await.unwrap()[6]).as_deref(),
+        Some("hunter2"),
+        "list decrypts"
+    );
 
     // Update without a password keeps the stored one; with one, replaces it.
     let mut changed = remote("pypi", None);
@@ -71,12 +107,31 @@ pub async fn repository_catalog_contract(store: Arc<dyn RepositoryCatalog>) {
     let got = store.get("pypi").await.unwrap().unwrap();
     assert_eq!(password_of(&got).as_deref(), Some("hunter2"));
     assert!(matches!(&got.settings, KindSettings::Remote(s) if s.offline));
-    store.update(&remote("pypi", Some("correct horse"))).await.unwrap();
-    assert_eq!(password_of(&store.get("pypi").await.unwrap().unwrap()).as_deref(), Some("correct horse"));
-    store.update(&virtual_of("hosted", &["pypi"])).await.unwrap();
-    assert_eq!(store.get("hosted").await.unwrap(), Some(virtual_of("hosted", &["pypi"])), "kind may change");
-    assert!(matches!(store.update(&local("nope")).await, Err(PortError::NotFound)));
-    assert!(store.get("nope").await.unwrap().is_none(), "update never creates");
+    store
+        .update(&remote("pypi", Some("correct horse")))
+        .await
+        .unwrap();
+    assert_eq!(
+        password_of(&store.get("pypi").await.unwrap().unwrap()).as_deref(),
+        Some("correct horse")
+    );
+    store
+        .update(&virtual_of("hosted", &["pypi"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get("hosted").await.unwrap(),
+        Some(virtual_of("hosted", &["pypi"])),
+        "kind may change"
+    );
+    assert!(matches!(
+        store.update(&local("nope")).await,
+        Err(PortError::NotFound)
+    ));
+    assert!(
+        store.get("nope").await.unwrap().is_none(),
+        "update never creates"
+    );
 
     assert!(store.delete("b").await.unwrap());
     assert!(!store.delete("b").await.unwrap());
@@ -87,9 +142,22 @@ pub async fn repository_catalog_contract(store: Arc<dyn RepositoryCatalog>) {
         let store = store.clone();
         tokio::spawn(async move { store.create(&remote("race", Some(&format!("pw{i}")))).await })
     });
-    let results: Vec<_> = futures::future::join_all(attempts).await.into_iter().map(|r| r.unwrap()).collect();
-    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
-    assert!(results.iter().all(|r| matches!(r, Ok(()) | Err(PortError::Conflict))), "{results:?}");
+    let results: Vec<_> = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r, Ok(()) | Err(PortError::Conflict))),
+        "{results:?}"
+    );
 }
 
 /// The password never lands in the database in clear, and a ciphertext moved onto another row
@@ -100,16 +168,42 @@ pub async fn password_is_encrypted_at_rest(store: MetaStore) {
     store.create(&remote("two", Some(plaintext))).await.unwrap();
     store.create(&local("plain")).await.unwrap();
 
-    let one = row::Entity::find_by_id("one".to_string()).one(store.connection()).await.unwrap().unwrap();
-    let two = row::Entity::find_by_id("two".to_string()).one(store.connection()).await.unwrap().unwrap();
+    let one = row::Entity::find_by_id("one".to_string())
+        .one(store.connection())
+        .await
+        .unwrap()
+        .unwrap();
+    let two = row::Entity::find_by_id("two".to_string())
+        .one(store.connection())
+        .await
+        .unwrap()
+        .unwrap();
     let sealed = one.password_enc.clone().unwrap();
-    assert!(!sealed.contains(plaintext) && !one.settings.contains(plaintext), "{one:?}");
-    assert_ne!(Some(sealed.clone()), two.password_enc, "a fresh nonce per value");
-    assert!(one.settings.contains("\"base_url\""), "settings are JSON: {}", one.settings);
-    let plain = row::Entity::find_by_id("plain".to_string()).one(store.connection()).await.unwrap().unwrap();
+    assert!(
+        !sealed.contains(plaintext) && !one.settings.contains(plaintext),
+        "{one:?}"
+    );
+    assert_ne!(
+        Some(sealed.clone()),
+        two.password_enc,
+        "a fresh nonce per value"
+    );
+    assert!(
+        one.settings.contains("\"base_url\""),
+        "settings are JSON: {}",
+        one.settings
+    );
+    let plain = row::Entity::find_by_id("plain".to_string())
+        .one(store.connection())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(plain.password_enc, None);
 
-    let got = RepositoryCatalog::get(&store, "one").await.unwrap().unwrap();
+    let got = RepositoryCatalog::get(&store, "one")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(password_of(&got).as_deref(), Some(plaintext));
     assert!(!format!("{got:?}").contains(plaintext));
 

@@ -12,7 +12,9 @@ fn parse_class(raw: &str) -> Result<CacheClass, PortError> {
     match raw {
         "mutable" => Ok(CacheClass::Mutable),
         "immutable" => Ok(CacheClass::Immutable),
-        other => Err(PortError::Backend(format!("unknown cache class '{other}' in the database"))),
+        other => Err(PortError::Backend(format!(
+            "unknown cache class '{other}' in the database"
+        ))),
     }
 }
 
@@ -51,7 +53,10 @@ fn key(repo: &str, path: &str) -> (String, String) {
 #[async_trait]
 impl ArtifactIndex for MetaStore {
     async fn get(&self, repo: &str, path: &str) -> Result<Option<CachedObject>, PortError> {
-        let row = Entity::find_by_id(key(repo, path)).one(&self.db).await.map_err(db_err)?;
+        let row = Entity::find_by_id(key(repo, path))
+            .one(&self.db)
+            .await
+            .map_err(db_err)?;
         row.map(to_object).transpose()
     }
 
@@ -68,7 +73,11 @@ impl ArtifactIndex for MetaStore {
                 Column::LastAccessed,
             ])
             .to_owned();
-        Entity::insert(to_row(object)?).on_conflict(replace).exec_without_returning(&self.db).await.map_err(db_err)?;
+        Entity::insert(to_row(object)?)
+            .on_conflict(replace)
+            .exec_without_returning(&self.db)
+            .await
+            .map_err(db_err)?;
         Ok(())
     }
 
@@ -84,7 +93,10 @@ impl ArtifactIndex for MetaStore {
     }
 
     async fn delete(&self, repo: &str, path: &str) -> Result<bool, PortError> {
-        let result = Entity::delete_by_id(key(repo, path)).exec(&self.db).await.map_err(db_err)?;
+        let result = Entity::delete_by_id(key(repo, path))
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?;
         Ok(result.rows_affected > 0)
     }
 
@@ -103,7 +115,11 @@ impl ArtifactIndex for MetaStore {
     }
 
     async fn delete_repo(&self, repo: &str) -> Result<u64, PortError> {
-        let result = Entity::delete_many().filter(Column::Repo.eq(repo)).exec(&self.db).await.map_err(db_err)?;
+        let result = Entity::delete_many()
+            .filter(Column::Repo.eq(repo))
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?;
         Ok(result.rows_affected)
     }
 }

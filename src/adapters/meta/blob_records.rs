@@ -28,29 +28,46 @@ impl BlobRecords for MetaStore {
             content_type: Set(record.content_type.clone()),
             created_at: Set(db_time(record.created_at)),
         };
-        blob::Entity::insert(row).on_conflict_do_nothing().exec_without_returning(&self.db).await.map_err(db_err)?;
+        blob::Entity::insert(row)
+            .on_conflict_do_nothing()
+            .exec_without_returning(&self.db)
+            .await
+            .map_err(db_err)?;
         Ok(())
     }
 
     async fn get(&self, digest: &Digest) -> Result<Option<BlobRecord>, PortError> {
-        let row = blob::Entity::find_by_id(digest.to_string()).one(&self.db).await.map_err(db_err)?;
+        let row = blob::Entity::find_by_id(digest.to_string())
+            .one(&self.db)
+            .await
+            .map_err(db_err)?;
         row.map(to_record).transpose()
     }
 
     /// Oldest first, so a GC run that stops at `limit` makes progress on the next run.
-    async fn orphans(&self, older_than: DateTime<Utc>, limit: u64) -> Result<Vec<BlobRecord>, PortError> {
+    async fn orphans(
+        &self,
+        older_than: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<BlobRecord>, PortError> {
         if limit == 0 {
             return Ok(Vec::new());
         }
         let referenced_in_artifacts = Query::select()
             .expr(Expr::val(1))
             .from(artifact::Entity)
-            .and_where(Expr::col((artifact::Entity, artifact::Column::Digest)).equals((blob::Entity, blob::Column::Digest)))
+            .and_where(
+                Expr::col((artifact::Entity, artifact::Column::Digest))
+                    .equals((blob::Entity, blob::Column::Digest)),
+            )
             .to_owned();
         let referenced_in_hosted = Query::select()
             .expr(Expr::val(1))
             .from(hosted_file::Entity)
-            .and_where(Expr::col((hosted_file::Entity, hosted_file::Column::Digest)).equals((blob::Entity, blob::Column::Digest)))
+            .and_where(
+                Expr::col((hosted_file::Entity, hosted_file::Column::Digest))
+                    .equals((blob::Entity, blob::Column::Digest)),
+            )
             .to_owned();
         let rows = blob::Entity::find()
             .filter(blob::Column::CreatedAt.lt(db_time(older_than)))
@@ -66,7 +83,10 @@ impl BlobRecords for MetaStore {
     }
 
     async fn delete(&self, digest: &Digest) -> Result<bool, PortError> {
-        let result = blob::Entity::delete_by_id(digest.to_string()).exec(&self.db).await.map_err(db_err)?;
+        let result = blob::Entity::delete_by_id(digest.to_string())
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?;
         Ok(result.rows_affected > 0)
     }
 

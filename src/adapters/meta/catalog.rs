@@ -3,11 +3,13 @@
 use async_trait::async_trait;
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, EntityTrait, QueryFilter, QueryOrder, ColumnTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::entities::repository::{ActiveModel, Column, Entity, Model};
 use super::{MetaStore, db_err, db_time};
-use crate::domain::repository::{KindSettings, ManagedBy, PackageType, RepoName, Repository, Secret};
+use crate::domain::repository::{
+    KindSettings, ManagedBy, PackageType, RepoName, Repository, Secret,
+};
 use crate::ports::{PortError, RepositoryCatalog};
 
 impl MetaStore {
@@ -17,46 +19,86 @@ impl MetaStore {
             KindSettings::Local(s) => serde_json::to_string(s),
             KindSettings::Virtual(s) => serde_json::to_string(s),
         };
-        json.map_err(|e| PortError::Backend(format!("cannot serialise settings of '{}': {e}", repo.name)))
+        json.map_err(|e| {
+            PortError::Backend(format!("cannot serialise settings of '{}': {e}", repo.name))
+        })
     }
 
     /// The encrypted password to store, `None` when the repository carries none.
     fn sealed_password(&self, repo: &Repository) -> Result<Option<String>, PortError> {
         match &repo.settings {
-            KindSettings::Remote(s) => s.password.as_ref().map(|p| self.cipher.seal(p.expose(), repo.name.as_str())).transpose(),
+            KindSettings::Remote(s) => s
+                .password
+                .as_ref()
+                .map(|p| self.cipher.seal(p.expose(), repo.name.as_str()))
+                .transpose(),
             KindSettings::Local(_) | KindSettings::Virtual(_) => Ok(None),
         }
     }
 
     fn to_repository(&self, row: Model) -> Result<Repository, PortError> {
-        let corrupt = |what: &str, e: &dyn std::fmt::Display| PortError::Backend(format!("repository '{}': bad {what} in the database: {e}", row.name));
+        let corrupt = |what: &str, e: &dyn std::fmt::Display| {
+            PortError::Backend(format!(
+                "repository '{}': bad {what} in the database: {e}",
+                row.name
+            ))
+        };
         let name = RepoName::new(&row.name).map_err(|e| corrupt("name", &e))?;
-        let package: PackageType = row.package.parse().map_err(|e: String| corrupt("package", &e))?;
-        let managed_by: ManagedBy = row.managed_by.parse().map_err(|e: String| corrupt("managed_by", &e))?;
+        let package: PackageType = row
+            .package
+            .parse()
+            .map_err(|e: String| corrupt("package", &e))?;
+        let managed_by: ManagedBy = row
+            .managed_by
+            .parse()
+            .map_err(|e: String| corrupt("managed_by", &e))?;
         let settings = match row.kind.as_str() {
             "remote" => {
                 let mut s: crate::domain::repository::RemoteSettings =
                     serde_json::from_str(&row.settings).map_err(|e| corrupt("settings", &e))?;
-                s.password = row.password_enc.as_deref().map(|enc| self.cipher.open(enc, &row.name)).transpose()?.map(Secret::new);
+                s.password = row
+                    .password_enc
+                    .as_deref()
+                    .map(|enc| self.cipher.open(enc, &row.name))
+                    .transpose()?
+                    .map(Secret::new);
                 KindSettings::Remote(s)
             }
-            "local" => KindSettings::Local(serde_json::from_str(&row.settings).map_err(|e| corrupt("settings", &e))?),
-            "virtual" => KindSettings::Virtual(serde_json::from_str(&row.settings).map_err(|e| corrupt("settings", &e))?),
+            "local" => KindSettings::Local(
+                serde_json::from_str(&row.settings).map_err(|e| corrupt("settings", &e))?,
+            ),
+            "virtual" => KindSettings::Virtual(
+                serde_json::from_str(&row.settings).map_err(|e| corrupt("settings", &e))?,
+            ),
             other => return Err(corrupt("kind", &other)),
         };
-        Ok(Repository { name, package, settings, managed_by })
+        Ok(Repository {
+            name,
+            package,
+            settings,
+            managed_by,
+        })
     }
 }
 
 #[async_trait]
 impl RepositoryCatalog for MetaStore {
     async fn list(&self) -> Result<Vec<Repository>, PortError> {
-        let rows = Entity::find().order_by_asc(Column::Name).all(&self.db).await.map_err(db_err)?;
-        rows.into_iter().map(|row| self.to_repository(row)).collect()
+        let rows = Entity::find()
+            .order_by_asc(Column::Name)
+            .all(&self.db)
+            .await
+            .map_err(db_err)?;
+        rows.into_iter()
+            .map(|row| self.to_repository(row))
+            .collect()
     }
 
     async fn get(&self, name: &str) -> Result<Option<Repository>, PortError> {
-        let row = Entity::find_by_id(name.to_string()).one(&self.db).await.map_err(db_err)?;
+        let row = Entity::find_by_id(name.to_string())
+            .one(&self.db)
+            .await
+            .map_err(db_err)?;
         row.map(|row| self.to_repository(row)).transpose()
     }
 
@@ -72,7 +114,10 @@ impl RepositoryCatalog for MetaStore {
             created_at: Set(now),
             updated_at: Set(now),
         };
-        Entity::insert(row).exec_without_returning(&self.db).await.map_err(db_err)?;
+        Entity::insert(row)
+            .exec_without_returning(&self.db)
+            .await
+            .map_err(db_err)?;
         Ok(())
     }
 
@@ -87,10 +132,16 @@ impl RepositoryCatalog for MetaStore {
         // A remote without a new password keeps the stored one; any other kind has none.
         match self.sealed_password(repo)? {
             Some(sealed) => update = update.col_expr(Column::PasswordEnc, Expr::value(sealed)),
-            None if !remote => update = update.col_expr(Column::PasswordEnc, Expr::value(Option::<String>::None)),
+            None if !remote => {
+                update = update.col_expr(Column::PasswordEnc, Expr::value(Option::<String>::None))
+            }
             None => {}
         }
-        let result = update.filter(Column::Name.eq(repo.name.as_str())).exec(&self.db).await.map_err(db_err)?;
+        let result = update
+            .filter(Column::Name.eq(repo.name.as_str()))
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?;
         if result.rows_affected == 0 {
             return Err(PortError::NotFound);
         }
@@ -98,7 +149,10 @@ impl RepositoryCatalog for MetaStore {
     }
 
     async fn delete(&self, name: &str) -> Result<bool, PortError> {
-        let result = Entity::delete_by_id(name.to_string()).exec(&self.db).await.map_err(db_err)?;
+        let result = Entity::delete_by_id(name.to_string())
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?;
         Ok(result.rows_affected > 0)
     }
 }

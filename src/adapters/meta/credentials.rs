@@ -8,10 +8,16 @@ use super::{MetaStore, db_err, db_time};
 use crate::ports::{Credentials, PortError, SigningKey, SigningKeys, TokenRecord};
 
 fn to_token(row: token::Model) -> Result<TokenRecord, PortError> {
-    let corrupt = |what: &str, e: serde_json::Error| PortError::Backend(format!("token '{}': bad {what} in the database: {e}", row.name));
+    let corrupt = |what: &str, e: serde_json::Error| {
+        PortError::Backend(format!(
+            "token '{}': bad {what} in the database: {e}",
+            row.name
+        ))
+    };
     Ok(TokenRecord {
         scopes: serde_json::from_str(&row.scopes).map_err(|e| corrupt("scopes", e))?,
-        repositories: serde_json::from_str(&row.repositories).map_err(|e| corrupt("repositories", e))?,
+        repositories: serde_json::from_str(&row.repositories)
+            .map_err(|e| corrupt("repositories", e))?,
         id: row.id,
         name: row.name,
         secret_hash: row.secret_hash,
@@ -22,28 +28,41 @@ fn to_token(row: token::Model) -> Result<TokenRecord, PortError> {
 
 fn to_row(t: &TokenRecord) -> Result<token::ActiveModel, PortError> {
     let json = |what: &str, r: Result<String, serde_json::Error>| {
-        r.map_err(|e| PortError::Backend(format!("token '{}': cannot serialise {what}: {e}", t.name)))
+        r.map_err(|e| {
+            PortError::Backend(format!("token '{}': cannot serialise {what}: {e}", t.name))
+        })
     };
     Ok(token::ActiveModel {
         id: Set(t.id.clone()),
         name: Set(t.name.clone()),
         secret_hash: Set(t.secret_hash.clone()),
         scopes: Set(json("scopes", serde_json::to_string(&t.scopes))?),
-        repositories: Set(json("repositories", serde_json::to_string(&t.repositories))?),
+        repositories: Set(json(
+            "repositories",
+            serde_json::to_string(&t.repositories),
+        )?),
         expires_at: Set(t.expires_at.map(db_time)),
         created_at: Set(db_time(t.created_at)),
     })
 }
 
 fn to_key(row: signing_key::Model) -> SigningKey {
-    SigningKey { name: row.name, algorithm: row.algorithm, material: row.material, created_at: row.created_at }
+    SigningKey {
+        name: row.name,
+        algorithm: row.algorithm,
+        material: row.material,
+        created_at: row.created_at,
+    }
 }
 
 #[async_trait]
 impl Credentials for MetaStore {
     /// Unique keys on id, name and secret hash turn any duplicate into `Conflict`.
     async fn create(&self, token: &TokenRecord) -> Result<(), PortError> {
-        token::Entity::insert(to_row(token)?).exec_without_returning(&self.db).await.map_err(db_err)?;
+        token::Entity::insert(to_row(token)?)
+            .exec_without_returning(&self.db)
+            .await
+            .map_err(db_err)?;
         Ok(())
     }
 
@@ -57,7 +76,11 @@ impl Credentials for MetaStore {
     }
 
     async fn find_by_name(&self, name: &str) -> Result<Option<TokenRecord>, PortError> {
-        let row = token::Entity::find().filter(token::Column::Name.eq(name)).one(&self.db).await.map_err(db_err)?;
+        let row = token::Entity::find()
+            .filter(token::Column::Name.eq(name))
+            .one(&self.db)
+            .await
+            .map_err(db_err)?;
         row.map(to_token).transpose()
     }
 
@@ -72,7 +95,10 @@ impl Credentials for MetaStore {
     }
 
     async fn revoke(&self, id: &str) -> Result<bool, PortError> {
-        let result = token::Entity::delete_by_id(id.to_string()).exec(&self.db).await.map_err(db_err)?;
+        let result = token::Entity::delete_by_id(id.to_string())
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?;
         Ok(result.rows_affected > 0)
     }
 
@@ -90,7 +116,11 @@ impl Credentials for MetaStore {
                 token::Column::CreatedAt,
             ])
             .to_owned();
-        token::Entity::insert(to_row(token)?).on_conflict(replace).exec_without_returning(&self.db).await.map_err(db_err)?;
+        token::Entity::insert(to_row(token)?)
+            .on_conflict(replace)
+            .exec_without_returning(&self.db)
+            .await
+            .map_err(db_err)?;
         Ok(())
     }
 }
@@ -98,7 +128,10 @@ impl Credentials for MetaStore {
 #[async_trait]
 impl SigningKeys for MetaStore {
     async fn get(&self, name: &str) -> Result<Option<SigningKey>, PortError> {
-        let row = signing_key::Entity::find_by_id(name.to_string()).one(&self.db).await.map_err(db_err)?;
+        let row = signing_key::Entity::find_by_id(name.to_string())
+            .one(&self.db)
+            .await
+            .map_err(db_err)?;
         Ok(row.map(to_key))
     }
 
@@ -110,9 +143,18 @@ impl SigningKeys for MetaStore {
             material: Set(candidate.material.clone()),
             created_at: Set(db_time(candidate.created_at)),
         };
-        signing_key::Entity::insert(row).on_conflict_do_nothing().exec_without_returning(&self.db).await.map_err(db_err)?;
+        signing_key::Entity::insert(row)
+            .on_conflict_do_nothing()
+            .exec_without_returning(&self.db)
+            .await
+            .map_err(db_err)?;
         SigningKeys::get(self, &candidate.name)
             .await?
-            .ok_or_else(|| PortError::Backend(format!("signing key '{}' vanished right after it was stored", candidate.name)))
+            .ok_or_else(|| {
+                PortError::Backend(format!(
+                    "signing key '{}' vanished right after it was stored",
+                    candidate.name
+                ))
+            })
     }
 }

@@ -36,26 +36,44 @@ fn key(repo: &str, path: &str) -> (String, String) {
 #[async_trait]
 impl HostedFiles for MetaStore {
     async fn get(&self, repo: &str, path: &str) -> Result<Option<HostedFile>, PortError> {
-        let row = Entity::find_by_id(key(repo, path)).one(&self.db).await.map_err(db_err)?;
+        let row = Entity::find_by_id(key(repo, path))
+            .one(&self.db)
+            .await
+            .map_err(db_err)?;
         row.map(to_file).transpose()
     }
 
     /// A plain `INSERT`: the primary key decides the winner of concurrent creates.
     async fn create(&self, file: &HostedFile) -> Result<(), PortError> {
-        Entity::insert(to_row(file)?).exec_without_returning(&self.db).await.map_err(db_err)?;
+        Entity::insert(to_row(file)?)
+            .exec_without_returning(&self.db)
+            .await
+            .map_err(db_err)?;
         Ok(())
     }
 
     async fn upsert(&self, file: &HostedFile) -> Result<(), PortError> {
         let replace = OnConflict::columns([Column::Repo, Column::Path])
-            .update_columns([Column::Digest, Column::Size, Column::ContentType, Column::CreatedAt])
+            .update_columns([
+                Column::Digest,
+                Column::Size,
+                Column::ContentType,
+                Column::CreatedAt,
+            ])
             .to_owned();
-        Entity::insert(to_row(file)?).on_conflict(replace).exec_without_returning(&self.db).await.map_err(db_err)?;
+        Entity::insert(to_row(file)?)
+            .on_conflict(replace)
+            .exec_without_returning(&self.db)
+            .await
+            .map_err(db_err)?;
         Ok(())
     }
 
     async fn delete(&self, repo: &str, path: &str) -> Result<bool, PortError> {
-        let result = Entity::delete_by_id(key(repo, path)).exec(&self.db).await.map_err(db_err)?;
+        let result = Entity::delete_by_id(key(repo, path))
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?;
         Ok(result.rows_affected > 0)
     }
 
@@ -74,7 +92,11 @@ impl HostedFiles for MetaStore {
     }
 
     async fn delete_repo(&self, repo: &str) -> Result<u64, PortError> {
-        let result = Entity::delete_many().filter(Column::Repo.eq(repo)).exec(&self.db).await.map_err(db_err)?;
+        let result = Entity::delete_many()
+            .filter(Column::Repo.eq(repo))
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?;
         Ok(result.rows_affected)
     }
 }

@@ -44,7 +44,9 @@ pub struct MetaStore {
 
 impl std::fmt::Debug for MetaStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MetaStore").field("backend", &self.db.get_database_backend()).finish_non_exhaustive()
+        f.debug_struct("MetaStore")
+            .field("backend", &self.db.get_database_backend())
+            .finish_non_exhaustive()
     }
 }
 
@@ -64,7 +66,9 @@ pub async fn connect(database_url: &str, secret_key: [u8; 32]) -> Result<MetaSto
     match scheme {
         "sqlite" => configure_sqlite(&mut options, database_url).await?,
         "postgres" | "postgresql" => {
-            options.max_connections(POSTGRES_MAX_CONNECTIONS).min_connections(1);
+            options
+                .max_connections(POSTGRES_MAX_CONNECTIONS)
+                .min_connections(1);
         }
         _ => {
             return Err(PortError::Backend(format!(
@@ -73,9 +77,15 @@ pub async fn connect(database_url: &str, secret_key: [u8; 32]) -> Result<MetaSto
         }
     }
     let db = Database::connect(options).await.map_err(|e| {
-        PortError::Backend(redact(format!("cannot connect to the metadata database: {e}"), database_url))
+        PortError::Backend(redact(
+            format!("cannot connect to the metadata database: {e}"),
+            database_url,
+        ))
     })?;
-    Ok(MetaStore { db, cipher: SecretBox::new(secret_key) })
+    Ok(MetaStore {
+        db,
+        cipher: SecretBox::new(secret_key),
+    })
 }
 
 /// Driver messages may quote the connection string; the password in it must not reach a log.
@@ -86,10 +96,15 @@ fn redact(message: String, database_url: &str) -> String {
         _ => database_url.to_string(),
     };
     let message = message.replace(database_url, &masked);
-    let Some(password) = url::Url::parse(database_url).ok().and_then(|u| u.password().map(str::to_string)) else {
+    let Some(password) = url::Url::parse(database_url)
+        .ok()
+        .and_then(|u| u.password().map(str::to_string))
+    else {
         return message;
     };
-    let decoded = percent_encoding::percent_decode_str(&password).decode_utf8_lossy().into_owned();
+    let decoded = percent_encoding::percent_decode_str(&password)
+        .decode_utf8_lossy()
+        .into_owned();
     message.replace(&password, "***").replace(&decoded, "***")
 }
 
@@ -102,21 +117,32 @@ async fn configure_sqlite(options: &mut ConnectOptions, url: &str) -> Result<(),
         options.max_connections(1);
         return Ok(());
     }
-    if let Some(parent) = parsed.get_filename().parent().filter(|p| !p.as_os_str().is_empty()) {
+    if let Some(parent) = parsed
+        .get_filename()
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
         create_parent(parent).await?;
     }
     // `sqlite://data/meta.db` should just work; an explicit `mode=` is the operator's choice.
     let create = !url.contains("mode=");
-    options.max_connections(SQLITE_MAX_CONNECTIONS).map_sqlx_sqlite_opts(move |o| {
-        o.journal_mode(SqliteJournalMode::Wal).busy_timeout(SQLITE_BUSY_TIMEOUT).create_if_missing(create)
-    });
+    options
+        .max_connections(SQLITE_MAX_CONNECTIONS)
+        .map_sqlx_sqlite_opts(move |o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                .create_if_missing(create)
+        });
     Ok(())
 }
 
 async fn create_parent(dir: &Path) -> Result<(), PortError> {
-    tokio::fs::create_dir_all(dir)
-        .await
-        .map_err(|e| PortError::Backend(format!("cannot create the database directory {}: {e}", dir.display())))
+    tokio::fs::create_dir_all(dir).await.map_err(|e| {
+        PortError::Backend(format!(
+            "cannot create the database directory {}: {e}",
+            dir.display()
+        ))
+    })
 }
 
 impl MetaStore {
@@ -154,15 +180,18 @@ pub(crate) fn db_time(t: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 pub(crate) fn to_db_size(size: u64) -> Result<i64, PortError> {
-    i64::try_from(size).map_err(|_| PortError::Backend(format!("size {size} does not fit the database")))
+    i64::try_from(size)
+        .map_err(|_| PortError::Backend(format!("size {size} does not fit the database")))
 }
 
 pub(crate) fn from_db_size(size: i64) -> Result<u64, PortError> {
-    u64::try_from(size).map_err(|_| PortError::Backend(format!("negative size {size} in the database")))
+    u64::try_from(size)
+        .map_err(|_| PortError::Backend(format!("negative size {size} in the database")))
 }
 
 pub(crate) fn parse_digest(raw: &str) -> Result<Digest, PortError> {
-    Digest::parse(raw).map_err(|e| PortError::Backend(format!("corrupt digest '{raw}' in the database: {e}")))
+    Digest::parse(raw)
+        .map_err(|e| PortError::Backend(format!("corrupt digest '{raw}' in the database: {e}")))
 }
 
 /// Bounds of the keys that start with `prefix`: `[prefix, upper)`, `upper = None` meaning
@@ -181,30 +210,6 @@ pub(crate) fn prefix_upper_bound(prefix: &str) -> Option<String> {
         }
     }
     None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redacts_url_passwords() {
-        let url = "postgres://u:p%40ss@127.0.0.1/db";
-        assert_eq!(redact(format!("bad {url} and p@ss"), url), "bad postgres://***@127.0.0.1/db and ***");
-        let broken = "postgres://u:pw@[::1";
-        assert_eq!(redact(format!("'{broken}' cannot be parsed"), broken), "'postgres://***@[::1' cannot be parsed");
-        assert_eq!(redact("no secret".into(), "sqlite://x.db"), "no secret");
-    }
-
-    #[test]
-    fn prefix_bounds() {
-        assert_eq!(prefix_upper_bound(""), None);
-        assert_eq!(prefix_upper_bound("a/b"), Some("a/c".into()));
-        assert_eq!(prefix_upper_bound("a%"), Some("a&".into()));
-        assert_eq!(prefix_upper_bound("x\u{10FFFF}"), Some("y".into()));
-        assert_eq!(prefix_upper_bound("\u{10FFFF}"), None);
-        assert_eq!(prefix_upper_bound("\u{D7FF}"), Some("\u{E000}".into()));
-    }
 }
 
 /// The `WHERE` of a paged listing: one repository, keys starting with `page.prefix`, after
@@ -226,4 +231,34 @@ pub(crate) fn page_condition<C: sea_orm::ColumnTrait>(
         cond = cond.add(key_col.gt(after.as_str()));
     }
     cond
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_url_passwords() {
+        let url = "postgres://u:p%40ss@127.0.0.1/db";
+        assert_eq!(
+            redact(format!("bad {url} and p@ss"), url),
+            "bad postgres://***@127.0.0.1/db and ***"
+        );
+        let broken = "postgres://u:pw@[::1";
+        assert_eq!(
+            redact(format!("'{broken}' cannot be parsed"), broken),
+            "'postgres://***@[::1' cannot be parsed"
+        );
+        assert_eq!(redact("no secret".into(), "sqlite://x.db"), "no secret");
+    }
+
+    #[test]
+    fn prefix_bounds() {
+        assert_eq!(prefix_upper_bound(""), None);
+        assert_eq!(prefix_upper_bound("a/b"), Some("a/c".into()));
+        assert_eq!(prefix_upper_bound("a%"), Some("a&".into()));
+        assert_eq!(prefix_upper_bound("x\u{10FFFF}"), Some("y".into()));
+        assert_eq!(prefix_upper_bound("\u{10FFFF}"), None);
+        assert_eq!(prefix_upper_bound("\u{D7FF}"), Some("\u{E000}".into()));
+    }
 }

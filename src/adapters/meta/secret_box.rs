@@ -26,14 +26,19 @@ impl std::fmt::Debug for SecretBox {
 
 impl SecretBox {
     pub fn new(key: [u8; 32]) -> Self {
-        Self { cipher: ChaCha20Poly1305::new(&key.into()) }
+        Self {
+            cipher: ChaCha20Poly1305::new(&key.into()),
+        }
     }
 
     /// Encrypts `plaintext` for the row identified by `context`.
     pub fn seal(&self, plaintext: &str, context: &str) -> Result<String, PortError> {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rng().fill(&mut nonce);
-        let payload = Payload { msg: plaintext.as_bytes(), aad: context.as_bytes() };
+        let payload = Payload {
+            msg: plaintext.as_bytes(),
+            aad: context.as_bytes(),
+        };
         let ciphertext = self
             .cipher
             .encrypt(Nonce::from_slice(&nonce), payload)
@@ -47,14 +52,24 @@ impl SecretBox {
     /// Decrypts what `seal` produced for the same `context`. A wrong key (for example a changed
     /// `secret_key`) or a tampered value is a backend error that names neither.
     pub fn open(&self, sealed: &str, context: &str) -> Result<String, PortError> {
-        let undecryptable = || PortError::Backend(format!("stored secret of '{context}' cannot be decrypted (wrong secret key?)"));
+        let undecryptable = || {
+            PortError::Backend(format!(
+                "stored secret of '{context}' cannot be decrypted (wrong secret key?)"
+            ))
+        };
         let raw = STANDARD.decode(sealed).map_err(|_| undecryptable())?;
         if raw.len() < NONCE_LEN {
             return Err(undecryptable());
         }
         let (nonce, ciphertext) = raw.split_at(NONCE_LEN);
-        let payload = Payload { msg: ciphertext, aad: context.as_bytes() };
-        let plain = self.cipher.decrypt(Nonce::from_slice(nonce), payload).map_err(|_| undecryptable())?;
+        let payload = Payload {
+            msg: ciphertext,
+            aad: context.as_bytes(),
+        };
+        let plain = self
+            .cipher
+            .decrypt(Nonce::from_slice(nonce), payload)
+            .map_err(|_| undecryptable())?;
         String::from_utf8(plain).map_err(|_| undecryptable())
     }
 }

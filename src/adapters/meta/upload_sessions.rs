@@ -10,7 +10,9 @@ use super::{MetaStore, db_err, db_time};
 use crate::ports::{PortError, UploadSession, UploadSessions};
 
 fn corrupt(id: &str, what: &str, e: serde_json::Error) -> PortError {
-    PortError::Backend(format!("upload session '{id}': bad {what} in the database: {e}"))
+    PortError::Backend(format!(
+        "upload session '{id}': bad {what} in the database: {e}"
+    ))
 }
 
 fn to_session(row: Model) -> Result<UploadSession, PortError> {
@@ -26,9 +28,17 @@ fn to_session(row: Model) -> Result<UploadSession, PortError> {
     })
 }
 
-fn json<T: serde::Serialize>(session: &UploadSession, what: &str, value: &T) -> Result<String, PortError> {
-    serde_json::to_string(value)
-        .map_err(|e| PortError::Backend(format!("upload session '{}': cannot serialise {what}: {e}", session.id)))
+fn json<T: serde::Serialize>(
+    session: &UploadSession,
+    what: &str,
+    value: &T,
+) -> Result<String, PortError> {
+    serde_json::to_string(value).map_err(|e| {
+        PortError::Backend(format!(
+            "upload session '{}': cannot serialise {what}: {e}",
+            session.id
+        ))
+    })
 }
 
 #[async_trait]
@@ -44,12 +54,18 @@ impl UploadSessions for MetaStore {
             created_at: Set(db_time(session.created_at)),
             updated_at: Set(db_time(session.updated_at)),
         };
-        Entity::insert(row).exec_without_returning(&self.db).await.map_err(db_err)?;
+        Entity::insert(row)
+            .exec_without_returning(&self.db)
+            .await
+            .map_err(db_err)?;
         Ok(())
     }
 
     async fn get(&self, id: &str) -> Result<Option<UploadSession>, PortError> {
-        let row = Entity::find_by_id(id.to_string()).one(&self.db).await.map_err(db_err)?;
+        let row = Entity::find_by_id(id.to_string())
+            .one(&self.db)
+            .await
+            .map_err(db_err)?;
         row.map(to_session).transpose()
     }
 
@@ -57,10 +73,19 @@ impl UploadSessions for MetaStore {
     /// stale version (`Conflict`) or, when the id is gone altogether, `NotFound`.
     async fn update(&self, session: &UploadSession) -> Result<(), PortError> {
         let result = Entity::update_many()
-            .col_expr(Column::State, Expr::value(json(session, "state", &session.state)?))
-            .col_expr(Column::Parts, Expr::value(json(session, "parts", &session.parts)?))
+            .col_expr(
+                Column::State,
+                Expr::value(json(session, "state", &session.state)?),
+            )
+            .col_expr(
+                Column::Parts,
+                Expr::value(json(session, "parts", &session.parts)?),
+            )
             .col_expr(Column::UpdatedAt, Expr::value(db_time(session.updated_at)))
-            .col_expr(Column::Version, Expr::value(session.version.saturating_add(1)))
+            .col_expr(
+                Column::Version,
+                Expr::value(session.version.saturating_add(1)),
+            )
             .filter(Column::Id.eq(session.id.as_str()))
             .filter(Column::Version.eq(session.version))
             .exec(&self.db)
@@ -69,14 +94,21 @@ impl UploadSessions for MetaStore {
         if result.rows_affected > 0 {
             return Ok(());
         }
-        match Entity::find_by_id(session.id.clone()).one(&self.db).await.map_err(db_err)? {
+        match Entity::find_by_id(session.id.clone())
+            .one(&self.db)
+            .await
+            .map_err(db_err)?
+        {
             Some(_) => Err(PortError::Conflict),
             None => Err(PortError::NotFound),
         }
     }
 
     async fn delete(&self, id: &str) -> Result<bool, PortError> {
-        let result = Entity::delete_by_id(id.to_string()).exec(&self.db).await.map_err(db_err)?;
+        let result = Entity::delete_by_id(id.to_string())
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?;
         Ok(result.rows_affected > 0)
     }
 

@@ -13,7 +13,10 @@ pub struct Model {
 /// Hand-written so the key material never reaches a log line.
 impl std::fmt::Debug for Model {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("signing_keys::Model").field("name", &self.name).field("algorithm", &self.algorithm).finish_non_exhaustive()
+        f.debug_struct("signing_keys::Model")
+            .field("name", &self.name)
+            .field("algorithm", &self.algorithm)
+            .finish_non_exhaustive()
     }
 }
 
