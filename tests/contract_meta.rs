@@ -113,6 +113,24 @@ async fn lifecycle(store: MetaStore) {
 }
 
 #[tokio::test]
+async fn sqlite_url_modes() {
+    let dir = tempfile::tempdir().unwrap();
+    let rwc = format!("sqlite://{}/a/meta.db?mode=rwc", dir.path().display());
+    meta::connect(&rwc, KEY)
+        .await
+        .unwrap()
+        .migrate()
+        .await
+        .unwrap();
+    assert!(dir.path().join("a/meta.db").exists());
+    let rw = format!("sqlite://{}/b/meta.db?mode=rw", dir.path().display());
+    assert!(
+        meta::connect(&rw, KEY).await.is_err(),
+        "mode=rw never creates the file"
+    );
+}
+
+#[tokio::test]
 async fn sqlite_in_memory_works() {
     let store = meta::connect("sqlite::memory:", KEY).await.unwrap();
     store.migrate().await.unwrap();

@@ -99,13 +99,18 @@ fn redact(message: String, database_url: &str) -> String {
     let Some(password) = url::Url::parse(database_url)
         .ok()
         .and_then(|u| u.password().map(str::to_string))
+        .filter(|p| !p.is_empty())
     else {
         return message;
     };
     let decoded = percent_encoding::percent_decode_str(&password)
         .decode_utf8_lossy()
         .into_owned();
-    message.replace(&password, "***").replace(&decoded, "***")
+    let message = message.replace(&password, "***");
+    if decoded.is_empty() {
+        return message;
+    }
+    message.replace(&decoded, "***")
 }
 
 async fn configure_sqlite(options: &mut ConnectOptions, url: &str) -> Result<(), PortError> {
@@ -124,14 +129,16 @@ async fn configure_sqlite(options: &mut ConnectOptions, url: &str) -> Result<(),
     {
         create_parent(parent).await?;
     }
-    // `sqlite://data/meta.db` should just work; an explicit `mode=` is the operator's choice.
+    // `sqlite://data/meta.db` should just work; an explicit `mode=` is the operator's choice
+    // (sqlx already applied it when parsing the URL).
     let create = !url.contains("mode=");
     options
         .max_connections(SQLITE_MAX_CONNECTIONS)
         .map_sqlx_sqlite_opts(move |o| {
-            o.journal_mode(SqliteJournalMode::Wal)
-                .busy_timeout(SQLITE_BUSY_TIMEOUT)
-                .create_if_missing(create)
+            let o = o
+                .journal_mode(SqliteJournalMode::Wal)
+                .busy_timeout(SQLITE_BUSY_TIMEOUT);
+            if create { o.create_if_missing(true) } else { o }
         });
     Ok(())
 }
@@ -250,6 +257,7 @@ mod tests {
             "'postgres://***@[::1' cannot be parsed"
         );
         assert_eq!(redact("no secret".into(), "sqlite://x.db"), "no secret");
+        assert_eq!(redact("empty".into(), "postgres://u:@h/db"), "empty");
     }
 
     #[test]
