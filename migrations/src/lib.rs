@@ -1,1 +1,14 @@
-pub fn placeholder() {}
+//! Schema of the metadata database (DESIGN §2, §5). One migrator for SQLite and PostgreSQL: column
+//! types are the portable ones sea-query renders for both backends.
+pub use sea_orm_migration::prelude::*;
+
+mod m20250101_000001_initial;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20250101_000001_initial::Migration)]
+    }
+}

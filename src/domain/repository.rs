@@ -236,7 +236,7 @@ impl RepositoryDraft {
                     .iter()
                     .map(|m| RepoName::new(m).map_err(|_| FieldError::new("members", format!("'{m}' is not a valid repository name"))))
                     .collect::<Result<Vec<_>, _>>()?;
-                if members.iter().any(|m| *m == name) {
+                if members.contains(&name) {
                     return Err(FieldError::new("members", "a virtual repository cannot contain itself"));
                 }
                 KindSettings::Virtual(VirtualSettings { members })

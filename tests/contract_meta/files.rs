@@ -1,0 +1,270 @@
+//! `ArtifactIndex` and `HostedFiles` contracts: both are `(repo, path)` tables with the same
+//! paged listing, so they share the listing checks.
+use std::future::Future;
+use std::sync::Arc;
+
+use artifactapi::ports::{
+    ArtifactIndex, CacheClass, CachedObject, HostedFile, HostedFiles, PageRequest, PortError,
+};
+use chrono::{Duration, Utc};
+
+use super::{digest, now};
+
+/// Paths chosen to catch `LIKE` wildcards, case folding and locale collation.
+const PATHS: &[&str] = &[
+    "a/1", "a/2", "a/3", "a%b/x", "a_b/x", "aXb/x", "ab/x", "A/upper", "a", "a/é", "a-b/x", "b/1",
+    "a\\b",
+];
+
+fn page(prefix: &str, after: Option<&str>, limit: u64) -> PageRequest {
+    PageRequest {
+        prefix: prefix.into(),
+        after: after.map(str::to_string),
+        limit,
+    }
+}
+
+/// Checks a `list` implementation against `PATHS` stored in repo `r` (and `other/a/1` elsewhere).
+async fn check_listing<F, Fut>(list: F)
+where
+    F: Fn(PageRequest) -> Fut,
+    Fut: Future<Output = Result<Vec<String>, PortError>>,
+{
+    let mut sorted: Vec<&str> = PATHS.to_vec();
+    sorted.sort();
+    assert_eq!(
+        list(page("", None, 100)).await.unwrap(),
+        sorted,
+        "everything, byte-wise order"
+    );
+    let table: &[(&str, Option<&str>, u64, &[&str])] = &[
+        ("a/", None, 100, &["a/1", "a/2", "a/3", "a/é"]),
+        ("a/", None, 2, &["a/1", "a/2"]),
+        ("a/", Some("a/2"), 2, &["a/3", "a/é"]),
+        ("a/", Some("a/é"), 2, &[]),
+        ("a%", None, 100, &["a%b/x"]),
+        ("a_", None, 100, &["a_b/x"]),
+        ("a\\", None, 100, &["a\\b"]),
+        ("A", None, 100, &["A/upper"]),
+        ("ab", None, 100, &["ab/x"]),
+        ("a/é", None, 100, &["a/é"]),
+        ("zz", None, 100, &[]),
+        ("", Some("a_b/x"), 3, &["ab/x", "b/1"]),
+        ("a/", None, 0, &[]),
+    ];
+    for (prefix, after, limit, expected) in table {
+        let got = list(page(prefix, *after, *limit)).await.unwrap();
+        assert_eq!(
+            got, *expected,
+            "prefix={prefix:?} after={after:?} limit={limit}"
+        );
+    }
+}
+
+fn object(repo: &str, path: &str, content: &str) -> CachedObject {
+    let t = now();
+    CachedObject {
+        repo: repo.into(),
+        path: path.into(),
+        digest: digest(content),
+        size: content.len() as u64,
+        content_type: Some("application/octet-stream".into()),
+        class: CacheClass::Immutable,
+        fetched_at: t,
+        upstream_etag: Some("\"etag-1\"".into()),
+        last_accessed: t,
+    }
+}
+
+pub async fn artifact_index_contract(index: Arc<dyn ArtifactIndex>) {
+    assert_eq!(index.get("r", "a/1").await.unwrap(), None);
+    index.touch("r", "a/1", now()).await.unwrap();
+    assert_eq!(
+        index.get("r", "a/1").await.unwrap(),
+        None,
+        "touch never creates"
+    );
+
+    let first = object("r", "a/1", "one");
+    index.upsert(&first).await.unwrap();
+    assert_eq!(index.get("r", "a/1").await.unwrap(), Some(first.clone()));
+    let replaced = CachedObject {
+        class: CacheClass::Mutable,
+        content_type: None,
+        upstream_etag: None,
+        size: u64::from(u32::MAX) + 7,
+        fetched_at: now() + Duration::seconds(5),
+        ..object("r", "a/1", "two")
+    };
+    index.upsert(&replaced).await.unwrap();
+    assert_eq!(
+        index.get("r", "a/1").await.unwrap(),
+        Some(replaced.clone()),
+        "upsert replaces"
+    );
+
+    let later = now() + Duration::hours(1);
+    index.touch("r", "a/1", later).await.unwrap();
+    let touched = index.get("r", "a/1").await.unwrap().unwrap();
+    assert_eq!(
+        touched,
+        CachedObject {
+            last_accessed: later,
+            ..replaced.clone()
+        },
+        "touch moves last_accessed only"
+    );
+
+    // Sub-microsecond input is kept to the microsecond both backends store.
+    let precise = Utc::now();
+    index
+        .upsert(&CachedObject {
+            fetched_at: precise,
+            ..object("r", "a/2", "p")
+        })
+        .await
+        .unwrap();
+    let back = index.get("r", "a/2").await.unwrap().unwrap().fetched_at;
+    assert!(
+        (back - precise).abs() < Duration::microseconds(1),
+        "{back} vs {precise}"
+    );
+
+    for path in PATHS {
+        index.upsert(&object("r", path, path)).await.unwrap();
+    }
+    index.upsert(&object("other", "a/1", "x")).await.unwrap();
+    check_listing(|p| {
+        let index = index.clone();
+        async move {
+            Ok(index
+                .list("r", &p)
+                .await?
+                .into_iter()
+                .map(|o| o.path)
+                .collect())
+        }
+    })
+    .await;
+
+    assert!(index.delete("r", "a/1").await.unwrap());
+    assert!(!index.delete("r", "a/1").await.unwrap());
+    assert_eq!(index.get("r", "a/1").await.unwrap(), None);
+    assert_eq!(
+        index.delete_repo("r").await.unwrap(),
+        PATHS.len() as u64 - 1
+    );
+    assert_eq!(index.delete_repo("r").await.unwrap(), 0);
+    assert!(
+        index.get("other", "a/1").await.unwrap().is_some(),
+        "other repositories untouched"
+    );
+
+    // Many concurrent writers (SQLite: no "database is locked").
+    let writes = (0..40).map(|i| {
+        let index = index.clone();
+        tokio::spawn(async move { index.upsert(&object("busy", &format!("p/{i}"), "c")).await })
+    });
+    for r in futures::future::join_all(writes).await {
+        r.unwrap().unwrap();
+    }
+    assert_eq!(
+        index
+            .list("busy", &page("p/", None, 100))
+            .await
+            .unwrap()
+            .len(),
+        40
+    );
+}
+
+fn file(repo: &str, path: &str, content: &str) -> HostedFile {
+    HostedFile {
+        repo: repo.into(),
+        path: path.into(),
+        digest: digest(content),
+        size: content.len() as u64,
+        content_type: Some("application/gzip".into()),
+        created_at: now(),
+    }
+}
+
+pub async fn hosted_files_contract(files: Arc<dyn HostedFiles>) {
+    assert_eq!(files.get("r", "pkg/1.0.tgz").await.unwrap(), None);
+    let original = file("r", "pkg/1.0.tgz", "v1");
+    files.create(&original).await.unwrap();
+    assert_eq!(
+        files.get("r", "pkg/1.0.tgz").await.unwrap(),
+        Some(original.clone())
+    );
+    assert!(matches!(
+        files.create(&file("r", "pkg/1.0.tgz", "evil")).await,
+        Err(PortError::Conflict)
+    ));
+    assert_eq!(
+        files.get("r", "pkg/1.0.tgz").await.unwrap(),
+        Some(original.clone()),
+        "create-only"
+    );
+    files
+        .create(&file("other", "pkg/1.0.tgz", "v1"))
+        .await
+        .unwrap();
+
+    let tag = file("r", "tags/latest", "v1");
+    files.upsert(&tag).await.unwrap();
+    let moved = HostedFile {
+        content_type: None,
+        ..file("r", "tags/latest", "v2")
+    };
+    files.upsert(&moved).await.unwrap();
+    assert_eq!(
+        files.get("r", "tags/latest").await.unwrap(),
+        Some(moved),
+        "upsert replaces"
+    );
+
+    assert!(files.delete("r", "tags/latest").await.unwrap());
+    assert!(!files.delete("r", "tags/latest").await.unwrap());
+
+    // Concurrent creates of one path: exactly one wins, the rest are conflicts.
+    let attempts = (0..10).map(|i| {
+        let files = files.clone();
+        tokio::spawn(async move { files.create(&file("r", "race.tgz", &format!("c{i}"))).await })
+    });
+    let results: Vec<_> = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r, Ok(()) | Err(PortError::Conflict))),
+        "{results:?}"
+    );
+    assert_eq!(files.delete_repo("r").await.unwrap(), 2);
+
+    for path in PATHS {
+        files.create(&file("r", path, path)).await.unwrap();
+    }
+    check_listing(|p| {
+        let files = files.clone();
+        async move {
+            Ok(files
+                .list("r", &p)
+                .await?
+                .into_iter()
+                .map(|f| f.path)
+                .collect())
+        }
+    })
+    .await;
+    assert_eq!(files.delete_repo("r").await.unwrap(), PATHS.len() as u64);
+    assert!(files.get("other", "pkg/1.0.tgz").await.unwrap().is_some());
+}
