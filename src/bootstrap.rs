@@ -50,7 +50,13 @@ pub struct Backends {
 /// A URL without credentials, path or query, safe for an error line.
 fn describe(url: &str) -> String {
     match url::Url::parse(url) {
-        Ok(u) => format!("{}://{}", u.scheme(), u.host_str().map(|h| format!("{h}{}", u.port().map(|p| format!(":{p}")).unwrap_or_default())).unwrap_or_default()),
+        Ok(u) => format!(
+            "{}://{}",
+            u.scheme(),
+            u.host_str()
+                .map(|h| format!("{h}{}", u.port().map(|p| format!(":{p}")).unwrap_or_default()))
+                .unwrap_or_default()
+        ),
         Err(_) => url.split("://").next().unwrap_or("?").to_string() + "://…",
     }
 }
@@ -65,8 +71,15 @@ pub async fn open_database(config: &Config) -> Result<Arc<MetaStore>, BootstrapE
             (url, target)
         }
     };
-    let meta = MetaStore::connect(&url, key).await.map_err(|cause| BootstrapError::Database { target: target.clone(), cause })?;
-    meta.migrate().await.map_err(|cause| BootstrapError::Database { target, cause })?;
+    let meta = crate::adapters::meta::connect(&url, key)
+        .await
+        .map_err(|cause| BootstrapError::Database {
+            target: target.clone(),
+            cause,
+        })?;
+    meta.migrate()
+        .await
+        .map_err(|cause| BootstrapError::Database { target, cause })?;
     Ok(Arc::new(meta))
 }
 
@@ -77,7 +90,12 @@ pub async fn connect(config: &Config) -> Result<Backends, BootstrapError> {
             let target = format!("fs://{}", root.display());
             Arc::new(FsBlobStore::open(root).map_err(|cause| BootstrapError::BlobStore { target, cause })?)
         }
-        BlobStoreUrl::S3 { bucket, prefix, endpoint, region } => {
+        BlobStoreUrl::S3 {
+            bucket,
+            prefix,
+            endpoint,
+            region,
+        } => {
             let target = format!("s3://{bucket} at {}", describe(&endpoint));
             let s3 = S3Config {
                 bucket,
@@ -87,16 +105,29 @@ pub async fn connect(config: &Config) -> Result<Backends, BootstrapError> {
                 secret_key: config.s3_secret_key.clone().unwrap_or_default(),
                 prefix,
             };
-            Arc::new(S3BlobStore::connect(s3).await.map_err(|cause| BootstrapError::BlobStore { target, cause })?)
+            Arc::new(
+                S3BlobStore::connect(s3)
+                    .await
+                    .map_err(|cause| BootstrapError::BlobStore { target, cause })?,
+            )
         }
     };
-    blobs.check().await.map_err(|cause| BootstrapError::BlobStore { target: "blob store".into(), cause })?;
+    blobs.check().await.map_err(|cause| BootstrapError::BlobStore {
+        target: "blob store".into(),
+        cause,
+    })?;
     let cache: Arc<dyn TtlCache> = match config.cache()? {
         CacheUrl::Memory => Arc::new(MemoryCache::new()),
         CacheUrl::Redis(url) => {
             let target = describe(&url);
-            let redis = RedisCache::connect(&url).await.map_err(|cause| BootstrapError::Cache { target: target.clone(), cause })?;
-            redis.check().await.map_err(|cause| BootstrapError::Cache { target, cause })?;
+            let redis = RedisCache::connect(&url).await.map_err(|cause| BootstrapError::Cache {
+                target: target.clone(),
+                cause,
+            })?;
+            redis
+                .check()
+                .await
+                .map_err(|cause| BootstrapError::Cache { target, cause })?;
             Arc::new(redis)
         }
     };
@@ -106,15 +137,33 @@ pub async fn connect(config: &Config) -> Result<Backends, BootstrapError> {
         user_agent: format!("artifactapi/{}", env!("CARGO_PKG_VERSION")),
     })
     .map_err(BootstrapError::Upstream)?;
-    Ok(Backends { meta, blobs, cache, upstream: Arc::new(upstream), clock: Arc::new(SystemClock) })
+    Ok(Backends {
+        meta,
+        blobs,
+        cache,
+        upstream: Arc::new(upstream),
+        clock: Arc::new(SystemClock),
+    })
 }
 
 /// Wires the app services over the backends.
 pub fn app_state(config: &Config, backends: &Backends) -> Arc<AppState> {
     let meta = &backends.meta;
-    let cas = Arc::new(ContentStore::new(backends.blobs.clone(), meta.clone(), backends.clock.clone(), config.scratch_dir()));
+    let cas = Arc::new(ContentStore::new(
+        backends.blobs.clone(),
+        meta.clone(),
+        backends.clock.clone(),
+        config.scratch_dir(),
+    ));
     Arc::new(AppState {
-        hosted: HostedService::new(meta.clone(), meta.clone(), backends.blobs.clone(), cas, backends.clock.clone(), config.max_upload_size),
+        hosted: HostedService::new(
+            meta.clone(),
+            meta.clone(),
+            backends.blobs.clone(),
+            cas,
+            backends.clock.clone(),
+            config.max_upload_size,
+        ),
         repositories: RepositoryService::new(meta.clone(), meta.clone(), meta.clone()),
         auth: AuthService::new(meta.clone(), backends.clock.clone(), config.anonymous_read),
         health: HealthService::new(meta.clone(), backends.blobs.clone(), backends.cache.clone()),
@@ -127,28 +176,41 @@ pub fn app_state(config: &Config, backends: &Backends) -> Arc<AppState> {
 pub fn secret_key(config: &Config) -> Result<[u8; 32], BootstrapError> {
     if let Some(secret) = &config.secret_key {
         if secret.len() < 16 {
-            return Err(BootstrapError::SecretKey("secret_key must be at least 16 characters".into()));
+            return Err(BootstrapError::SecretKey(
+                "secret_key must be at least 16 characters".into(),
+            ));
         }
         return Ok(Sha256::digest(secret.as_bytes()).into());
     }
     let path = config.data_dir.join("secret.key");
     match std::fs::read(&path) {
-        Ok(bytes) => bytes.try_into().map_err(|_| BootstrapError::SecretKey(format!("{} must hold exactly 32 bytes", path.display()))),
+        Ok(bytes) => bytes
+            .try_into()
+            .map_err(|_| BootstrapError::SecretKey(format!("{} must hold exactly 32 bytes", path.display()))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(&config.data_dir).map_err(|e| BootstrapError::SecretKey(format!("cannot create {}: {e}", config.data_dir.display())))?;
+            std::fs::create_dir_all(&config.data_dir)
+                .map_err(|e| BootstrapError::SecretKey(format!("cannot create {}: {e}", config.data_dir.display())))?;
             let mut key = [0u8; 32];
             rand::rng().fill_bytes(&mut key);
-            write_private(&path, &key).map_err(|e| BootstrapError::SecretKey(format!("cannot write {}: {e}", path.display())))?;
+            write_private(&path, &key)
+                .map_err(|e| BootstrapError::SecretKey(format!("cannot write {}: {e}", path.display())))?;
             Ok(key)
         }
-        Err(e) => Err(BootstrapError::SecretKey(format!("cannot read {}: {e}", path.display()))),
+        Err(e) => Err(BootstrapError::SecretKey(format!(
+            "cannot read {}: {e}",
+            path.display()
+        ))),
     }
 }
 
 fn write_private(path: &std::path::Path, key: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
     file.write_all(key)?;
     file.sync_all()
 }

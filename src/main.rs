@@ -72,8 +72,13 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Serve => serve(config).await,
-            Command::Migrate => bootstrap::open_database(&config).await.map(|_| ()).map_err(|e| e.to_string()),
-            Command::Token { action: TokenAction::ResetAdmin } => reset_admin(config).await,
+            Command::Migrate => bootstrap::open_database(&config)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            Command::Token {
+                action: TokenAction::ResetAdmin,
+            } => reset_admin(config).await,
             Command::Openapi => Ok(()),
         }
     });
@@ -93,7 +98,9 @@ fn init_logging(format: LogFormat, level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Human => builder.init(),
@@ -102,7 +109,11 @@ fn init_logging(format: LogFormat, level: &str) {
 
 async fn reset_admin(config: Config) -> Result<(), String> {
     let meta = bootstrap::open_database(&config).await.map_err(|e| e.to_string())?;
-    let auth = AuthService::new(meta, std::sync::Arc::new(artifactapi::adapters::clock::SystemClock), config.anonymous_read);
+    let auth = AuthService::new(
+        meta,
+        std::sync::Arc::new(artifactapi::adapters::clock::SystemClock),
+        config.anonymous_read,
+    );
     let secret = auth.reset_admin().await.map_err(|e| e.to_string())?;
     println!("{secret}");
     Ok(())
@@ -118,16 +129,27 @@ async fn serve(config: Config) -> Result<(), String> {
         Ok(None) => {}
         Err(e) => return Err(format!("admin token: {e}")),
     }
-    let report = state.repositories.apply_config(config.repositories.clone()).await.map_err(|e| format!("[[repository]] config: {e}"))?;
+    let report = state
+        .repositories
+        .apply_config(config.repositories.clone())
+        .await
+        .map_err(|e| format!("[[repository]] config: {e}"))?;
     tracing::info!(created = ?report.created, updated = ?report.updated, unchanged = report.unchanged.len(), "repositories from config applied");
 
-    let acceptor = TcpListener::bind(config.listen.clone()).into_acceptor().await.map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let acceptor = TcpListener::bind(config.listen.clone())
+        .into_acceptor()
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     for addr in acceptor.local_addr() {
         tracing::info!(address = %addr, "listening");
     }
     let app = http::routes(state);
     poem::Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(app, shutdown_signal(), Some(Duration::from_secs(config.shutdown_timeout)))
+        .run_with_graceful_shutdown(
+            app,
+            shutdown_signal(),
+            Some(Duration::from_secs(config.shutdown_timeout)),
+        )
         .await
         .map_err(|e| format!("server: {e}"))?;
     tracing::info!("stopped");

@@ -3,9 +3,32 @@
 use std::path::Path;
 
 /// Crates and modules that only adapters (and the composition root) may name.
-const INFRASTRUCTURE: &[&str] = &["sea_orm", "sqlx", "redis", "minio", "poem", "poem_openapi", "reqwest", "hyper", "moka", "s3s", "adapters", "bootstrap"];
+const INFRASTRUCTURE: &[&str] = &[
+    "sea_orm",
+    "sqlx",
+    "redis",
+    "minio",
+    "poem",
+    "poem_openapi",
+    "reqwest",
+    "hyper",
+    "moka",
+    "s3s",
+    "adapters",
+    "bootstrap",
+];
 /// Additionally forbidden in the pure domain: runtimes, IO and the ports.
-const DOMAIN_ONLY: &[&str] = &["tokio", "futures", "async_trait", "tempfile", "std::fs", "std::net", "std::process", "crate::ports", "crate::app"];
+const DOMAIN_ONLY: &[&str] = &[
+    "tokio",
+    "futures",
+    "async_trait",
+    "tempfile",
+    "std::fs",
+    "std::net",
+    "std::process",
+    "crate::ports",
+    "crate::app",
+];
 
 fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -20,14 +43,21 @@ fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 
 /// Whole-word occurrences of `name` used as a path (`name::` or `use name`).
 fn names(source: &str, name: &str) -> bool {
-    source.lines().filter(|l| !l.trim_start().starts_with("//")).any(|line| {
-        line.match_indices(name).any(|(i, _)| {
-            let before = line[..i].chars().last();
-            let after = &line[i + name.len()..];
-            let word_start = before.is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
-            word_start && (after.starts_with("::") || after.starts_with(';') || after.starts_with(" as ") || after.starts_with('}'))
+    source
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .any(|line| {
+            line.match_indices(name).any(|(i, _)| {
+                let before = line[..i].chars().last();
+                let after = &line[i + name.len()..];
+                let word_start = before.is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+                word_start
+                    && (after.starts_with("::")
+                        || after.starts_with(';')
+                        || after.starts_with(" as ")
+                        || after.starts_with('}'))
+            })
         })
-    })
 }
 
 fn violations(dir: &str, forbidden: &[&str]) -> Vec<String> {
@@ -68,7 +98,10 @@ fn ports_name_no_infrastructure() {
 #[test]
 fn the_checker_catches_a_violation() {
     assert!(names("use sea_orm::DatabaseConnection;", "sea_orm"));
-    assert!(names("let x = crate::adapters::blob::fs::FsBlobStore::open(p);", "adapters"));
+    assert!(names(
+        "let x = crate::adapters::blob::fs::FsBlobStore::open(p);",
+        "adapters"
+    ));
     assert!(!names("// sea_orm:: in a comment", "sea_orm"));
     assert!(!names("let my_sea_orm::x;", "sea_orm"));
 }

@@ -82,25 +82,21 @@ on_both!(repository_catalog, |store| {
 on_both!(password_at_rest, |store| {
     catalog::password_is_encrypted_at_rest(store)
 });
-on_both!(artifact_index, |store| files::artifact_index_contract(
-    Arc::new(store)
-));
-on_both!(hosted_files, |store| files::hosted_files_contract(
-    Arc::new(store)
-));
+on_both!(artifact_index, |store| files::artifact_index_contract(Arc::new(store)));
+on_both!(hosted_files, |store| files::hosted_files_contract(Arc::new(store)));
 on_both!(blob_records, |store| {
     let store = Arc::new(store);
     blobs::blob_records_contract(store.clone(), store.clone(), store)
 });
-on_both!(upload_sessions, |store| uploads::upload_sessions_contract(
-    Arc::new(store)
-));
+on_both!(upload_sessions, |store| uploads::upload_sessions_contract(Arc::new(
+    store
+)));
 on_both!(credentials_contract, |store| {
     credentials::credentials_contract(Arc::new(store))
 });
-on_both!(signing_keys, |store| credentials::signing_keys_contract(
-    Arc::new(store)
-));
+on_both!(signing_keys, |store| credentials::signing_keys_contract(Arc::new(
+    store
+)));
 on_both!(store_lifecycle, |store| lifecycle(store));
 
 /// Adapter-level guarantees: migrations are idempotent (every `serve` start runs them), the
@@ -116,18 +112,10 @@ async fn lifecycle(store: MetaStore) {
 async fn sqlite_url_modes() {
     let dir = tempfile::tempdir().unwrap();
     let rwc = format!("sqlite://{}/a/meta.db?mode=rwc", dir.path().display());
-    meta::connect(&rwc, KEY)
-        .await
-        .unwrap()
-        .migrate()
-        .await
-        .unwrap();
+    meta::connect(&rwc, KEY).await.unwrap().migrate().await.unwrap();
     assert!(dir.path().join("a/meta.db").exists());
     let rw = format!("sqlite://{}/b/meta.db?mode=rw", dir.path().display());
-    assert!(
-        meta::connect(&rw, KEY).await.is_err(),
-        "mode=rw never creates the file"
-    );
+    assert!(meta::connect(&rw, KEY).await.is_err(), "mode=rw never creates the file");
 }
 
 #[tokio::test]
@@ -149,10 +137,7 @@ async fn unusable_database_urls_are_backend_errors() {
     ] {
         let err = meta::connect(&url, KEY).await.unwrap_err();
         let text = err.to_string();
-        assert!(
-            matches!(err, artifactapi::ports::PortError::Backend(_)),
-            "{text}"
-        );
+        assert!(matches!(err, artifactapi::ports::PortError::Backend(_)), "{text}");
         assert!(!text.contains("s3cr3t-pw"), "{text}");
     }
 }

@@ -45,28 +45,19 @@ async fn freshness(cache: &dyn TtlCache) {
     cache.mark_fresh(&key, SHORT).await.unwrap();
     assert!(cache.is_fresh(&key).await.unwrap());
     past_short_ttl().await;
-    assert!(
-        !cache.is_fresh(&key).await.unwrap(),
-        "freshness expires after its ttl"
-    );
+    assert!(!cache.is_fresh(&key).await.unwrap(), "freshness expires after its ttl");
 
     let key = unique("forget");
     cache.mark_fresh(&key, LONG).await.unwrap();
     cache.forget(&key).await.unwrap();
-    assert!(
-        !cache.is_fresh(&key).await.unwrap(),
-        "forget clears freshness"
-    );
+    assert!(!cache.is_fresh(&key).await.unwrap(), "forget clears freshness");
     cache.forget(&unique("never-set")).await.unwrap();
 
     let key = unique("refresh");
     cache.mark_fresh(&key, SHORT).await.unwrap();
     cache.mark_fresh(&key, LONG).await.unwrap();
     past_short_ttl().await;
-    assert!(
-        cache.is_fresh(&key).await.unwrap(),
-        "marking again replaces the ttl"
-    );
+    assert!(cache.is_fresh(&key).await.unwrap(), "marking again replaces the ttl");
 }
 
 async fn locks(cache: Arc<dyn TtlCache>) {
@@ -81,11 +72,7 @@ async fn locks(cache: Arc<dyn TtlCache>) {
         .into_iter()
         .filter_map(|r| r.unwrap())
         .collect();
-    assert_eq!(
-        leases.len(),
-        1,
-        "exactly one of 20 concurrent try_lock wins"
-    );
+    assert_eq!(leases.len(), 1, "exactly one of 20 concurrent try_lock wins");
     let lease = &leases[0];
     assert_eq!(lease.key, key);
 
@@ -93,36 +80,19 @@ async fn locks(cache: Arc<dyn TtlCache>) {
         key: key.clone(),
         owner: "someone-else".into(),
     };
-    assert!(
-        !cache.release(&impostor).await.unwrap(),
-        "a non-owner cannot release"
-    );
+    assert!(!cache.release(&impostor).await.unwrap(), "a non-owner cannot release");
     assert!(
         cache.try_lock(&key, LONG).await.unwrap().is_none(),
         "still held after a failed release"
     );
     assert!(cache.release(lease).await.unwrap());
-    assert!(
-        !cache.release(lease).await.unwrap(),
-        "releasing twice reports false"
-    );
-    let again = cache
-        .try_lock(&key, LONG)
-        .await
-        .unwrap()
-        .expect("free after release");
-    assert_ne!(
-        again.owner, lease.owner,
-        "every lease has its own owner token"
-    );
+    assert!(!cache.release(lease).await.unwrap(), "releasing twice reports false");
+    let again = cache.try_lock(&key, LONG).await.unwrap().expect("free after release");
+    assert_ne!(again.owner, lease.owner, "every lease has its own owner token");
     assert!(cache.release(&again).await.unwrap());
 
     let key = unique("expiring-lock");
-    let first = cache
-        .try_lock(&key, SHORT)
-        .await
-        .unwrap()
-        .expect("free lock");
+    let first = cache.try_lock(&key, SHORT).await.unwrap().expect("free lock");
     past_short_ttl().await;
     let second = cache
         .try_lock(&key, LONG)
@@ -139,11 +109,7 @@ async fn locks(cache: Arc<dyn TtlCache>) {
 
 async fn counters(cache: &dyn TtlCache) {
     let key = unique("counter");
-    assert_eq!(
-        cache.counter(&key).await.unwrap(),
-        0,
-        "absent counter reads 0"
-    );
+    assert_eq!(cache.counter(&key).await.unwrap(), 0, "absent counter reads 0");
     assert_eq!(cache.increment(&key, SHORT).await.unwrap(), 1);
     assert_eq!(cache.increment(&key, SHORT).await.unwrap(), 2);
     assert_eq!(
@@ -165,11 +131,7 @@ async fn counters(cache: &dyn TtlCache) {
     );
 
     cache.forget(&key).await.unwrap();
-    assert_eq!(
-        cache.counter(&key).await.unwrap(),
-        0,
-        "forget resets counters"
-    );
+    assert_eq!(cache.counter(&key).await.unwrap(), 0, "forget resets counters");
 
     let key = unique("concurrent-counter");
     let bumps = (0..20).map(|_| cache.increment(&key, LONG));
@@ -179,33 +141,19 @@ async fn counters(cache: &dyn TtlCache) {
         .map(|r| r.unwrap())
         .collect();
     seen.sort_unstable();
-    assert_eq!(
-        seen,
-        (1..=20).collect::<Vec<i64>>(),
-        "concurrent increments are atomic"
-    );
+    assert_eq!(seen, (1..=20).collect::<Vec<i64>>(), "concurrent increments are atomic");
 }
 
 async fn pub_sub(cache: &dyn TtlCache) {
     let channel = unique("channel");
-    cache
-        .publish(&channel, "before anyone listens")
-        .await
-        .unwrap();
+    cache.publish(&channel, "before anyone listens").await.unwrap();
     let mut first = cache.subscribe(&channel).await.unwrap();
     let mut second = cache.subscribe(&channel).await.unwrap();
     cache.publish(&channel, "one").await.unwrap();
     cache.publish(&channel, "two").await.unwrap();
-    cache
-        .publish(&unique("other-channel"), "elsewhere")
-        .await
-        .unwrap();
+    cache.publish(&unique("other-channel"), "elsewhere").await.unwrap();
     for stream in [&mut first, &mut second] {
-        assert_eq!(
-            next_message(stream).await,
-            "one",
-            "earlier messages are not replayed"
-        );
+        assert_eq!(next_message(stream).await, "one", "earlier messages are not replayed");
         assert_eq!(next_message(stream).await, "two");
         assert_quiet(stream).await;
     }

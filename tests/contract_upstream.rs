@@ -101,10 +101,7 @@ async fn get_forwards_headers_and_returns_every_response_header() {
     .await;
     let mut request = get(format!("http://{addr}/some/path?q=1"));
     request.headers = vec![
-        (
-            "accept".into(),
-            "application/vnd.oci.image.manifest.v1+json".into(),
-        ),
+        ("accept".into(), "application/vnd.oci.image.manifest.v1+json".into()),
         ("authorization".into(), "Bearer secret-token".into()),
     ];
     let response = upstream().send(request).await.unwrap();
@@ -126,11 +123,7 @@ async fn get_forwards_headers_and_returns_every_response_header() {
         .filter(|(n, _)| n == "x-multi")
         .map(|(_, v)| v.as_str())
         .collect();
-    assert_eq!(
-        multi,
-        ["a", "b"],
-        "multi-valued headers stay separate entries"
-    );
+    assert_eq!(multi, ["a", "b"], "multi-valued headers stay separate entries");
 
     let echoed = String::from_utf8(body_of(response).await.unwrap()).unwrap();
     let echoed = echoed.to_ascii_lowercase();
@@ -222,11 +215,7 @@ async fn connection_refused_is_a_backend_error_naming_the_host_only() {
     drop(listener);
     let mut request = get(format!("http://user:url-password@127.0.0.1:{port}/x"));
     request.headers = vec![("authorization".into(), "Basic header-secret".into())];
-    let error = upstream()
-        .send(request)
-        .await
-        .err()
-        .expect("nothing listens");
+    let error = upstream().send(request).await.err().expect("nothing listens");
     let PortError::Backend(message) = &error else {
         panic!("expected Backend, got {error:?}")
     };
@@ -302,10 +291,7 @@ async fn the_read_timeout_is_idle_time_between_chunks() {
     let strict = HttpUpstream::new(strict).unwrap();
 
     let addr = pausing_server(Duration::from_secs(30)).await;
-    let response = strict
-        .send(get(format!("http://{addr}/stall")))
-        .await
-        .unwrap();
+    let response = strict.send(get(format!("http://{addr}/stall"))).await.unwrap();
     let error = body_of(response).await.expect_err("a stalled body fails");
     assert_eq!(error.kind(), std::io::ErrorKind::TimedOut);
 
@@ -345,19 +331,13 @@ async fn a_large_body_streams_chunk_by_chunk() {
     })
     .await;
     let response = fetch(format!("http://{addr}/big")).await;
-    assert_eq!(
-        response.header("content-length"),
-        Some(SIZE.to_string().as_str())
-    );
+    assert_eq!(response.header("content-length"), Some(SIZE.to_string().as_str()));
     let mut body = response.body;
     let (mut received, mut chunks, mut largest) = (0usize, 0usize, 0usize);
     while let Some(chunk) = body.next().await {
         let chunk = chunk.unwrap();
         assert!(
-            chunk
-                .iter()
-                .enumerate()
-                .all(|(i, b)| *b == byte_at(received + i)),
+            chunk.iter().enumerate().all(|(i, b)| *b == byte_at(received + i)),
             "corrupt at {received}"
         );
         received += chunk.len();
@@ -375,11 +355,7 @@ async fn a_large_body_streams_chunk_by_chunk() {
 async fn invalid_requests_fail_without_echoing_secrets() {
     let mut request = get("http://127.0.0.1:9/x".into());
     request.headers = vec![("authorization".into(), "Bearer bad\nvalue-secret".into())];
-    let error = upstream()
-        .send(request)
-        .await
-        .err()
-        .expect("invalid header value");
+    let error = upstream().send(request).await.err().expect("invalid header value");
     assert!(!error.to_string().contains("value-secret"), "{error}");
 
     let error = upstream()

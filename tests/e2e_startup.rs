@@ -11,19 +11,43 @@ fn failing_start(env: &[(&str, String)]) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().unwrap();
     let mut all = vec![("ARTIFACTAPI_LISTEN", format!("127.0.0.1:{}", free_port()))];
     all.extend(env.iter().cloned());
-    let out = command(dir.path(), &["serve"], &all).stdin(Stdio::null()).output().unwrap();
+    let out = command(dir.path(), &["serve"], &all)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
     (out.status.code(), String::from_utf8_lossy(&out.stderr).to_string())
 }
 
 #[test]
 fn bad_configuration_is_one_clear_line_and_a_non_zero_exit() {
     let cases: Vec<(Vec<(&str, String)>, &str)> = vec![
-        (vec![("ARTIFACTAPI_BLOB_STORE", "gcs://bucket".into())], "supported: fs://, s3://"),
-        (vec![("ARTIFACTAPI_CACHE_URL", "memcached://127.0.0.1".into())], "supported: memory://, redis://"),
-        (vec![("ARTIFACTAPI_DATABASE_URL", "mysql://root:hunter2@127.0.0.1/x".into())], "supported: sqlite://, postgres://"),
-        (vec![("ARTIFACTAPI_DATABASE_URL", "postgres://postgres:hunter2@127.0.0.1:1/none".into())], "cannot open the database"),
-        (vec![("ARTIFACTAPI_CACHE_URL", "redis://:hunter2@127.0.0.1:1".into())], "cannot reach the cache"),
-        (vec![("ARTIFACTAPI_LISTEN", "not-an-address".into())], "invalid value for listen"),
+        (
+            vec![("ARTIFACTAPI_BLOB_STORE", "gcs://bucket".into())],
+            "supported: fs://, s3://",
+        ),
+        (
+            vec![("ARTIFACTAPI_CACHE_URL", "memcached://127.0.0.1".into())],
+            "supported: memory://, redis://",
+        ),
+        (
+            vec![("ARTIFACTAPI_DATABASE_URL", "mysql://root:hunter2@127.0.0.1/x".into())],
+            "supported: sqlite://, postgres://",
+        ),
+        (
+            vec![(
+                "ARTIFACTAPI_DATABASE_URL",
+                "postgres://postgres:hunter2@127.0.0.1:1/none".into(),
+            )],
+            "cannot open the database",
+        ),
+        (
+            vec![("ARTIFACTAPI_CACHE_URL", "redis://:hunter2@127.0.0.1:1".into())],
+            "cannot reach the cache",
+        ),
+        (
+            vec![("ARTIFACTAPI_LISTEN", "not-an-address".into())],
+            "invalid value for listen",
+        ),
     ];
     for (env, expected) in cases {
         let (code, stderr) = failing_start(&env);
@@ -40,10 +64,18 @@ fn bad_configuration_is_one_clear_line_and_a_non_zero_exit() {
 fn a_bad_config_file_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.toml");
-    std::fs::write(&file, "[[repository]]\nname = \"Bad\"\nkind = \"local\"\npackage = \"generic\"\n").unwrap();
-    let out = command(dir.path(), &["--config", file.to_str().unwrap(), "serve"], &[("ARTIFACTAPI_LISTEN", format!("127.0.0.1:{}", free_port()))])
-        .output()
-        .unwrap();
+    std::fs::write(
+        &file,
+        "[[repository]]\nname = \"Bad\"\nkind = \"local\"\npackage = \"generic\"\n",
+    )
+    .unwrap();
+    let out = command(
+        dir.path(),
+        &["--config", file.to_str().unwrap(), "serve"],
+        &[("ARTIFACTAPI_LISTEN", format!("127.0.0.1:{}", free_port()))],
+    )
+    .output()
+    .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("name"), "{stderr}");
@@ -53,13 +85,36 @@ fn a_bad_config_file_is_refused() {
 async fn config_repositories_json_logs_and_listing() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("artifactapi.toml");
-    std::fs::write(&file, "[[repository]]\nname = \"from-config\"\nkind = \"local\"\npackage = \"generic\"\n").unwrap();
+    std::fs::write(
+        &file,
+        "[[repository]]\nname = \"from-config\"\nkind = \"local\"\npackage = \"generic\"\n",
+    )
+    .unwrap();
     let server = Server::start_with(&[], &["--log-format", "json", "--config", file.to_str().unwrap()]).await;
-    let list: serde_json::Value = reqwest::get(server.url("/api/v2/repositories")).await.unwrap().json().await.unwrap();
-    let repo = list.as_array().unwrap().iter().find(|r| r["name"] == "from-config").expect("config repository created");
+    let list: serde_json::Value = reqwest::get(server.url("/api/v2/repositories"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let repo = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "from-config")
+        .expect("config repository created");
     assert_eq!(repo["managed_by"], "config");
-    let delete = reqwest::Client::new().delete(server.url("/api/v2/repositories/from-config")).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
-    assert_eq!(delete.status(), 409, "config-managed repositories are not deleted through the API");
+    let delete = reqwest::Client::new()
+        .delete(server.url("/api/v2/repositories/from-config"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        delete.status(),
+        409,
+        "config-managed repositories are not deleted through the API"
+    );
     let log = server.log();
     assert!(!log.trim().is_empty());
     for line in log.lines() {
@@ -91,7 +146,10 @@ async fn generated_admin_token_is_printed_once_and_works() {
     assert_eq!(created.status(), 201);
     stop(&mut first);
     let stored = std::fs::read(dir.path().join("data/meta.db")).unwrap();
-    assert!(!String::from_utf8_lossy(&stored).contains(&token), "only the hash is stored");
+    assert!(
+        !String::from_utf8_lossy(&stored).contains(&token),
+        "only the hash is stored"
+    );
 
     let mut second = start();
     wait_healthy(&listen).await;
@@ -116,7 +174,10 @@ async fn read_token_line(child: &mut std::process::Child) -> Option<String> {
 
 async fn wait_healthy(listen: &str) {
     for _ in 0..300 {
-        if reqwest::get(format!("http://{listen}/api/v2/health")).await.is_ok_and(|r| r.status().is_success()) {
+        if reqwest::get(format!("http://{listen}/api/v2/health"))
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -125,7 +186,10 @@ async fn wait_healthy(listen: &str) {
 }
 
 fn stop(child: &mut std::process::Child) {
-    let _ = std::process::Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let _ = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
     let _ = child.wait();
 }
 
@@ -146,12 +210,17 @@ async fn sigterm_lets_an_in_flight_upload_finish() {
         client
             .put(server.url("/api/v1/local/files/slow.bin"))
             .bearer_auth(ADMIN_TOKEN)
-            .body(reqwest::Body::wrap_stream(tokio_stream::wrappers::ReceiverStream::new(rx)))
+            .body(reqwest::Body::wrap_stream(tokio_stream::wrappers::ReceiverStream::new(
+                rx,
+            )))
             .send(),
     );
     tx.send(Ok(bytes::Bytes::from_static(b"first half, "))).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let _ = std::process::Command::new("kill").arg("-TERM").arg(server.pid().to_string()).status();
+    let _ = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(server.pid().to_string())
+        .status();
     tokio::time::sleep(Duration::from_millis(300)).await;
     tx.send(Ok(bytes::Bytes::from_static(b"second half"))).await.unwrap();
     drop(tx);
@@ -164,5 +233,10 @@ async fn sigterm_lets_an_in_flight_upload_finish() {
     })
     .await
     .unwrap();
-    assert!(status.0.success(), "clean exit after SIGTERM: {:?}\n{}", status.0, status.1.log());
+    assert!(
+        status.0.success(),
+        "clean exit after SIGTERM: {:?}\n{}",
+        status.0,
+        status.1.log()
+    );
 }

@@ -112,10 +112,7 @@ fn big_int(col: impl IntoIden) -> ColumnDef {
 }
 
 fn instant(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col)
-        .timestamp_with_time_zone()
-        .not_null()
-        .take()
+    ColumnDef::new(col).timestamp_with_time_zone().not_null().take()
 }
 
 fn instant_null(col: impl IntoIden) -> ColumnDef {
@@ -188,11 +185,7 @@ impl MigrationTrait for Migration {
                     .col(big_int(HostedFiles::Size))
                     .col(text_null(HostedFiles::ContentType))
                     .col(instant(HostedFiles::CreatedAt))
-                    .primary_key(
-                        Index::create()
-                            .col(HostedFiles::Repo)
-                            .col(HostedFiles::Path),
-                    )
+                    .primary_key(Index::create().col(HostedFiles::Repo).col(HostedFiles::Path))
                     .to_owned(),
             )
             .await?;
@@ -266,9 +259,7 @@ impl MigrationTrait for Migration {
             Blobs::Table.into_iden(),
             Repositories::Table.into_iden(),
         ] {
-            manager
-                .drop_table(Table::drop().table(table).to_owned())
-                .await?;
+            manager.drop_table(Table::drop().table(table).to_owned()).await?;
         }
         Ok(())
     }

@@ -35,7 +35,11 @@ pub fn generate_secret() -> String {
 
 impl AuthService {
     pub fn new(credentials: Arc<dyn Credentials>, clock: Arc<dyn Clock>, anonymous_read: bool) -> Self {
-        Self { credentials, clock, anonymous_read }
+        Self {
+            credentials,
+            clock,
+            anonymous_read,
+        }
     }
 
     /// Resolves a presented secret (`None`: no credentials sent).
@@ -43,12 +47,24 @@ impl AuthService {
         let Some(secret) = secret else {
             return Ok(Principal::Anonymous);
         };
-        let record = self.credentials.find_by_hash(&hash_secret(secret)).await.map_err(unavailable)?.ok_or(AuthError::InvalidToken)?;
-        let grant = Grant { scopes: record.scopes, repositories: record.repositories, expires_at: record.expires_at };
+        let record = self
+            .credentials
+            .find_by_hash(&hash_secret(secret))
+            .await
+            .map_err(unavailable)?
+            .ok_or(AuthError::InvalidToken)?;
+        let grant = Grant {
+            scopes: record.scopes,
+            repositories: record.repositories,
+            expires_at: record.expires_at,
+        };
         if grant.is_expired(self.clock.now()) {
             return Err(AuthError::InvalidToken);
         }
-        Ok(Principal::Token { name: record.name, grant })
+        Ok(Principal::Token {
+            name: record.name,
+            grant,
+        })
     }
 
     /// Checks `need` on `repository` (`None`: instance-wide). Anonymous callers may read when
@@ -76,13 +92,26 @@ impl AuthService {
             created_at: self.clock.now(),
         };
         if let Some(secret) = configured {
-            let current = self.credentials.find_by_name(ADMIN_TOKEN_NAME).await.map_err(unavailable)?;
+            let current = self
+                .credentials
+                .find_by_name(ADMIN_TOKEN_NAME)
+                .await
+                .map_err(unavailable)?;
             if current.is_none_or(|t| t.secret_hash != hash_secret(secret)) {
-                self.credentials.replace_named(&make(secret)).await.map_err(unavailable)?;
+                self.credentials
+                    .replace_named(&make(secret))
+                    .await
+                    .map_err(unavailable)?;
             }
             return Ok(None);
         }
-        if self.credentials.find_by_name(ADMIN_TOKEN_NAME).await.map_err(unavailable)?.is_some() {
+        if self
+            .credentials
+            .find_by_name(ADMIN_TOKEN_NAME)
+            .await
+            .map_err(unavailable)?
+            .is_some()
+        {
             return Ok(None);
         }
         let secret = generate_secret();
@@ -145,7 +174,9 @@ mod tests {
         let valid = record("good", vec![Scope::Write], Some(60));
         let expired = record("old", vec![Scope::Write], Some(-1));
         creds.expect_find_by_hash().returning(move |h| {
-            Ok([valid.clone(), expired.clone()].into_iter().find(|r| r.secret_hash == h))
+            Ok([valid.clone(), expired.clone()]
+                .into_iter()
+                .find(|r| r.secret_hash == h))
         });
         let svc = service(creds, true);
         assert!(matches!(svc.authenticate(Some("good")).await, Ok(Principal::Token { name, .. }) if name == "ci"));
@@ -158,28 +189,50 @@ mod tests {
     fn authorization_table() {
         let writer = Principal::Token {
             name: "ci".into(),
-            grant: Grant { scopes: vec![Scope::Write], repositories: vec!["team-*".into()], expires_at: None },
+            grant: Grant {
+                scopes: vec![Scope::Write],
+                repositories: vec!["team-*".into()],
+                expires_at: None,
+            },
         };
         let open = service(MockCredentials::new(), true);
         let closed = service(MockCredentials::new(), false);
         assert_eq!(open.authorize(&Principal::Anonymous, Scope::Read, Some("x")), Ok(()));
-        assert_eq!(open.authorize(&Principal::Anonymous, Scope::Write, Some("x")), Err(AuthError::MissingToken));
-        assert_eq!(closed.authorize(&Principal::Anonymous, Scope::Read, Some("x")), Err(AuthError::MissingToken));
+        assert_eq!(
+            open.authorize(&Principal::Anonymous, Scope::Write, Some("x")),
+            Err(AuthError::MissingToken)
+        );
+        assert_eq!(
+            closed.authorize(&Principal::Anonymous, Scope::Read, Some("x")),
+            Err(AuthError::MissingToken)
+        );
         assert_eq!(open.authorize(&writer, Scope::Write, Some("team-a")), Ok(()));
-        assert_eq!(open.authorize(&writer, Scope::Write, Some("other")), Err(AuthError::Forbidden("write")));
-        assert_eq!(open.authorize(&writer, Scope::Admin, None), Err(AuthError::Forbidden("admin")));
+        assert_eq!(
+            open.authorize(&writer, Scope::Write, Some("other")),
+            Err(AuthError::Forbidden("write"))
+        );
+        assert_eq!(
+            open.authorize(&writer, Scope::Admin, None),
+            Err(AuthError::Forbidden("admin"))
+        );
     }
 
     #[tokio::test]
     async fn first_start_generates_an_admin_token_once() {
         let mut creds = MockCredentials::new();
         creds.expect_find_by_name().times(1).returning(|_| Ok(None));
-        creds.expect_create().withf(|t| t.name == ADMIN_TOKEN_NAME && t.scopes == vec![Scope::Admin]).times(1).returning(|_| Ok(()));
+        creds
+            .expect_create()
+            .withf(|t| t.name == ADMIN_TOKEN_NAME && t.scopes == vec![Scope::Admin])
+            .times(1)
+            .returning(|_| Ok(()));
         let secret = service(creds, true).bootstrap_admin(None).await.unwrap().unwrap();
         assert!(secret.starts_with("aa_") && secret.len() > 40);
 
         let mut creds = MockCredentials::new();
-        creds.expect_find_by_name().returning(|_| Ok(Some(record("x", vec![Scope::Admin], None))));
+        creds
+            .expect_find_by_name()
+            .returning(|_| Ok(Some(record("x", vec![Scope::Admin], None))));
         creds.expect_create().times(0);
         assert_eq!(service(creds, true).bootstrap_admin(None).await.unwrap(), None);
     }
@@ -187,12 +240,20 @@ mod tests {
     #[tokio::test]
     async fn configured_admin_token_replaces_only_when_different() {
         let mut creds = MockCredentials::new();
-        creds.expect_find_by_name().returning(|_| Ok(Some(record("old", vec![Scope::Admin], None))));
-        creds.expect_replace_named().withf(|t| t.secret_hash == hash_secret("new")).times(1).returning(|_| Ok(()));
+        creds
+            .expect_find_by_name()
+            .returning(|_| Ok(Some(record("old", vec![Scope::Admin], None))));
+        creds
+            .expect_replace_named()
+            .withf(|t| t.secret_hash == hash_secret("new"))
+            .times(1)
+            .returning(|_| Ok(()));
         assert_eq!(service(creds, true).bootstrap_admin(Some("new")).await.unwrap(), None);
 
         let mut creds = MockCredentials::new();
-        creds.expect_find_by_name().returning(|_| Ok(Some(record("same", vec![Scope::Admin], None))));
+        creds
+            .expect_find_by_name()
+            .returning(|_| Ok(Some(record("same", vec![Scope::Admin], None))));
         creds.expect_replace_named().times(0);
         service(creds, true).bootstrap_admin(Some("same")).await.unwrap();
     }

@@ -57,12 +57,24 @@ pub struct ContentStore {
 impl ContentStore {
     /// `scratch` is a local directory for temp files; on the same filesystem as an fs blob
     /// store, the final put is a link rather than a copy.
-    pub fn new(blobs: Arc<dyn BlobStore>, records: Arc<dyn BlobRecords>, clock: Arc<dyn Clock>, scratch: PathBuf) -> Self {
-        Self { blobs, records, clock, scratch }
+    pub fn new(
+        blobs: Arc<dyn BlobStore>,
+        records: Arc<dyn BlobRecords>,
+        clock: Arc<dyn Clock>,
+        scratch: PathBuf,
+    ) -> Self {
+        Self {
+            blobs,
+            records,
+            clock,
+            scratch,
+        }
     }
 
     pub async fn ingest(&self, mut body: ByteStream, options: IngestOptions) -> Result<Ingested, IngestError> {
-        tokio::fs::create_dir_all(&self.scratch).await.map_err(|e| IngestError::Unavailable(format!("scratch dir: {e}")))?;
+        tokio::fs::create_dir_all(&self.scratch)
+            .await
+            .map_err(|e| IngestError::Unavailable(format!("scratch dir: {e}")))?;
         let temp = tempfile::Builder::new()
             .prefix("ingest-")
             .tempfile_in(&self.scratch)
@@ -78,22 +90,36 @@ impl ContentStore {
             {
                 return Err(IngestError::TooLarge { limit });
             }
-            writer.write_all(&chunk).await.map_err(|e| IngestError::Unavailable(format!("temp write: {e}")))?;
+            writer
+                .write_all(&chunk)
+                .await
+                .map_err(|e| IngestError::Unavailable(format!("temp write: {e}")))?;
         }
-        writer.flush().await.map_err(|e| IngestError::Unavailable(format!("temp flush: {e}")))?;
+        writer
+            .flush()
+            .await
+            .map_err(|e| IngestError::Unavailable(format!("temp flush: {e}")))?;
         drop(writer);
         let size = hasher.len();
         let digest = hasher.finish();
         if let Some(expected) = options.expected
             && expected != digest
         {
-            return Err(IngestError::Mismatch { expected, actual: digest });
+            return Err(IngestError::Mismatch {
+                expected,
+                actual: digest,
+            });
         }
         let key = digest.blob_key();
         if self.blobs.stat(&key).await?.is_none() {
             self.blobs.put_file(&key, &temp_path, size).await?;
         }
-        let record = BlobRecord { digest: digest.clone(), size, content_type: options.content_type, created_at: self.clock.now() };
+        let record = BlobRecord {
+            digest: digest.clone(),
+            size,
+            content_type: options.content_type,
+            created_at: self.clock.now(),
+        };
         self.records.record(&record).await?;
         drop(temp_path);
         Ok(Ingested { digest, size })
@@ -135,17 +161,35 @@ mod tests {
         let mut blobs = MockBlobStore::new();
         blobs.expect_stat().withf(move |k| k == key).returning(|_| Ok(None));
         let key = expected.blob_key();
-        blobs.expect_put_file().withf(move |k, path, size| {
-            k == key && *size == 11 && std::fs::read(path).unwrap() == b"hello world"
-        }).times(1).returning(|_, _, _| Ok(()));
+        blobs
+            .expect_put_file()
+            .withf(move |k, path, size| k == key && *size == 11 && std::fs::read(path).unwrap() == b"hello world")
+            .times(1)
+            .returning(|_, _, _| Ok(()));
         let mut records = MockBlobRecords::new();
         let d = expected.clone();
-        records.expect_record().withf(move |r| r.digest == d && r.size == 11).times(1).returning(|_| Ok(()));
+        records
+            .expect_record()
+            .withf(move |r| r.digest == d && r.size == 11)
+            .times(1)
+            .returning(|_| Ok(()));
         let got = store(blobs, records, &dir)
-            .ingest(body(&[b"hello ", b"world"]), IngestOptions { expected: Some(expected.clone()), ..Default::default() })
+            .ingest(
+                body(&[b"hello ", b"world"]),
+                IngestOptions {
+                    expected: Some(expected.clone()),
+                    ..Default::default()
+                },
+            )
             .await
             .unwrap();
-        assert_eq!(got, Ingested { digest: expected, size: 11 });
+        assert_eq!(
+            got,
+            Ingested {
+                digest: expected,
+                size: 11
+            }
+        );
         assert!(scratch_is_empty(&dir), "temp file must be removed");
     }
 
@@ -153,11 +197,19 @@ mod tests {
     async fn existing_content_is_not_written_again() {
         let dir = tempfile::tempdir().unwrap();
         let mut blobs = MockBlobStore::new();
-        blobs.expect_stat().returning(|_| Ok(Some(crate::ports::BlobMeta { size: 3, last_modified: None })));
+        blobs.expect_stat().returning(|_| {
+            Ok(Some(crate::ports::BlobMeta {
+                size: 3,
+                last_modified: None,
+            }))
+        });
         blobs.expect_put_file().times(0);
         let mut records = MockBlobRecords::new();
         records.expect_record().times(1).returning(|_| Ok(()));
-        store(blobs, records, &dir).ingest(body(&[b"abc"]), IngestOptions::default()).await.unwrap();
+        store(blobs, records, &dir)
+            .ingest(body(&[b"abc"]), IngestOptions::default())
+            .await
+            .unwrap();
     }
 
     #[tokio::test]
@@ -170,7 +222,13 @@ mod tests {
         records.expect_record().times(0);
         let wrong = Digest::of_bytes(b"something else");
         let err = store(blobs, records, &dir)
-            .ingest(body(&[b"abc"]), IngestOptions { expected: Some(wrong), ..Default::default() })
+            .ingest(
+                body(&[b"abc"]),
+                IngestOptions {
+                    expected: Some(wrong),
+                    ..Default::default()
+                },
+            )
             .await
             .unwrap_err();
         assert!(matches!(err, IngestError::Mismatch { .. }), "{err:?}");
@@ -184,7 +242,13 @@ mod tests {
         blobs.expect_put_file().times(0);
         let records = MockBlobRecords::new();
         let err = store(blobs, records, &dir)
-            .ingest(body(&[b"12345", b"67890"]), IngestOptions { limit: Some(8), ..Default::default() })
+            .ingest(
+                body(&[b"12345", b"67890"]),
+                IngestOptions {
+                    limit: Some(8),
+                    ..Default::default()
+                },
+            )
             .await
             .unwrap_err();
         assert!(matches!(err, IngestError::TooLarge { limit: 8 }));
@@ -197,9 +261,14 @@ mod tests {
         let mut blobs = MockBlobStore::new();
         blobs.expect_put_file().times(0);
         let records = MockBlobRecords::new();
-        let items: Vec<Result<Bytes, std::io::Error>> =
-            vec![Ok(Bytes::from_static(b"abc")), Err(std::io::Error::other("client went away"))];
-        let err = store(blobs, records, &dir).ingest(Box::pin(futures::stream::iter(items)), IngestOptions::default()).await.unwrap_err();
+        let items: Vec<Result<Bytes, std::io::Error>> = vec![
+            Ok(Bytes::from_static(b"abc")),
+            Err(std::io::Error::other("client went away")),
+        ];
+        let err = store(blobs, records, &dir)
+            .ingest(Box::pin(futures::stream::iter(items)), IngestOptions::default())
+            .await
+            .unwrap_err();
         assert!(matches!(err, IngestError::Interrupted(_)));
         assert!(scratch_is_empty(&dir));
     }

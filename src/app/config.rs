@@ -109,8 +109,14 @@ impl Config {
         let (mut table, origin) = match file {
             Some(path) => {
                 let origin = path.display().to_string();
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: origin.clone(), source })?;
-                let table = toml::from_str::<toml::Table>(&text).map_err(|e| ConfigError::Parse { path: origin.clone(), message: e.message().to_string() })?;
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: origin.clone(),
+                    source,
+                })?;
+                let table = toml::from_str::<toml::Table>(&text).map_err(|e| ConfigError::Parse {
+                    path: origin.clone(),
+                    message: e.message().to_string(),
+                })?;
                 (table, origin)
             }
             None => (toml::Table::new(), "(environment)".to_string()),
@@ -120,45 +126,79 @@ impl Config {
             let Some(raw) = env(&var) else { continue };
             let value = match ty {
                 ValueType::Text => toml::Value::String(raw),
-                ValueType::Integer => toml::Value::Integer(
-                    raw.trim().parse::<i64>().map_err(|_| ConfigError::Invalid { key, message: format!("{var} must be a whole number") })?,
-                ),
+                ValueType::Integer => {
+                    toml::Value::Integer(raw.trim().parse::<i64>().map_err(|_| ConfigError::Invalid {
+                        key,
+                        message: format!("{var} must be a whole number"),
+                    })?)
+                }
                 ValueType::Boolean => toml::Value::Boolean(match raw.trim() {
                     "1" | "true" | "yes" => true,
                     "0" | "false" | "no" => false,
-                    _ => return Err(ConfigError::Invalid { key, message: format!("{var} must be true or false") }),
+                    _ => {
+                        return Err(ConfigError::Invalid {
+                            key,
+                            message: format!("{var} must be true or false"),
+                        });
+                    }
                 }),
             };
             table.insert((*key).to_string(), value);
         }
-        let config: Config = table.try_into().map_err(|e: toml::de::Error| ConfigError::Parse { path: origin, message: e.message().to_string() })?;
+        let config: Config = table.try_into().map_err(|e: toml::de::Error| ConfigError::Parse {
+            path: origin,
+            message: e.message().to_string(),
+        })?;
         config.validate()?;
         Ok(config)
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        self.listen.parse::<std::net::SocketAddr>().map_err(|e| ConfigError::Invalid { key: "listen", message: format!("'{}': {e}", self.listen) })?;
+        self.listen
+            .parse::<std::net::SocketAddr>()
+            .map_err(|e| ConfigError::Invalid {
+                key: "listen",
+                message: format!("'{}': {e}", self.listen),
+            })?;
         self.database()?;
         self.blob_store()?;
         self.cache()?;
         if self.max_upload_size == 0 {
-            return Err(ConfigError::Invalid { key: "max_upload_size", message: "must be greater than 0".into() });
+            return Err(ConfigError::Invalid {
+                key: "max_upload_size",
+                message: "must be greater than 0".into(),
+            });
         }
         Ok(())
     }
 
     pub fn database(&self) -> Result<DatabaseUrl, ConfigError> {
-        let url = self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}/meta.db?mode=rwc", self.data_dir.display()));
-        url.parse().map_err(|message| ConfigError::Invalid { key: "database_url", message })
+        let url = self
+            .database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}/meta.db?mode=rwc", self.data_dir.display()));
+        url.parse().map_err(|message| ConfigError::Invalid {
+            key: "database_url",
+            message,
+        })
     }
 
     pub fn blob_store(&self) -> Result<BlobStoreUrl, ConfigError> {
-        let url = self.blob_store.clone().unwrap_or_else(|| format!("fs://{}/blobs", self.data_dir.display()));
-        url.parse().map_err(|message| ConfigError::Invalid { key: "blob_store", message })
+        let url = self
+            .blob_store
+            .clone()
+            .unwrap_or_else(|| format!("fs://{}/blobs", self.data_dir.display()));
+        url.parse().map_err(|message| ConfigError::Invalid {
+            key: "blob_store",
+            message,
+        })
     }
 
     pub fn cache(&self) -> Result<CacheUrl, ConfigError> {
-        self.cache_url.parse().map_err(|message| ConfigError::Invalid { key: "cache_url", message })
+        self.cache_url.parse().map_err(|message| ConfigError::Invalid {
+            key: "cache_url",
+            message,
+        })
     }
 
     /// Where CAS temp files go; beside an fs blob store so the final put is a link.
@@ -179,7 +219,10 @@ impl FromStr for DatabaseUrl {
         match s.split_once("://").map(|(scheme, _)| scheme) {
             Some("sqlite") => Ok(DatabaseUrl::Sqlite(s.to_string())),
             Some("postgres" | "postgresql") => Ok(DatabaseUrl::Postgres(s.to_string())),
-            _ => Err(format!("unsupported database URL '{}' (supported: sqlite://, postgres://)", scheme_of(s))),
+            _ => Err(format!(
+                "unsupported database URL '{}' (supported: sqlite://, postgres://)",
+                scheme_of(s)
+            )),
         }
     }
 }
@@ -188,7 +231,12 @@ impl FromStr for DatabaseUrl {
 pub enum BlobStoreUrl {
     Fs(PathBuf),
     /// `s3://bucket[/prefix]?endpoint=http://host:9000&region=us-east-1`
-    S3 { bucket: String, prefix: String, endpoint: String, region: String },
+    S3 {
+        bucket: String,
+        prefix: String,
+        endpoint: String,
+        region: String,
+    },
 }
 
 impl FromStr for BlobStoreUrl {
@@ -202,14 +250,22 @@ impl FromStr for BlobStoreUrl {
         }
         if s.starts_with("s3://") {
             let url = url::Url::parse(s).map_err(|e| format!("invalid s3 URL: {e}"))?;
-            let bucket = url.host_str().filter(|b| !b.is_empty()).ok_or("s3:// needs a bucket: s3://bucket?endpoint=...")?.to_string();
+            let bucket = url
+                .host_str()
+                .filter(|b| !b.is_empty())
+                .ok_or("s3:// needs a bucket: s3://bucket?endpoint=...")?
+                .to_string();
             let mut endpoint = None;
             let mut region = "us-east-1".to_string();
             for (k, v) in url.query_pairs() {
                 match k.as_ref() {
                     "endpoint" => endpoint = Some(v.trim_end_matches('/').to_string()),
                     "region" => region = v.to_string(),
-                    other => return Err(format!("unknown s3 URL parameter '{other}' (supported: endpoint, region)")),
+                    other => {
+                        return Err(format!(
+                            "unknown s3 URL parameter '{other}' (supported: endpoint, region)"
+                        ));
+                    }
                 }
             }
             let endpoint = endpoint.ok_or("s3:// needs ?endpoint=http(s)://host:port")?;
@@ -217,9 +273,17 @@ impl FromStr for BlobStoreUrl {
                 return Err("s3 endpoint must start with http:// or https://".into());
             }
             let prefix = url.path().trim_matches('/').to_string();
-            return Ok(BlobStoreUrl::S3 { bucket, prefix, endpoint, region });
+            return Ok(BlobStoreUrl::S3 {
+                bucket,
+                prefix,
+                endpoint,
+                region,
+            });
         }
-        Err(format!("unsupported blob store '{}' (supported: fs://, s3://)", scheme_of(s)))
+        Err(format!(
+            "unsupported blob store '{}' (supported: fs://, s3://)",
+            scheme_of(s)
+        ))
     }
 }
 
@@ -235,7 +299,10 @@ impl FromStr for CacheUrl {
         match s.split_once("://").map(|(scheme, _)| scheme) {
             Some("memory") => Ok(CacheUrl::Memory),
             Some("redis" | "rediss") => Ok(CacheUrl::Redis(s.to_string())),
-            _ => Err(format!("unsupported cache URL '{}' (supported: memory://, redis://)", scheme_of(s))),
+            _ => Err(format!(
+                "unsupported cache URL '{}' (supported: memory://, redis://)",
+                scheme_of(s)
+            )),
         }
     }
 }
@@ -262,7 +329,10 @@ mod tests {
     fn defaults_are_embedded() {
         let c = Config::load(None, env(&[])).unwrap();
         assert_eq!(c.listen, "0.0.0.0:8000");
-        assert_eq!(c.database().unwrap(), DatabaseUrl::Sqlite("sqlite://data/meta.db?mode=rwc".into()));
+        assert_eq!(
+            c.database().unwrap(),
+            DatabaseUrl::Sqlite("sqlite://data/meta.db?mode=rwc".into())
+        );
         assert_eq!(c.blob_store().unwrap(), BlobStoreUrl::Fs("data/blobs".into()));
         assert_eq!(c.cache().unwrap(), CacheUrl::Memory);
         assert!(c.anonymous_read);
@@ -286,7 +356,11 @@ mod tests {
         .unwrap();
         let c = Config::load(
             Some(&path),
-            env(&[("ARTIFACTAPI_LISTEN", "127.0.0.1:9001"), ("ARTIFACTAPI_ANONYMOUS_READ", "false"), ("ARTIFACTAPI_MAX_UPLOAD_SIZE", "42")]),
+            env(&[
+                ("ARTIFACTAPI_LISTEN", "127.0.0.1:9001"),
+                ("ARTIFACTAPI_ANONYMOUS_READ", "false"),
+                ("ARTIFACTAPI_MAX_UPLOAD_SIZE", "42"),
+            ]),
         )
         .unwrap();
         assert_eq!(c.listen, "127.0.0.1:9001");
@@ -301,14 +375,20 @@ mod tests {
             (vec![("ARTIFACTAPI_CACHE_URL", "memcached://x")], "cache_url"),
             (vec![("ARTIFACTAPI_BLOB_STORE", "gcs://bucket")], "blob_store"),
             (vec![("ARTIFACTAPI_BLOB_STORE", "s3://bucket")], "blob_store"),
-            (vec![("ARTIFACTAPI_DATABASE_URL", "mysql://u:secret@h/db")], "database_url"),
+            (
+                vec![("ARTIFACTAPI_DATABASE_URL", "mysql://u:secret@h/db")],
+                "database_url",
+            ),
             (vec![("ARTIFACTAPI_LISTEN", "nowhere")], "listen"),
             (vec![("ARTIFACTAPI_MAX_UPLOAD_SIZE", "big")], "max_upload_size"),
             (vec![("ARTIFACTAPI_ANONYMOUS_READ", "maybe")], "anonymous_read"),
         ];
         for (vars, key) in table {
             let err = Config::load(None, env(&vars)).unwrap_err();
-            assert!(matches!(&err, ConfigError::Invalid { key: k, .. } if *k == key), "{vars:?}: {err}");
+            assert!(
+                matches!(&err, ConfigError::Invalid { key: k, .. } if *k == key),
+                "{vars:?}: {err}"
+            );
             assert!(!err.to_string().contains("secret"), "no credentials echoed: {err}");
         }
     }
@@ -330,10 +410,17 @@ mod tests {
 
     #[test]
     fn s3_url() {
-        let u: BlobStoreUrl = "s3://artifacts/prod?endpoint=http://127.0.0.1:9000/&region=eu-west-1".parse().unwrap();
+        let u: BlobStoreUrl = "s3://artifacts/prod?endpoint=http://127.0.0.1:9000/&region=eu-west-1"
+            .parse()
+            .unwrap();
         assert_eq!(
             u,
-            BlobStoreUrl::S3 { bucket: "artifacts".into(), prefix: "prod".into(), endpoint: "http://127.0.0.1:9000".into(), region: "eu-west-1".into() }
+            BlobStoreUrl::S3 {
+                bucket: "artifacts".into(),
+                prefix: "prod".into(),
+                endpoint: "http://127.0.0.1:9000".into(),
+                region: "eu-west-1".into()
+            }
         );
     }
 }

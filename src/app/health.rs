@@ -47,7 +47,12 @@ where
         Ok(Err(e)) => Some(e.to_string()),
         Err(_) => Some("timed out after 5 s".to_string()),
     };
-    BackendStatus { name, ok: error.is_none(), latency_ms, error }
+    BackendStatus {
+        name,
+        ok: error.is_none(),
+        latency_ms,
+        error,
+    }
 }
 
 #[cfg(test)]
@@ -63,12 +68,19 @@ mod tests {
         let mut db = MockBlobRecords::new();
         db.expect_check().returning(|| Ok(()));
         let mut blobs = MockBlobStore::new();
-        blobs.expect_check().returning(|| Err(PortError::Backend("bucket missing".into())));
+        blobs
+            .expect_check()
+            .returning(|| Err(PortError::Backend("bucket missing".into())));
         let mut cache = MockTtlCache::new();
         cache.expect_check().returning(|| Ok(()));
-        let report = HealthService::new(Arc::new(db), Arc::new(blobs), Arc::new(cache)).readiness().await;
+        let report = HealthService::new(Arc::new(db), Arc::new(blobs), Arc::new(cache))
+            .readiness()
+            .await;
         let summary: Vec<_> = report.iter().map(|s| (s.name, s.ok)).collect();
-        assert_eq!(summary, vec![("database", true), ("blob_store", false), ("cache", true)]);
+        assert_eq!(
+            summary,
+            vec![("database", true), ("blob_store", false), ("cache", true)]
+        );
         assert_eq!(report[1].error.as_deref(), Some("backend error: bucket missing"));
     }
 }

@@ -34,7 +34,11 @@ pub enum ReadOutcome {
     /// 304: the client's copy is current.
     NotModified(HostedFile),
     /// 200 (span `None`) or 206; body `None` for HEAD.
-    Content { file: HostedFile, span: Option<ByteSpan>, body: Option<ByteStream> },
+    Content {
+        file: HostedFile,
+        span: Option<ByteSpan>,
+        body: Option<ByteStream>,
+    },
 }
 
 pub struct HostedService {
@@ -59,14 +63,29 @@ impl HostedService {
         clock: Arc<dyn Clock>,
         max_upload: u64,
     ) -> Self {
-        Self { catalog, files, blobs, cas, clock, max_upload }
+        Self {
+            catalog,
+            files,
+            blobs,
+            cas,
+            clock,
+            max_upload,
+        }
     }
 
     /// The repository behind `/api/v1/{kind}/{name}`: it must exist and be of that kind.
     pub async fn resolve(&self, kind: Kind, name: &str) -> Result<Repository, HostedError> {
-        let repo = self.catalog.get(name).await.map_err(unavailable)?.ok_or_else(|| HostedError::RepositoryNotFound(name.to_string()))?;
+        let repo = self
+            .catalog
+            .get(name)
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| HostedError::RepositoryNotFound(name.to_string()))?;
         if repo.kind() != kind {
-            return Err(HostedError::WrongKind { name: name.to_string(), expected: kind.as_str() });
+            return Err(HostedError::WrongKind {
+                name: name.to_string(),
+                expected: kind.as_str(),
+            });
         }
         Ok(repo)
     }
@@ -92,13 +111,27 @@ impl HostedService {
             return Err(HostedError::TooLarge { limit: self.max_upload });
         }
         let path = request.path.as_str();
-        if !allow_overwrite && self.files.get(repo.name.as_str(), path).await.map_err(unavailable)?.is_some() {
+        if !allow_overwrite
+            && self
+                .files
+                .get(repo.name.as_str(), path)
+                .await
+                .map_err(unavailable)?
+                .is_some()
+        {
             return Err(HostedError::AlreadyExists(path.to_string()));
         }
-        let options = IngestOptions { expected, limit: Some(self.max_upload), content_type: request.content_type.clone() };
+        let options = IngestOptions {
+            expected,
+            limit: Some(self.max_upload),
+            content_type: request.content_type.clone(),
+        };
         let stored = self.cas.ingest(request.body, options).await.map_err(|e| match e {
             IngestError::TooLarge { limit } => HostedError::TooLarge { limit },
-            IngestError::Mismatch { expected, actual } => HostedError::ChecksumMismatch { expected: expected.to_string(), actual: actual.to_string() },
+            IngestError::Mismatch { expected, actual } => HostedError::ChecksumMismatch {
+                expected: expected.to_string(),
+                actual: actual.to_string(),
+            },
             IngestError::Interrupted(m) => HostedError::BodyInterrupted(m),
             IngestError::Unavailable(m) => HostedError::Unavailable(m),
         })?;
@@ -110,7 +143,11 @@ impl HostedService {
             content_type: request.content_type,
             created_at: self.clock.now(),
         };
-        let written = if allow_overwrite { self.files.upsert(&file).await } else { self.files.create(&file).await };
+        let written = if allow_overwrite {
+            self.files.upsert(&file).await
+        } else {
+            self.files.create(&file).await
+        };
         match written {
             Ok(()) => Ok(file),
             Err(PortError::Conflict) => Err(HostedError::AlreadyExists(path.to_string())),
@@ -118,7 +155,12 @@ impl HostedService {
         }
     }
 
-    pub async fn read(&self, repo: &str, path: &ArtifactPath, request: ReadRequest<'_>) -> Result<ReadOutcome, HostedError> {
+    pub async fn read(
+        &self,
+        repo: &str,
+        path: &ArtifactPath,
+        request: ReadRequest<'_>,
+    ) -> Result<ReadOutcome, HostedError> {
         let repo = self.resolve_generic_local(repo).await?;
         let file = self
             .files
@@ -126,7 +168,10 @@ impl HostedService {
             .await
             .map_err(unavailable)?
             .ok_or_else(|| HostedError::NotFound(path.to_string()))?;
-        if request.if_none_match.is_some_and(|tags| etag_matches(tags, &file.digest)) {
+        if request
+            .if_none_match
+            .is_some_and(|tags| etag_matches(tags, &file.digest))
+        {
             return Ok(ReadOutcome::NotModified(file));
         }
         let span = match resolve_range(request.range, file.size) {
@@ -137,17 +182,32 @@ impl HostedService {
         if request.head_only {
             return Ok(ReadOutcome::Content { file, span, body: None });
         }
-        let object = self.blobs.get(&file.digest.blob_key(), span).await.map_err(|e| match e {
-            PortError::NotFound => HostedError::Unavailable(format!("blob {} missing from the blob store", file.digest)),
-            other => unavailable(other),
-        })?;
-        Ok(ReadOutcome::Content { file, span, body: Some(object.body) })
+        let object = self
+            .blobs
+            .get(&file.digest.blob_key(), span)
+            .await
+            .map_err(|e| match e {
+                PortError::NotFound => {
+                    HostedError::Unavailable(format!("blob {} missing from the blob store", file.digest))
+                }
+                other => unavailable(other),
+            })?;
+        Ok(ReadOutcome::Content {
+            file,
+            span,
+            body: Some(object.body),
+        })
     }
 
     /// Removes the path; the blob stays until GC finds it unreferenced.
     pub async fn delete(&self, repo: &str, path: &ArtifactPath) -> Result<(), HostedError> {
         let repo = self.resolve_generic_local(repo).await?;
-        if self.files.delete(repo.name.as_str(), path.as_str()).await.map_err(unavailable)? {
+        if self
+            .files
+            .delete(repo.name.as_str(), path.as_str())
+            .await
+            .map_err(unavailable)?
+        {
             Ok(())
         } else {
             Err(HostedError::NotFound(path.to_string()))
@@ -163,7 +223,10 @@ pub fn etag_of(digest: &Digest) -> String {
 /// `If-None-Match` may list several tags, weak or strong, or `*`.
 fn etag_matches(header: &str, digest: &Digest) -> bool {
     let ours = digest.to_string();
-    header.split(',').map(str::trim).any(|t| t == "*" || t.trim_start_matches("W/").trim_matches('"') == ours)
+    header
+        .split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t.trim_start_matches("W/").trim_matches('"') == ours)
 }
 
 #[cfg(test)]

@@ -24,7 +24,11 @@ pub struct ApplyReport {
 }
 
 impl RepositoryService {
-    pub fn new(catalog: Arc<dyn RepositoryCatalog>, files: Arc<dyn HostedFiles>, index: Arc<dyn ArtifactIndex>) -> Self {
+    pub fn new(
+        catalog: Arc<dyn RepositoryCatalog>,
+        files: Arc<dyn HostedFiles>,
+        index: Arc<dyn ArtifactIndex>,
+    ) -> Self {
         Self { catalog, files, index }
     }
 
@@ -33,7 +37,11 @@ impl RepositoryService {
     }
 
     pub async fn get(&self, name: &str) -> Result<Repository, RepositoryError> {
-        self.catalog.get(name).await.map_err(unavailable)?.ok_or_else(|| RepositoryError::NotFound(name.to_string()))
+        self.catalog
+            .get(name)
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| RepositoryError::NotFound(name.to_string()))
     }
 
     pub async fn create(&self, draft: RepositoryDraft) -> Result<Repository, RepositoryError> {
@@ -98,7 +106,12 @@ impl RepositoryService {
         for member in &v.members {
             let found = self.catalog.get(member.as_str()).await.map_err(unavailable)?;
             match found {
-                None => return Err(RepositoryError::Invalid(FieldError::new("members", format!("member '{member}' does not exist")))),
+                None => {
+                    return Err(RepositoryError::Invalid(FieldError::new(
+                        "members",
+                        format!("member '{member}' does not exist"),
+                    )));
+                }
                 Some(m) if m.package != repo.package => {
                     return Err(RepositoryError::Invalid(FieldError::new(
                         "members",
@@ -121,7 +134,12 @@ mod tests {
     use mockall::predicate::eq;
 
     fn draft(name: &str, kind: &str, package: &str) -> RepositoryDraft {
-        RepositoryDraft { name: name.into(), kind: kind.into(), package: package.into(), ..Default::default() }
+        RepositoryDraft {
+            name: name.into(),
+            kind: kind.into(),
+            package: package.into(),
+            ..Default::default()
+        }
     }
 
     fn service(catalog: MockRepositoryCatalog, files: MockHostedFiles, index: MockArtifactIndex) -> RepositoryService {
@@ -131,8 +149,15 @@ mod tests {
     #[tokio::test]
     async fn create_validates_then_stores() {
         let mut catalog = MockRepositoryCatalog::new();
-        catalog.expect_create().withf(|r| r.name.as_str() == "files").times(1).returning(|_| Ok(()));
-        let repo = service(catalog, MockHostedFiles::new(), MockArtifactIndex::new()).create(draft("files", "local", "generic")).await.unwrap();
+        catalog
+            .expect_create()
+            .withf(|r| r.name.as_str() == "files")
+            .times(1)
+            .returning(|_| Ok(()));
+        let repo = service(catalog, MockHostedFiles::new(), MockArtifactIndex::new())
+            .create(draft("files", "local", "generic"))
+            .await
+            .unwrap();
         assert_eq!(repo.managed_by, ManagedBy::Api);
     }
 
@@ -141,8 +166,12 @@ mod tests {
         let mut catalog = MockRepositoryCatalog::new();
         catalog.expect_create().returning(|_| Err(PortError::Conflict));
         let svc = service(catalog, MockHostedFiles::new(), MockArtifactIndex::new());
-        assert!(matches!(svc.create(draft("files", "local", "generic")).await, Err(RepositoryError::AlreadyExists(n)) if n == "files"));
-        assert!(matches!(svc.create(draft("BAD", "local", "generic")).await, Err(RepositoryError::Invalid(f)) if f.field == "name"));
+        assert!(
+            matches!(svc.create(draft("files", "local", "generic")).await, Err(RepositoryError::AlreadyExists(n)) if n == "files")
+        );
+        assert!(
+            matches!(svc.create(draft("BAD", "local", "generic")).await, Err(RepositoryError::Invalid(f)) if f.field == "name")
+        );
     }
 
     #[tokio::test]
@@ -150,11 +179,17 @@ mod tests {
         let mut catalog = MockRepositoryCatalog::new();
         catalog.expect_get().with(eq("missing")).returning(|_| Ok(None));
         let npm = draft("npm-local", "local", "npm").validate(ManagedBy::Api).unwrap();
-        catalog.expect_get().with(eq("npm-local")).returning(move |_| Ok(Some(npm.clone())));
+        catalog
+            .expect_get()
+            .with(eq("npm-local"))
+            .returning(move |_| Ok(Some(npm.clone())));
         catalog.expect_create().times(0);
         let svc = service(catalog, MockHostedFiles::new(), MockArtifactIndex::new());
         for members in [vec!["missing".to_string()], vec!["npm-local".to_string()]] {
-            let v = RepositoryDraft { members, ..draft("v", "virtual", "pypi") };
+            let v = RepositoryDraft {
+                members,
+                ..draft("v", "virtual", "pypi")
+            };
             assert!(matches!(svc.create(v).await, Err(RepositoryError::Invalid(f)) if f.field == "members"));
         }
     }
@@ -164,11 +199,23 @@ mod tests {
         let mut catalog = MockRepositoryCatalog::new();
         let repo = draft("files", "local", "generic").validate(ManagedBy::Api).unwrap();
         catalog.expect_get().returning(move |_| Ok(Some(repo.clone())));
-        catalog.expect_delete().with(eq("files")).times(1).returning(|_| Ok(true));
+        catalog
+            .expect_delete()
+            .with(eq("files"))
+            .times(1)
+            .returning(|_| Ok(true));
         let mut files = MockHostedFiles::new();
-        files.expect_delete_repo().with(eq("files")).times(1).returning(|_| Ok(3));
+        files
+            .expect_delete_repo()
+            .with(eq("files"))
+            .times(1)
+            .returning(|_| Ok(3));
         let mut index = MockArtifactIndex::new();
-        index.expect_delete_repo().with(eq("files")).times(1).returning(|_| Ok(0));
+        index
+            .expect_delete_repo()
+            .with(eq("files"))
+            .times(1)
+            .returning(|_| Ok(0));
         service(catalog, files, index).delete("files").await.unwrap();
     }
 
@@ -178,7 +225,10 @@ mod tests {
         let repo = draft("files", "local", "generic").validate(ManagedBy::Config).unwrap();
         catalog.expect_get().returning(move |_| Ok(Some(repo.clone())));
         catalog.expect_delete().times(0);
-        let err = service(catalog, MockHostedFiles::new(), MockArtifactIndex::new()).delete("files").await.unwrap_err();
+        let err = service(catalog, MockHostedFiles::new(), MockArtifactIndex::new())
+            .delete("files")
+            .await
+            .unwrap_err();
         assert!(matches!(err, RepositoryError::ManagedByConfig(_)));
     }
 
@@ -186,19 +236,45 @@ mod tests {
     async fn apply_config_creates_updates_and_leaves_unchanged() {
         let same = draft("same", "local", "generic");
         let stored_same = same.clone().validate(ManagedBy::Config).unwrap();
-        let old = draft("changed", "local", "generic").validate(ManagedBy::Config).unwrap();
-        let changed = RepositoryDraft { allow_overwrite: Some(true), ..draft("changed", "local", "generic") };
+        let old = draft("changed", "local", "generic")
+            .validate(ManagedBy::Config)
+            .unwrap();
+        let changed = RepositoryDraft {
+            allow_overwrite: Some(true),
+            ..draft("changed", "local", "generic")
+        };
         let mut catalog = MockRepositoryCatalog::new();
-        catalog.expect_get().with(eq("same")).returning(move |_| Ok(Some(stored_same.clone())));
-        catalog.expect_get().with(eq("changed")).returning(move |_| Ok(Some(old.clone())));
+        catalog
+            .expect_get()
+            .with(eq("same"))
+            .returning(move |_| Ok(Some(stored_same.clone())));
+        catalog
+            .expect_get()
+            .with(eq("changed"))
+            .returning(move |_| Ok(Some(old.clone())));
         catalog.expect_get().with(eq("new")).returning(|_| Ok(None));
-        catalog.expect_create().withf(|r| r.name.as_str() == "new").times(1).returning(|_| Ok(()));
-        catalog.expect_update().withf(|r| r.name.as_str() == "changed").times(1).returning(|_| Ok(()));
+        catalog
+            .expect_create()
+            .withf(|r| r.name.as_str() == "new")
+            .times(1)
+            .returning(|_| Ok(()));
+        catalog
+            .expect_update()
+            .withf(|r| r.name.as_str() == "changed")
+            .times(1)
+            .returning(|_| Ok(()));
         let report = service(catalog, MockHostedFiles::new(), MockArtifactIndex::new())
             .apply_config(vec![same, changed, draft("new", "local", "generic")])
             .await
             .unwrap();
-        assert_eq!(report, ApplyReport { created: vec!["new".into()], updated: vec!["changed".into()], unchanged: vec!["same".into()] });
+        assert_eq!(
+            report,
+            ApplyReport {
+                created: vec!["new".into()],
+                updated: vec!["changed".into()],
+                unchanged: vec!["same".into()]
+            }
+        );
     }
 
     #[tokio::test]

@@ -38,7 +38,9 @@ impl Digest {
     }
 
     pub fn of_bytes(data: &[u8]) -> Self {
-        Self { hex: hex::encode(Sha256::digest(data)) }
+        Self {
+            hex: hex::encode(Sha256::digest(data)),
+        }
     }
 
     pub fn hex(&self) -> &str {
@@ -86,7 +88,9 @@ impl DigestBuilder {
     }
 
     pub fn finish(self) -> Digest {
-        Digest { hex: hex::encode(self.hasher.finalize()) }
+        Digest {
+            hex: hex::encode(self.hasher.finalize()),
+        }
     }
 }
 

@@ -137,7 +137,11 @@ mod tests {
         ];
         for (input, expected) in table {
             let got = ArtifactPath::from_url_encoded(input);
-            assert_eq!(got.as_ref().map(|p| p.as_str()), expected.as_ref().map(|s| *s), "input {input:?}");
+            assert_eq!(
+                got.as_ref().map(|p| p.as_str()),
+                expected.as_ref().map(|s| *s),
+                "input {input:?}"
+            );
         }
     }
 

@@ -21,17 +21,16 @@ impl TryFrom<String> for RepoName {
 impl RepoName {
     pub fn new(raw: &str) -> Result<Self, FieldError> {
         let bytes = raw.as_bytes();
-        let valid_first = bytes.first().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        let valid_first = bytes
+            .first()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
         let valid_rest = bytes
             .iter()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'));
         if valid_first && valid_rest && bytes.len() <= 64 {
             Ok(Self(raw.to_string()))
         } else {
-            Err(FieldError::new(
-                "name",
-                "must match [a-z0-9][a-z0-9._-]{0,63}",
-            ))
+            Err(FieldError::new("name", "must match [a-z0-9][a-z0-9._-]{0,63}"))
         }
     }
 
@@ -234,7 +233,10 @@ impl RepositoryDraft {
                 let members = self
                     .members
                     .iter()
-                    .map(|m| RepoName::new(m).map_err(|_| FieldError::new("members", format!("'{m}' is not a valid repository name"))))
+                    .map(|m| {
+                        RepoName::new(m)
+                            .map_err(|_| FieldError::new("members", format!("'{m}' is not a valid repository name")))
+                    })
                     .collect::<Result<Vec<_>, _>>()?;
                 if members.contains(&name) {
                     return Err(FieldError::new("members", "a virtual repository cannot contain itself"));
@@ -242,7 +244,12 @@ impl RepositoryDraft {
                 KindSettings::Virtual(VirtualSettings { members })
             }
         };
-        Ok(Repository { name, package, settings, managed_by })
+        Ok(Repository {
+            name,
+            package,
+            settings,
+            managed_by,
+        })
     }
 
     fn refuse_fields_of(&self, kind: &str, fields: &[&'static str]) -> Result<(), FieldError> {
@@ -267,7 +274,10 @@ impl RepositoryDraft {
             .ok_or_else(|| FieldError::new("base_url", "required for a remote repository"))?;
         let parsed = url::Url::parse(&base_url).map_err(|e| FieldError::new("base_url", format!("not a URL: {e}")))?;
         if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-            return Err(FieldError::new("base_url", "must be an http:// or https:// URL with a host"));
+            return Err(FieldError::new(
+                "base_url",
+                "must be an http:// or https:// URL with a host",
+            ));
         }
         for (field, patterns) in [
             ("patterns", &self.patterns),
@@ -301,7 +311,12 @@ mod tests {
     use super::*;
 
     fn draft(name: &str, kind: &str, package: &str) -> RepositoryDraft {
-        RepositoryDraft { name: name.into(), kind: kind.into(), package: package.into(), ..Default::default() }
+        RepositoryDraft {
+            name: name.into(),
+            kind: kind.into(),
+            package: package.into(),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -316,7 +331,10 @@ mod tests {
 
     #[test]
     fn validation_names_the_bad_field() {
-        let remote = |url: Option<&str>| RepositoryDraft { base_url: url.map(str::to_string), ..draft("r", "remote", "pypi") };
+        let remote = |url: Option<&str>| RepositoryDraft {
+            base_url: url.map(str::to_string),
+            ..draft("r", "remote", "pypi")
+        };
         let table: Vec<(RepositoryDraft, &str)> = vec![
             (draft("Bad", "local", "generic"), "name"),
             (draft("r", "mirror", "generic"), "kind"),
@@ -324,11 +342,41 @@ mod tests {
             (remote(None), "base_url"),
             (remote(Some("ftp://host/x")), "base_url"),
             (remote(Some("not a url")), "base_url"),
-            (RepositoryDraft { patterns: vec!["(".into()], ..remote(Some("http://127.0.0.1:1")) }, "patterns"),
-            (RepositoryDraft { blocklist: vec!["[".into()], ..remote(Some("http://127.0.0.1:1")) }, "blocklist"),
-            (RepositoryDraft { members: vec!["Bad".into()], ..draft("v", "virtual", "npm") }, "members"),
-            (RepositoryDraft { members: vec!["v".into()], ..draft("v", "virtual", "npm") }, "members"),
-            (RepositoryDraft { base_url: Some("http://x".into()), ..draft("l", "local", "npm") }, "base_url"),
+            (
+                RepositoryDraft {
+                    patterns: vec!["(".into()],
+                    ..remote(Some("http://127.0.0.1:1"))
+                },
+                "patterns",
+            ),
+            (
+                RepositoryDraft {
+                    blocklist: vec!["[".into()],
+                    ..remote(Some("http://127.0.0.1:1"))
+                },
+                "blocklist",
+            ),
+            (
+                RepositoryDraft {
+                    members: vec!["Bad".into()],
+                    ..draft("v", "virtual", "npm")
+                },
+                "members",
+            ),
+            (
+                RepositoryDraft {
+                    members: vec!["v".into()],
+                    ..draft("v", "virtual", "npm")
+                },
+                "members",
+            ),
+            (
+                RepositoryDraft {
+                    base_url: Some("http://x".into()),
+                    ..draft("l", "local", "npm")
+                },
+                "base_url",
+            ),
         ];
         for (d, field) in table {
             let err = d.clone().validate(ManagedBy::Api).unwrap_err();
@@ -345,7 +393,9 @@ mod tests {
         };
         let repo = d.validate(ManagedBy::Config).unwrap();
         assert_eq!(repo.kind(), Kind::Remote);
-        let KindSettings::Remote(s) = &repo.settings else { unreachable!() };
+        let KindSettings::Remote(s) = &repo.settings else {
+            unreachable!()
+        };
         assert_eq!(s.base_url, "https://127.0.0.1:9/simple");
         assert_eq!(s.mutable_ttl, DEFAULT_MUTABLE_TTL);
         assert_eq!(s.immutable_ttl, 0);

@@ -108,20 +108,32 @@ mod tests {
 
     #[test]
     fn scopes_and_reach() {
-        let g = Grant { scopes: vec![Scope::Write], repositories: vec!["team-*".into()], expires_at: None };
+        let g = Grant {
+            scopes: vec![Scope::Write],
+            repositories: vec!["team-*".into()],
+            expires_at: None,
+        };
         assert!(g.allows(Scope::Read, Some("team-a")));
         assert!(g.allows(Scope::Write, Some("team-a")));
         assert!(!g.allows(Scope::Admin, Some("team-a")));
         assert!(!g.allows(Scope::Write, Some("other")));
         assert!(!g.allows(Scope::Read, None));
-        let admin = Grant { scopes: vec![Scope::Admin], repositories: vec![], expires_at: None };
+        let admin = Grant {
+            scopes: vec![Scope::Admin],
+            repositories: vec![],
+            expires_at: None,
+        };
         assert!(admin.allows(Scope::Write, None));
     }
 
     #[test]
     fn expiry() {
         let now = Utc::now();
-        let g = Grant { scopes: vec![Scope::Read], repositories: vec![], expires_at: Some(now) };
+        let g = Grant {
+            scopes: vec![Scope::Read],
+            repositories: vec![],
+            expires_at: Some(now),
+        };
         assert!(g.is_expired(now));
         assert!(!g.is_expired(now - chrono::Duration::seconds(1)));
     }

@@ -44,7 +44,10 @@ pub struct SigningKey {
 
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKey").field("name", &self.name).field("algorithm", &self.algorithm).finish_non_exhaustive()
+        f.debug_struct("SigningKey")
+            .field("name", &self.name)
+            .field("algorithm", &self.algorithm)
+            .finish_non_exhaustive()
     }
 }
 

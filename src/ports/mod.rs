@@ -14,7 +14,7 @@ pub mod ttl_cache;
 pub mod upload_sessions;
 pub mod upstream;
 
-pub use artifact_index::{ArtifactIndex, CachedObject, CacheClass};
+pub use artifact_index::{ArtifactIndex, CacheClass, CachedObject};
 pub use blob_records::{BlobRecord, BlobRecords};
 pub use blob_store::{BlobMeta, BlobObject, BlobStore};
 pub use clock::Clock;

@@ -1,9 +1,7 @@
 //! `BlobRecords` contract: idempotent recording and orphan listing for GC (DESIGN §5).
 use std::sync::Arc;
 
-use artifactapi::ports::{
-    ArtifactIndex, BlobRecord, BlobRecords, CacheClass, CachedObject, HostedFile, HostedFiles,
-};
+use artifactapi::ports::{ArtifactIndex, BlobRecord, BlobRecords, CacheClass, CachedObject, HostedFile, HostedFiles};
 use chrono::Duration;
 
 use super::{digest, now};
@@ -56,10 +54,7 @@ pub async fn blob_records_contract(
 
     // c: referenced by a cached artifact; d: by a hosted file; e: too young; a, b: orphans.
     for (content, age) in [("c", 4), ("d", 5), ("e", 0)] {
-        blobs
-            .record(&record(content, Duration::hours(age)))
-            .await
-            .unwrap();
+        blobs.record(&record(content, Duration::hours(age))).await.unwrap();
     }
     let t = now();
     artifacts
@@ -112,10 +107,7 @@ pub async fn blob_records_contract(
         .into_iter()
         .map(|b| b.digest)
         .collect();
-    assert_eq!(
-        orphans,
-        [digest("d"), digest("c"), digest("a"), digest("b")]
-    );
+    assert_eq!(orphans, [digest("d"), digest("c"), digest("a"), digest("b")]);
 
     assert!(blobs.delete(&digest("a")).await.unwrap());
     assert!(!blobs.delete(&digest("a")).await.unwrap());

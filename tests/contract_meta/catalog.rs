@@ -3,9 +3,7 @@ use std::sync::Arc;
 
 use artifactapi::adapters::meta::MetaStore;
 use artifactapi::adapters::meta::entities::repository as row;
-use artifactapi::domain::repository::{
-    KindSettings, ManagedBy, Repository, RepositoryDraft, Secret,
-};
+use artifactapi::domain::repository::{KindSettings, ManagedBy, Repository, RepositoryDraft, Secret};
 use artifactapi::ports::{PortError, RepositoryCatalog};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel};
 
@@ -70,10 +68,7 @@ pub async fn repository_catalog_contract(store: Arc<dyn RepositoryCatalog>) {
             "round trip"
         );
     }
-    assert!(matches!(
-        store.create(&local("pypi")).await,
-        Err(PortError::Conflict)
-    ));
+    assert!(matches!(store.create(&local("pypi")).await, Err(PortError::Conflict)));
     assert_eq!(
         store.get("pypi").await.unwrap(),
         Some(pypi.clone()),
@@ -84,13 +79,7 @@ pub async fn repository_catalog_contract(store: Arc<dyn RepositoryCatalog>) {
     for name in ["b", "ab", "a-b", "a"] {
         store.create(&local(name)).await.unwrap();
     }
-    let names: Vec<String> = store
-        .list()
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.name.to_string())
-        .collect();
+    let names: Vec<String> = store.list().await.unwrap().iter().map(|r| r.name.to_string()).collect();
     assert_eq!(names, ["a", "a-b", "ab", "b", "group", "hosted", "pypi"]);
     assert_eq!(
         password_of(&store.list().await.unwrap()[6]).as_deref(),
@@ -107,31 +96,19 @@ pub async fn repository_catalog_contract(store: Arc<dyn RepositoryCatalog>) {
     let got = store.get("pypi").await.unwrap().unwrap();
     assert_eq!(password_of(&got).as_deref(), Some("hunter2"));
     assert!(matches!(&got.settings, KindSettings::Remote(s) if s.offline));
-    store
-        .update(&remote("pypi", Some("correct horse")))
-        .await
-        .unwrap();
+    store.update(&remote("pypi", Some("correct horse"))).await.unwrap();
     assert_eq!(
         password_of(&store.get("pypi").await.unwrap().unwrap()).as_deref(),
         Some("correct horse")
     );
-    store
-        .update(&virtual_of("hosted", &["pypi"]))
-        .await
-        .unwrap();
+    store.update(&virtual_of("hosted", &["pypi"])).await.unwrap();
     assert_eq!(
         store.get("hosted").await.unwrap(),
         Some(virtual_of("hosted", &["pypi"])),
         "kind may change"
     );
-    assert!(matches!(
-        store.update(&local("nope")).await,
-        Err(PortError::NotFound)
-    ));
-    assert!(
-        store.get("nope").await.unwrap().is_none(),
-        "update never creates"
-    );
+    assert!(matches!(store.update(&local("nope")).await, Err(PortError::NotFound)));
+    assert!(store.get("nope").await.unwrap().is_none(), "update never creates");
 
     assert!(store.delete("b").await.unwrap());
     assert!(!store.delete("b").await.unwrap());
@@ -147,15 +124,9 @@ pub async fn repository_catalog_contract(store: Arc<dyn RepositoryCatalog>) {
         .into_iter()
         .map(|r| r.unwrap())
         .collect();
-    assert_eq!(
-        results.iter().filter(|r| r.is_ok()).count(),
-        1,
-        "{results:?}"
-    );
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
     assert!(
-        results
-            .iter()
-            .all(|r| matches!(r, Ok(()) | Err(PortError::Conflict))),
+        results.iter().all(|r| matches!(r, Ok(()) | Err(PortError::Conflict))),
         "{results:?}"
     );
 }
@@ -183,11 +154,7 @@ pub async fn password_is_encrypted_at_rest(store: MetaStore) {
         !sealed.contains(plaintext) && !one.settings.contains(plaintext),
         "{one:?}"
     );
-    assert_ne!(
-        Some(sealed.clone()),
-        two.password_enc,
-        "a fresh nonce per value"
-    );
+    assert_ne!(Some(sealed.clone()), two.password_enc, "a fresh nonce per value");
     assert!(
         one.settings.contains("\"base_url\""),
         "settings are JSON: {}",
@@ -200,10 +167,7 @@ pub async fn password_is_encrypted_at_rest(store: MetaStore) {
         .unwrap();
     assert_eq!(plain.password_enc, None);
 
-    let got = RepositoryCatalog::get(&store, "one")
-        .await
-        .unwrap()
-        .unwrap();
+    let got = RepositoryCatalog::get(&store, "one").await.unwrap().unwrap();
     assert_eq!(password_of(&got).as_deref(), Some(plaintext));
     assert!(!format!("{got:?}").contains(plaintext));
 

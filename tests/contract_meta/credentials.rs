@@ -23,25 +23,16 @@ pub async fn credentials_contract(tokens: Arc<dyn Credentials>) {
     assert!(tokens.list().await.unwrap().is_empty());
     let ci = token("t1", "ci", "s1");
     tokens.create(&ci).await.unwrap();
-    assert_eq!(
-        tokens.find_by_hash(&hash_secret("s1")).await.unwrap(),
-        Some(ci.clone())
-    );
+    assert_eq!(tokens.find_by_hash(&hash_secret("s1")).await.unwrap(), Some(ci.clone()));
     assert_eq!(tokens.find_by_name("ci").await.unwrap(), Some(ci.clone()));
-    assert_eq!(
-        tokens.find_by_hash(&hash_secret("wrong")).await.unwrap(),
-        None
-    );
+    assert_eq!(tokens.find_by_hash(&hash_secret("wrong")).await.unwrap(), None);
 
     for dup in [
         token("t1", "other", "s2"),
         token("t2", "ci", "s3"),
         token("t3", "third", "s1"),
     ] {
-        assert!(
-            matches!(tokens.create(&dup).await, Err(PortError::Conflict)),
-            "{dup:?}"
-        );
+        assert!(matches!(tokens.create(&dup).await, Err(PortError::Conflict)), "{dup:?}");
     }
     let no_expiry = TokenRecord {
         expires_at: None,
@@ -51,13 +42,7 @@ pub async fn credentials_contract(tokens: Arc<dyn Credentials>) {
         ..token("t2", "admin", "s2")
     };
     tokens.create(&no_expiry).await.unwrap();
-    let names: Vec<String> = tokens
-        .list()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|t| t.name)
-        .collect();
+    let names: Vec<String> = tokens.list().await.unwrap().into_iter().map(|t| t.name).collect();
     assert_eq!(names, ["ci", "admin"], "ordered by creation");
 
     // replace_named swaps the token of that name: the old secret stops working at once.
@@ -66,10 +51,7 @@ pub async fn credentials_contract(tokens: Arc<dyn Credentials>) {
         ..token("t9", "admin", "rotated")
     };
     tokens.replace_named(&rotated).await.unwrap();
-    assert_eq!(
-        tokens.find_by_name("admin").await.unwrap(),
-        Some(rotated.clone())
-    );
+    assert_eq!(tokens.find_by_name("admin").await.unwrap(), Some(rotated.clone()));
     assert_eq!(tokens.find_by_hash(&hash_secret("s2")).await.unwrap(), None);
     assert_eq!(tokens.list().await.unwrap().len(), 2);
     let fresh = token("t10", "bootstrap", "b");
@@ -87,11 +69,7 @@ pub async fn credentials_contract(tokens: Arc<dyn Credentials>) {
         "a secret hash owned by another token is a conflict"
     );
     assert_eq!(
-        tokens
-            .find_by_hash(&hash_secret("b"))
-            .await
-            .unwrap()
-            .map(|t| t.id),
+        tokens.find_by_hash(&hash_secret("b")).await.unwrap().map(|t| t.id),
         Some("t10".into())
     );
 
@@ -132,11 +110,7 @@ pub async fn credentials_contract(tokens: Arc<dyn Credentials>) {
         .into_iter()
         .map(|r| r.unwrap())
         .collect();
-    assert_eq!(
-        results.iter().filter(|r| r.is_ok()).count(),
-        1,
-        "{results:?}"
-    );
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
 }
 
 fn key(material: &str) -> SigningKey {

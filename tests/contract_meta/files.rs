@@ -3,17 +3,14 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use artifactapi::ports::{
-    ArtifactIndex, CacheClass, CachedObject, HostedFile, HostedFiles, PageRequest, PortError,
-};
+use artifactapi::ports::{ArtifactIndex, CacheClass, CachedObject, HostedFile, HostedFiles, PageRequest, PortError};
 use chrono::{Duration, Utc};
 
 use super::{digest, now};
 
 /// Paths chosen to catch `LIKE` wildcards, case folding and locale collation.
 const PATHS: &[&str] = &[
-    "a/1", "a/2", "a/3", "a%b/x", "a_b/x", "aXb/x", "ab/x", "A/upper", "a", "a/é", "a-b/x", "b/1",
-    "a\\b",
+    "a/1", "a/2", "a/3", "a%b/x", "a_b/x", "aXb/x", "ab/x", "A/upper", "a", "a/é", "a-b/x", "b/1", "a\\b",
 ];
 
 fn page(prefix: &str, after: Option<&str>, limit: u64) -> PageRequest {
@@ -54,10 +51,7 @@ where
     ];
     for (prefix, after, limit, expected) in table {
         let got = list(page(prefix, *after, *limit)).await.unwrap();
-        assert_eq!(
-            got, *expected,
-            "prefix={prefix:?} after={after:?} limit={limit}"
-        );
+        assert_eq!(got, *expected, "prefix={prefix:?} after={after:?} limit={limit}");
     }
 }
 
@@ -79,11 +73,7 @@ fn object(repo: &str, path: &str, content: &str) -> CachedObject {
 pub async fn artifact_index_contract(index: Arc<dyn ArtifactIndex>) {
     assert_eq!(index.get("r", "a/1").await.unwrap(), None);
     index.touch("r", "a/1", now()).await.unwrap();
-    assert_eq!(
-        index.get("r", "a/1").await.unwrap(),
-        None,
-        "touch never creates"
-    );
+    assert_eq!(index.get("r", "a/1").await.unwrap(), None, "touch never creates");
 
     let first = object("r", "a/1", "one");
     index.upsert(&first).await.unwrap();
@@ -136,24 +126,14 @@ pub async fn artifact_index_contract(index: Arc<dyn ArtifactIndex>) {
     index.upsert(&object("other", "a/1", "x")).await.unwrap();
     check_listing(|p| {
         let index = index.clone();
-        async move {
-            Ok(index
-                .list("r", &p)
-                .await?
-                .into_iter()
-                .map(|o| o.path)
-                .collect())
-        }
+        async move { Ok(index.list("r", &p).await?.into_iter().map(|o| o.path).collect()) }
     })
     .await;
 
     assert!(index.delete("r", "a/1").await.unwrap());
     assert!(!index.delete("r", "a/1").await.unwrap());
     assert_eq!(index.get("r", "a/1").await.unwrap(), None);
-    assert_eq!(
-        index.delete_repo("r").await.unwrap(),
-        PATHS.len() as u64 - 1
-    );
+    assert_eq!(index.delete_repo("r").await.unwrap(), PATHS.len() as u64 - 1);
     assert_eq!(index.delete_repo("r").await.unwrap(), 0);
     assert!(
         index.get("other", "a/1").await.unwrap().is_some(),
@@ -168,14 +148,7 @@ pub async fn artifact_index_contract(index: Arc<dyn ArtifactIndex>) {
     for r in futures::future::join_all(writes).await {
         r.unwrap().unwrap();
     }
-    assert_eq!(
-        index
-            .list("busy", &page("p/", None, 100))
-            .await
-            .unwrap()
-            .len(),
-        40
-    );
+    assert_eq!(index.list("busy", &page("p/", None, 100)).await.unwrap().len(), 40);
 }
 
 fn file(repo: &str, path: &str, content: &str) -> HostedFile {
@@ -193,10 +166,7 @@ pub async fn hosted_files_contract(files: Arc<dyn HostedFiles>) {
     assert_eq!(files.get("r", "pkg/1.0.tgz").await.unwrap(), None);
     let original = file("r", "pkg/1.0.tgz", "v1");
     files.create(&original).await.unwrap();
-    assert_eq!(
-        files.get("r", "pkg/1.0.tgz").await.unwrap(),
-        Some(original.clone())
-    );
+    assert_eq!(files.get("r", "pkg/1.0.tgz").await.unwrap(), Some(original.clone()));
     assert!(matches!(
         files.create(&file("r", "pkg/1.0.tgz", "evil")).await,
         Err(PortError::Conflict)
@@ -206,10 +176,7 @@ pub async fn hosted_files_contract(files: Arc<dyn HostedFiles>) {
         Some(original.clone()),
         "create-only"
     );
-    files
-        .create(&file("other", "pkg/1.0.tgz", "v1"))
-        .await
-        .unwrap();
+    files.create(&file("other", "pkg/1.0.tgz", "v1")).await.unwrap();
 
     let tag = file("r", "tags/latest", "v1");
     files.upsert(&tag).await.unwrap();
@@ -237,15 +204,9 @@ pub async fn hosted_files_contract(files: Arc<dyn HostedFiles>) {
         .into_iter()
         .map(|r| r.unwrap())
         .collect();
-    assert_eq!(
-        results.iter().filter(|r| r.is_ok()).count(),
-        1,
-        "{results:?}"
-    );
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
     assert!(
-        results
-            .iter()
-            .all(|r| matches!(r, Ok(()) | Err(PortError::Conflict))),
+        results.iter().all(|r| matches!(r, Ok(()) | Err(PortError::Conflict))),
         "{results:?}"
     );
     assert_eq!(files.delete_repo("r").await.unwrap(), 2);
@@ -255,14 +216,7 @@ pub async fn hosted_files_contract(files: Arc<dyn HostedFiles>) {
     }
     check_listing(|p| {
         let files = files.clone();
-        async move {
-            Ok(files
-                .list("r", &p)
-                .await?
-                .into_iter()
-                .map(|f| f.path)
-                .collect())
-        }
+        async move { Ok(files.list("r", &p).await?.into_iter().map(|f| f.path).collect()) }
     })
     .await;
     assert_eq!(files.delete_repo("r").await.unwrap(), PATHS.len() as u64);

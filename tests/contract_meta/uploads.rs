@@ -73,15 +73,9 @@ pub async fn upload_sessions_contract(sessions: Arc<dyn UploadSessions>) {
         .into_iter()
         .map(|r| r.unwrap())
         .collect();
-    assert_eq!(
-        results.iter().filter(|r| r.is_ok()).count(),
-        1,
-        "{results:?}"
-    );
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
     assert!(
-        results
-            .iter()
-            .all(|r| matches!(r, Ok(()) | Err(PortError::Conflict))),
+        results.iter().all(|r| matches!(r, Ok(()) | Err(PortError::Conflict))),
         "{results:?}"
     );
     let after_race = sessions.get("u1").await.unwrap().unwrap();
@@ -94,10 +88,7 @@ pub async fn upload_sessions_contract(sessions: Arc<dyn UploadSessions>) {
         ..after_race
     };
     sessions.update(&committed).await.unwrap();
-    assert_eq!(
-        sessions.get("u1").await.unwrap().unwrap().state,
-        committed.state
-    );
+    assert_eq!(sessions.get("u1").await.unwrap().unwrap().state, committed.state);
 
     let gone = session("never-created", Duration::zero());
     assert!(matches!(
@@ -105,14 +96,8 @@ pub async fn upload_sessions_contract(sessions: Arc<dyn UploadSessions>) {
         Err(PortError::NotFound | PortError::Conflict)
     ));
 
-    sessions
-        .create(&session("old", Duration::hours(25)))
-        .await
-        .unwrap();
-    sessions
-        .create(&session("older", Duration::hours(48)))
-        .await
-        .unwrap();
+    sessions.create(&session("old", Duration::hours(25))).await.unwrap();
+    sessions.create(&session("older", Duration::hours(48))).await.unwrap();
     let stale: Vec<String> = sessions
         .older_than(now() - Duration::hours(24))
         .await

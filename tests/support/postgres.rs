@@ -29,9 +29,7 @@ pub async fn fresh_postgres_url() -> Option<String> {
         "CREATE DATABASE \"{name}\" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
     );
     if admin.execute_unprepared(&icu).await.is_err()
-        && let Err(e) = admin
-            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-            .await
+        && let Err(e) = admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await
     {
         eprintln!("cannot create test database {name}: {e}");
         return None;

@@ -42,13 +42,25 @@ impl Server {
     pub async fn start_with(env: &[(&str, String)], extra_args: &[&str]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let addr = format!("127.0.0.1:{}", free_port());
-        let mut all: Vec<(&str, String)> = vec![("ARTIFACTAPI_LISTEN", addr.clone()), ("ARTIFACTAPI_ADMIN_TOKEN", ADMIN_TOKEN.to_string())];
+        let mut all: Vec<(&str, String)> = vec![
+            ("ARTIFACTAPI_LISTEN", addr.clone()),
+            ("ARTIFACTAPI_ADMIN_TOKEN", ADMIN_TOKEN.to_string()),
+        ];
         all.extend(env.iter().cloned());
         let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
         let mut args = extra_args.to_vec();
         args.push("serve");
-        let child = command(dir.path(), &args, &all).stdout(Stdio::null()).stderr(log).spawn().unwrap();
-        let server = Server { child, base: format!("http://{addr}"), addr, dir };
+        let child = command(dir.path(), &args, &all)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let server = Server {
+            child,
+            base: format!("http://{addr}"),
+            addr,
+            dir,
+        };
         server.wait_healthy().await;
         server
     }
@@ -100,5 +112,8 @@ pub async fn raw_status(addr: &str, request_line_and_headers: &str) -> u16 {
     let mut buf = vec![0u8; 1024];
     let n = stream.read(&mut buf).await.unwrap();
     let head = String::from_utf8_lossy(&buf[..n]);
-    head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("no status in {head:?}"))
+    head.split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {head:?}"))
 }

@@ -50,12 +50,7 @@ impl Slot {
 struct DeadlineExpiry;
 
 impl Expiry<String, Slot> for DeadlineExpiry {
-    fn expire_after_create(
-        &self,
-        _key: &String,
-        value: &Slot,
-        created_at: Instant,
-    ) -> Option<Duration> {
+    fn expire_after_create(&self, _key: &String, value: &Slot, created_at: Instant) -> Option<Duration> {
         Some(value.deadline.saturating_duration_since(created_at))
     }
 
@@ -90,9 +85,7 @@ impl MemoryCache {
 
     /// A poisoned map is still a consistent map (no invariant spans a panic), so keep using it.
     fn channels(&self) -> MutexGuard<'_, HashMap<String, broadcast::Sender<String>>> {
-        self.channels
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.channels.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -109,9 +102,7 @@ fn wrong_type(key: &str) -> PortError {
 #[async_trait]
 impl TtlCache for MemoryCache {
     async fn mark_fresh(&self, key: &str, ttl: Duration) -> Result<(), PortError> {
-        self.entries
-            .insert(key.to_owned(), Slot::new(Value::Fresh, ttl))
-            .await;
+        self.entries.insert(key.to_owned(), Slot::new(Value::Fresh, ttl)).await;
         Ok(())
     }
 
@@ -126,12 +117,7 @@ impl TtlCache for MemoryCache {
 
     async fn try_lock(&self, key: &str, ttl: Duration) -> Result<Option<Lease>, PortError> {
         let owner = Uuid::new_v4().to_string();
-        let candidate = Slot::new(
-            Value::Lock {
-                owner: owner.clone(),
-            },
-            ttl,
-        );
+        let candidate = Slot::new(Value::Lock { owner: owner.clone() }, ttl);
         // `and_compute_with` serialises calls on one key, which makes check-and-set atomic.
         let result = self
             .entries

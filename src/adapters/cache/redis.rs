@@ -60,13 +60,10 @@ impl RedisCache {
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_response_timeout(Some(RESPONSE_TIMEOUT))
             .set_number_of_retries(2);
-        let commands = client
-            .get_connection_manager_with_config(config)
-            .await
-            .map_err(|e| {
-                let message = scrub(&e.to_string(), password.as_deref());
-                PortError::Backend(format!("redis at {addr}: {message}"))
-            })?;
+        let commands = client.get_connection_manager_with_config(config).await.map_err(|e| {
+            let message = scrub(&e.to_string(), password.as_deref());
+            PortError::Backend(format!("redis at {addr}: {message}"))
+        })?;
         Ok(RedisCache {
             client,
             commands,
@@ -123,10 +120,7 @@ impl TtlCache for RedisCache {
     }
 
     async fn forget(&self, k: &str) -> Result<(), PortError> {
-        self.conn()
-            .del::<_, ()>(key(k))
-            .await
-            .map_err(|e| self.error(e))
+        self.conn().del::<_, ()>(key(k)).await.map_err(|e| self.error(e))
     }
 
     async fn try_lock(&self, k: &str, ttl: Duration) -> Result<Option<Lease>, PortError> {
@@ -184,15 +178,11 @@ impl TtlCache for RedisCache {
     async fn subscribe(&self, channel: &str) -> Result<BoxStream<'static, String>, PortError> {
         let mut pubsub = tokio::time::timeout(CONNECT_TIMEOUT, self.client.get_async_pubsub())
             .await
-            .map_err(|_| {
-                PortError::Backend(format!("redis at {}: connection timed out", self.addr))
-            })?
+            .map_err(|_| PortError::Backend(format!("redis at {}: connection timed out", self.addr)))?
             .map_err(|e| self.error(e))?;
         tokio::time::timeout(RESPONSE_TIMEOUT, pubsub.subscribe(key(channel)))
             .await
-            .map_err(|_| {
-                PortError::Backend(format!("redis at {}: SUBSCRIBE timed out", self.addr))
-            })?
+            .map_err(|_| PortError::Backend(format!("redis at {}: SUBSCRIBE timed out", self.addr)))?
             .map_err(|e| self.error(e))?;
         let messages = pubsub.into_on_message().filter_map(|msg| async move {
             // Payloads we publish are UTF-8; anything else was not written by us and is skipped.

@@ -32,12 +32,20 @@ pub struct ApiError {
 }
 
 fn api_error(code: &str, message: impl Into<String>, field: Option<&str>) -> Json<ApiError> {
-    Json(ApiError { code: code.to_string(), message: message.into(), field: field.map(str::to_string) })
+    Json(ApiError {
+        code: code.to_string(),
+        message: message.into(),
+        field: field.map(str::to_string),
+    })
 }
 
 fn unavailable(cause: &str) -> Json<ApiError> {
     tracing::error!(cause, "backend unavailable");
-    api_error("BACKEND_UNAVAILABLE", "a storage backend is unavailable; try again later", None)
+    api_error(
+        "BACKEND_UNAVAILABLE",
+        "a storage backend is unavailable; try again later",
+        None,
+    )
 }
 
 /// A repository to create. Field names follow the original ArtifactAPI configuration.
@@ -304,7 +312,9 @@ enum Denied {
 impl From<AuthError> for Denied {
     fn from(e: AuthError) -> Self {
         match e {
-            AuthError::MissingToken | AuthError::InvalidToken => Denied::Unauthorized(api_error("UNAUTHORIZED", e.to_string(), None)),
+            AuthError::MissingToken | AuthError::InvalidToken => {
+                Denied::Unauthorized(api_error("UNAUTHORIZED", e.to_string(), None))
+            }
             AuthError::Forbidden(_) => Denied::Forbidden(api_error("FORBIDDEN", e.to_string(), None)),
             AuthError::Unavailable(cause) => Denied::Unavailable(unavailable(&cause)),
         }
@@ -322,7 +332,12 @@ pub struct AdminApi;
 #[OpenApi(prefix_path = "/api/v2")]
 impl AdminApi {
     /// List repositories
-    #[oai(path = "/repositories", method = "get", operation_id = "listRepositories", tag = "ApiTags::Repositories")]
+    #[oai(
+        path = "/repositories",
+        method = "get",
+        operation_id = "listRepositories",
+        tag = "ApiTags::Repositories"
+    )]
     async fn list_repositories(&self, req: &Request, Data(state): Data<&Arc<AppState>>) -> ListRepositoriesResponse {
         use ListRepositoriesResponse as R;
         if let Err(denied) = require(state, req, Scope::Read, None).await.or_else(|d| match d {
@@ -340,16 +355,27 @@ impl AdminApi {
             Ok(repos) => R::Ok(Json(repos.into_iter().map(RepositoryView::from).collect())),
             Err(e) => match e {
                 RepositoryError::Unavailable(cause) => R::Unavailable(unavailable(&cause)),
-                RepositoryError::Invalid(_) | RepositoryError::NotFound(_) | RepositoryError::AlreadyExists(_) | RepositoryError::ManagedByConfig(_) => {
-                    R::Unavailable(unavailable(&e.to_string()))
-                }
+                RepositoryError::Invalid(_)
+                | RepositoryError::NotFound(_)
+                | RepositoryError::AlreadyExists(_)
+                | RepositoryError::ManagedByConfig(_) => R::Unavailable(unavailable(&e.to_string())),
             },
         }
     }
 
     /// Create a repository
-    #[oai(path = "/repositories", method = "post", operation_id = "createRepository", tag = "ApiTags::Repositories")]
-    async fn create_repository(&self, req: &Request, Data(state): Data<&Arc<AppState>>, body: Json<RepositoryInput>) -> CreateRepositoryResponse {
+    #[oai(
+        path = "/repositories",
+        method = "post",
+        operation_id = "createRepository",
+        tag = "ApiTags::Repositories"
+    )]
+    async fn create_repository(
+        &self,
+        req: &Request,
+        Data(state): Data<&Arc<AppState>>,
+        body: Json<RepositoryInput>,
+    ) -> CreateRepositoryResponse {
         use CreateRepositoryResponse as R;
         let principal = match require(state, req, Scope::Admin, None).await {
             Ok(p) => p,
@@ -365,7 +391,9 @@ impl AdminApi {
             Err(e) => {
                 let message = e.to_string();
                 match e {
-                    RepositoryError::Invalid(f) => R::BadRequest(api_error("INVALID_FIELD", f.to_string(), Some(f.field))),
+                    RepositoryError::Invalid(f) => {
+                        R::BadRequest(api_error("INVALID_FIELD", f.to_string(), Some(f.field)))
+                    }
                     RepositoryError::AlreadyExists(_) => R::Conflict(api_error("REPOSITORY_EXISTS", message, None)),
                     RepositoryError::ManagedByConfig(_) => R::Conflict(api_error("MANAGED_BY_CONFIG", message, None)),
                     RepositoryError::NotFound(_) => R::BadRequest(api_error("INVALID_FIELD", message, Some("members"))),
@@ -376,8 +404,18 @@ impl AdminApi {
     }
 
     /// Get a repository
-    #[oai(path = "/repositories/:name", method = "get", operation_id = "getRepository", tag = "ApiTags::Repositories")]
-    async fn get_repository(&self, req: &Request, Data(state): Data<&Arc<AppState>>, name: Path<String>) -> GetRepositoryResponse {
+    #[oai(
+        path = "/repositories/:name",
+        method = "get",
+        operation_id = "getRepository",
+        tag = "ApiTags::Repositories"
+    )]
+    async fn get_repository(
+        &self,
+        req: &Request,
+        Data(state): Data<&Arc<AppState>>,
+        name: Path<String>,
+    ) -> GetRepositoryResponse {
         use GetRepositoryResponse as R;
         match require(state, req, Scope::Read, Some(&name.0)).await {
             Ok(_) => {}
@@ -390,17 +428,31 @@ impl AdminApi {
             Err(e) => {
                 let message = e.to_string();
                 match e {
-                    RepositoryError::NotFound(_) | RepositoryError::Invalid(_) => R::NotFound(api_error("REPOSITORY_NOT_FOUND", message, None)),
+                    RepositoryError::NotFound(_) | RepositoryError::Invalid(_) => {
+                        R::NotFound(api_error("REPOSITORY_NOT_FOUND", message, None))
+                    }
                     RepositoryError::Unavailable(cause) => R::Unavailable(unavailable(&cause)),
-                    RepositoryError::AlreadyExists(_) | RepositoryError::ManagedByConfig(_) => R::Unavailable(unavailable(&message)),
+                    RepositoryError::AlreadyExists(_) | RepositoryError::ManagedByConfig(_) => {
+                        R::Unavailable(unavailable(&message))
+                    }
                 }
             }
         }
     }
 
     /// Delete a repository
-    #[oai(path = "/repositories/:name", method = "delete", operation_id = "deleteRepository", tag = "ApiTags::Repositories")]
-    async fn delete_repository(&self, req: &Request, Data(state): Data<&Arc<AppState>>, name: Path<String>) -> DeleteRepositoryResponse {
+    #[oai(
+        path = "/repositories/:name",
+        method = "delete",
+        operation_id = "deleteRepository",
+        tag = "ApiTags::Repositories"
+    )]
+    async fn delete_repository(
+        &self,
+        req: &Request,
+        Data(state): Data<&Arc<AppState>>,
+        name: Path<String>,
+    ) -> DeleteRepositoryResponse {
         use DeleteRepositoryResponse as R;
         let principal = match require(state, req, Scope::Admin, None).await {
             Ok(p) => p,
@@ -416,7 +468,9 @@ impl AdminApi {
             Err(e) => {
                 let message = e.to_string();
                 match e {
-                    RepositoryError::NotFound(_) | RepositoryError::Invalid(_) => R::NotFound(api_error("REPOSITORY_NOT_FOUND", message, None)),
+                    RepositoryError::NotFound(_) | RepositoryError::Invalid(_) => {
+                        R::NotFound(api_error("REPOSITORY_NOT_FOUND", message, None))
+                    }
                     RepositoryError::ManagedByConfig(_) => R::Conflict(api_error("MANAGED_BY_CONFIG", message, None)),
                     RepositoryError::AlreadyExists(_) => R::Conflict(api_error("CONFLICT", message, None)),
                     RepositoryError::Unavailable(cause) => R::Unavailable(unavailable(&cause)),
@@ -428,19 +482,39 @@ impl AdminApi {
     /// Liveness
     #[oai(path = "/health", method = "get", operation_id = "health", tag = "ApiTags::Health")]
     async fn health(&self) -> HealthResponse {
-        HealthResponse::Ok(Json(HealthView { status: "ok".into(), version: env!("CARGO_PKG_VERSION").into() }))
+        HealthResponse::Ok(Json(HealthView {
+            status: "ok".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }))
     }
 
     /// Readiness of every backend
-    #[oai(path = "/health/ready", method = "get", operation_id = "readiness", tag = "ApiTags::Health")]
+    #[oai(
+        path = "/health/ready",
+        method = "get",
+        operation_id = "readiness",
+        tag = "ApiTags::Health"
+    )]
     async fn readiness(&self, Data(state): Data<&Arc<AppState>>) -> ReadinessResponse {
         let backends = state.health.readiness().await;
         let ready = backends.iter().all(|b| b.ok);
         let view = ReadinessView {
             status: if ready { "ready" } else { "unavailable" }.into(),
-            backends: backends.into_iter().map(|b| BackendView { name: b.name.into(), ok: b.ok, latency_ms: b.latency_ms, error: b.error }).collect(),
+            backends: backends
+                .into_iter()
+                .map(|b| BackendView {
+                    name: b.name.into(),
+                    ok: b.ok,
+                    latency_ms: b.latency_ms,
+                    error: b.error,
+                })
+                .collect(),
         };
-        if ready { ReadinessResponse::Ready(Json(view)) } else { ReadinessResponse::Unavailable(Json(view)) }
+        if ready {
+            ReadinessResponse::Ready(Json(view))
+        } else {
+            ReadinessResponse::Unavailable(Json(view))
+        }
     }
 }
 

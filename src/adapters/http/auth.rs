@@ -15,13 +15,23 @@ pub fn presented_secret(req: &Request) -> Result<Option<String>, AuthError> {
     let (scheme, rest) = value.split_once(' ').ok_or(AuthError::InvalidToken)?;
     let rest = rest.trim();
     if scheme.eq_ignore_ascii_case("bearer") {
-        return if rest.is_empty() { Err(AuthError::InvalidToken) } else { Ok(Some(rest.to_string())) };
+        return if rest.is_empty() {
+            Err(AuthError::InvalidToken)
+        } else {
+            Ok(Some(rest.to_string()))
+        };
     }
     if scheme.eq_ignore_ascii_case("basic") {
-        let decoded = base64::engine::general_purpose::STANDARD.decode(rest).map_err(|_| AuthError::InvalidToken)?;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(rest)
+            .map_err(|_| AuthError::InvalidToken)?;
         let decoded = String::from_utf8(decoded).map_err(|_| AuthError::InvalidToken)?;
         let (_, password) = decoded.split_once(':').ok_or(AuthError::InvalidToken)?;
-        return if password.is_empty() { Err(AuthError::InvalidToken) } else { Ok(Some(password.to_string())) };
+        return if password.is_empty() {
+            Err(AuthError::InvalidToken)
+        } else {
+            Ok(Some(password.to_string()))
+        };
     }
     Err(AuthError::InvalidToken)
 }

@@ -24,19 +24,35 @@ pub struct HttpError {
 
 impl HttpError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, body: ErrorBody { code, message: message.into(), field: None }, headers: vec![] }
+        Self {
+            status,
+            body: ErrorBody {
+                code,
+                message: message.into(),
+                field: None,
+            },
+            headers: vec![],
+        }
     }
 
     fn unavailable(cause: &str) -> Self {
         tracing::error!(cause, "backend unavailable");
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "BACKEND_UNAVAILABLE", "a storage backend is unavailable; try again later")
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "BACKEND_UNAVAILABLE",
+            "a storage backend is unavailable; try again later",
+        )
     }
 }
 
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
-        let body = serde_json::to_string(&self.body).unwrap_or_else(|_| r#"{"code":"INTERNAL","message":"error"}"#.to_string());
-        let mut response = Response::builder().status(self.status).content_type("application/json").body(body);
+        let body = serde_json::to_string(&self.body)
+            .unwrap_or_else(|_| r#"{"code":"INTERNAL","message":"error"}"#.to_string());
+        let mut response = Response::builder()
+            .status(self.status)
+            .content_type("application/json")
+            .body(body);
         for (name, value) in self.headers {
             if let Ok(v) = HeaderValue::from_str(&value) {
                 response.headers_mut().append(name, v);
@@ -73,12 +89,18 @@ impl From<HostedError> for HttpError {
     fn from(e: HostedError) -> Self {
         let message = e.to_string();
         match e {
-            HostedError::RepositoryNotFound(_) => HttpError::new(StatusCode::NOT_FOUND, "REPOSITORY_NOT_FOUND", message),
+            HostedError::RepositoryNotFound(_) => {
+                HttpError::new(StatusCode::NOT_FOUND, "REPOSITORY_NOT_FOUND", message)
+            }
             HostedError::WrongKind { .. } => HttpError::new(StatusCode::NOT_FOUND, "REPOSITORY_KIND_MISMATCH", message),
-            HostedError::UnsupportedPackage(_) => HttpError::new(StatusCode::NOT_IMPLEMENTED, "NOT_IMPLEMENTED", message),
+            HostedError::UnsupportedPackage(_) => {
+                HttpError::new(StatusCode::NOT_IMPLEMENTED, "NOT_IMPLEMENTED", message)
+            }
             HostedError::InvalidPath(_) => HttpError::new(StatusCode::BAD_REQUEST, "INVALID_PATH", message),
             HostedError::InvalidChecksum(_) => HttpError::new(StatusCode::BAD_REQUEST, "INVALID_CHECKSUM", message),
-            HostedError::ChecksumMismatch { .. } => HttpError::new(StatusCode::BAD_REQUEST, "CHECKSUM_MISMATCH", message),
+            HostedError::ChecksumMismatch { .. } => {
+                HttpError::new(StatusCode::BAD_REQUEST, "CHECKSUM_MISMATCH", message)
+            }
             HostedError::AlreadyExists(_) => HttpError::new(StatusCode::CONFLICT, "ALREADY_EXISTS", message),
             HostedError::NotFound(_) => HttpError::new(StatusCode::NOT_FOUND, "NOT_FOUND", message),
             HostedError::TooLarge { .. } => HttpError::new(StatusCode::PAYLOAD_TOO_LARGE, "TOO_LARGE", message),

@@ -19,8 +19,14 @@ use crate::domain::token::Scope;
 
 #[handler]
 pub async fn protocol(req: &Request, body: Body, Data(state): Data<&Arc<AppState>>) -> Response {
+    let has_body = req.method() == Method::PUT;
     match serve(req, body, state).await {
         Ok(response) => response,
+        // A refused upload may leave its body unread: tell the client this connection ends here.
+        Err(e) if has_body => e
+            .into_response()
+            .with_header(header::CONNECTION, "close")
+            .into_response(),
         Err(e) => e.into_response(),
     }
 }
@@ -34,10 +40,18 @@ struct Target {
 fn parse_target(raw: &str) -> Result<Target, HttpError> {
     let not_found = |m: &str| HttpError::new(StatusCode::NOT_FOUND, "NOT_FOUND", m);
     let rest = raw.strip_prefix("/api/v1/").ok_or_else(|| not_found("unknown route"))?;
-    let (kind, rest) = rest.split_once('/').ok_or_else(|| not_found("expected /api/v1/{kind}/{name}/{path}"))?;
+    let (kind, rest) = rest
+        .split_once('/')
+        .ok_or_else(|| not_found("expected /api/v1/{kind}/{name}/{path}"))?;
     let kind = Kind::from_str(kind).map_err(|m| not_found(&m))?;
     let (name, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let repo = RepoName::new(name).map_err(|_| HttpError::new(StatusCode::NOT_FOUND, "REPOSITORY_NOT_FOUND", format!("repository '{name}' not found")))?;
+    let repo = RepoName::new(name).map_err(|_| {
+        HttpError::new(
+            StatusCode::NOT_FOUND,
+            "REPOSITORY_NOT_FOUND",
+            format!("repository '{name}' not found"),
+        )
+    })?;
     let path = ArtifactPath::from_url_encoded(path).map_err(HostedError::from)?;
     Ok(Target { kind, repo, path })
 }
@@ -57,12 +71,17 @@ async fn serve(req: &Request, body: Body, state: &AppState) -> Result<Response, 
         }
         Method::DELETE => {
             state.auth.authorize(&principal, Scope::Write, Some(repo))?;
-            ensure_local(&target)?;
+            ensure_local(&target, state).await?;
             state.hosted.delete(repo, &target.path).await?;
             log_write(&principal, "delete", &target);
             Ok(StatusCode::NO_CONTENT.into_response())
         }
-        _ => Ok(HttpError::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "use GET, HEAD, PUT or DELETE").into_response()),
+        _ => Ok(HttpError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            "use GET, HEAD, PUT or DELETE",
+        )
+        .into_response()),
     }
 }
 
@@ -73,15 +92,24 @@ async fn ensure_served(target: &Target, state: &AppState) -> Result<(), HttpErro
         return Ok(());
     }
     state.hosted.resolve(target.kind, target.repo.as_str()).await?;
-    Err(HttpError::new(StatusCode::NOT_IMPLEMENTED, "NOT_IMPLEMENTED", format!("{} repositories are not served yet", target.kind)))
+    Err(HttpError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        "NOT_IMPLEMENTED",
+        format!("{} repositories are not served yet", target.kind),
+    ))
 }
 
-fn ensure_local(target: &Target) -> Result<(), HttpError> {
+/// Writes go to local repositories only; a missing repository or a kind mismatch is still a 404.
+async fn ensure_local(target: &Target, state: &AppState) -> Result<(), HttpError> {
     if target.kind == Kind::Local {
-        Ok(())
-    } else {
-        Err(HttpError::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "only local repositories accept writes"))
+        return Ok(());
     }
+    state.hosted.resolve(target.kind, target.repo.as_str()).await?;
+    Err(HttpError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        "only local repositories accept writes",
+    ))
 }
 
 fn header<'a, K: header::AsHeaderName>(req: &'a Request, name: K) -> Option<&'a str> {
@@ -98,7 +126,10 @@ async fn read(req: &Request, target: &Target, state: &AppState) -> Result<Respon
     let outcome = state.hosted.read(target.repo.as_str(), &target.path, request).await?;
     let (file, span, body) = match outcome {
         ReadOutcome::NotModified(file) => {
-            return Ok(Response::builder().status(StatusCode::NOT_MODIFIED).header(header::ETAG, etag_of(&file.digest)).finish());
+            return Ok(Response::builder()
+                .status(StatusCode::NOT_MODIFIED)
+                .header(header::ETAG, etag_of(&file.digest))
+                .finish());
         }
         ReadOutcome::Content { file, span, body } => (file, span, body),
     };
@@ -107,11 +138,17 @@ async fn read(req: &Request, target: &Target, state: &AppState) -> Result<Respon
         .header(header::ETAG, etag_of(&file.digest))
         .header(header::ACCEPT_RANGES, "bytes")
         .header(header::CONTENT_LENGTH, length)
-        .header(header::LAST_MODIFIED, file.created_at.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+        .header(
+            header::LAST_MODIFIED,
+            file.created_at.format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
+        )
         .header("X-Checksum-Sha256", file.digest.hex())
         .content_type(file.content_type.as_deref().unwrap_or("application/octet-stream"));
     if let Some(span) = span {
-        response = response.status(StatusCode::PARTIAL_CONTENT).header(header::CONTENT_RANGE, format!("bytes {}-{}/{}", span.start, span.end, file.size));
+        response = response.status(StatusCode::PARTIAL_CONTENT).header(
+            header::CONTENT_RANGE,
+            format!("bytes {}-{}/{}", span.start, span.end, file.size),
+        );
     }
     let status = if span.is_some() { 206 } else { 200 };
     Ok(match body {
@@ -124,7 +161,7 @@ async fn read(req: &Request, target: &Target, state: &AppState) -> Result<Respon
 }
 
 async fn upload(req: &Request, body: Body, target: Target, state: &AppState) -> Result<Response, HttpError> {
-    ensure_local(&target)?;
+    ensure_local(&target, state).await?;
     let declared_size = header(req, header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
     let request = UploadRequest {
         repo: target.repo.to_string(),

@@ -43,22 +43,58 @@ impl Metrics {
         let mut registry = Registry::with_prefix("artifactapi");
         let requests = Family::<RequestLabels, Counter>::default();
         let bytes = Family::<ByteLabels, Counter>::default();
-        registry.register("http_requests", "HTTP requests by repository, method and status", requests.clone());
-        registry.register("http_bytes", "Artifact bytes sent and received by repository and status", bytes.clone());
-        Self { registry, requests, bytes }
+        registry.register(
+            "http_requests",
+            "HTTP requests by repository, method and status",
+            requests.clone(),
+        );
+        registry.register(
+            "http_bytes",
+            "Artifact bytes sent and received by repository and status",
+            bytes.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            bytes,
+        }
     }
 
     pub fn count_request(&self, repository: &str, method: &str, status: u16) {
-        self.requests.get_or_create(&RequestLabels { repository: repository.to_string(), method: method.to_string(), status }).inc();
+        self.requests
+            .get_or_create(&RequestLabels {
+                repository: repository.to_string(),
+                method: method.to_string(),
+                status,
+            })
+            .inc();
     }
 
     pub fn count_received(&self, repository: &str, status: u16, bytes: u64) {
-        self.bytes.get_or_create(&ByteLabels { repository: repository.to_string(), direction: "received", status }).inc_by(bytes);
+        self.bytes
+            .get_or_create(&ByteLabels {
+                repository: repository.to_string(),
+                direction: "received",
+                status,
+            })
+            .inc_by(bytes);
     }
 
     /// Wraps a response body so each chunk is counted as it is sent.
-    pub fn count_sent(&self, repository: &str, status: u16, body: ByteStream) -> impl Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + 'static {
-        let counter = self.bytes.get_or_create(&ByteLabels { repository: repository.to_string(), direction: "sent", status }).clone();
+    pub fn count_sent(
+        &self,
+        repository: &str,
+        status: u16,
+        body: ByteStream,
+    ) -> impl Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + 'static {
+        let counter = self
+            .bytes
+            .get_or_create(&ByteLabels {
+                repository: repository.to_string(),
+                direction: "sent",
+                status,
+            })
+            .clone();
         body.inspect(move |chunk| {
             if let Ok(chunk) = chunk {
                 counter.inc_by(chunk.len() as u64);
@@ -93,14 +129,18 @@ pub async fn count_requests<E: Endpoint>(next: E, req: Request) -> poem::Result<
         Err(e) => e.into_response(),
     };
     if let Some(state) = state {
-        state.metrics.count_request(&repository, &method, response.status().as_u16());
+        state
+            .metrics
+            .count_request(&repository, &method, response.status().as_u16());
     }
     Ok(response)
 }
 
 #[handler]
 pub fn render(Data(state): Data<&Arc<AppState>>) -> Response {
-    Response::builder().content_type("text/plain; version=0.0.4; charset=utf-8").body(state.metrics.render())
+    Response::builder()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(state.metrics.render())
 }
 
 #[cfg(test)]
@@ -119,12 +159,24 @@ mod tests {
         let m = Metrics::new();
         m.count_request("files", "GET", 200);
         m.count_received("files", 201, 10);
-        let body: ByteStream = Box::pin(futures::stream::iter(vec![Ok(bytes::Bytes::from_static(b"abc")), Ok(bytes::Bytes::from_static(b"de"))]));
+        let body: ByteStream = Box::pin(futures::stream::iter(vec![
+            Ok(bytes::Bytes::from_static(b"abc")),
+            Ok(bytes::Bytes::from_static(b"de")),
+        ]));
         let sent: Vec<_> = m.count_sent("files", 200, body).collect().await;
         assert_eq!(sent.len(), 2);
         let text = m.render();
-        assert!(text.contains(r#"artifactapi_http_requests_total{repository="files",method="GET",status="200"} 1"#), "{text}");
-        assert!(text.contains(r#"artifactapi_http_bytes_total{repository="files",direction="sent",status="200"} 5"#), "{text}");
-        assert!(text.contains(r#"artifactapi_http_bytes_total{repository="files",direction="received",status="201"} 10"#), "{text}");
+        assert!(
+            text.contains(r#"artifactapi_http_requests_total{repository="files",method="GET",status="200"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"artifactapi_http_bytes_total{repository="files",direction="sent",status="200"} 5"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"artifactapi_http_bytes_total{repository="files",direction="received",status="201"} 10"#),
+            "{text}"
+        );
     }
 }

@@ -38,7 +38,13 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
     Route::new()
         .nest("/api/v2/docs", docs)
         .at("/api/v2/openapi.json", api.spec_endpoint())
-        .nest("/", Route::new().at("/api/v1/*rest", files::protocol).at("/metrics", metrics::render).nest("/", api))
+        .nest(
+            "/",
+            Route::new()
+                .at("/api/v1/*rest", files::protocol)
+                .at("/metrics", metrics::render)
+                .nest("/", api),
+        )
         .around(metrics::count_requests)
         .with(Tracing)
         .data(state)

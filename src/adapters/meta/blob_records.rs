@@ -45,11 +45,7 @@ impl BlobRecords for MetaStore {
     }
 
     /// Oldest first, so a GC run that stops at `limit` makes progress on the next run.
-    async fn orphans(
-        &self,
-        older_than: DateTime<Utc>,
-        limit: u64,
-    ) -> Result<Vec<BlobRecord>, PortError> {
+    async fn orphans(&self, older_than: DateTime<Utc>, limit: u64) -> Result<Vec<BlobRecord>, PortError> {
         if limit == 0 {
             return Ok(Vec::new());
         }
@@ -57,8 +53,7 @@ impl BlobRecords for MetaStore {
             .expr(Expr::val(1))
             .from(artifact::Entity)
             .and_where(
-                Expr::col((artifact::Entity, artifact::Column::Digest))
-                    .equals((blob::Entity, blob::Column::Digest)),
+                Expr::col((artifact::Entity, artifact::Column::Digest)).equals((blob::Entity, blob::Column::Digest)),
             )
             .to_owned();
         let referenced_in_hosted = Query::select()

@@ -7,9 +7,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 
 use super::entities::repository::{ActiveModel, Column, Entity, Model};
 use super::{MetaStore, db_err, db_time};
-use crate::domain::repository::{
-    KindSettings, ManagedBy, PackageType, RepoName, Repository, Secret,
-};
+use crate::domain::repository::{KindSettings, ManagedBy, PackageType, RepoName, Repository, Secret};
 use crate::ports::{PortError, RepositoryCatalog};
 
 impl MetaStore {
@@ -19,9 +17,7 @@ impl MetaStore {
             KindSettings::Local(s) => serde_json::to_string(s),
             KindSettings::Virtual(s) => serde_json::to_string(s),
         };
-        json.map_err(|e| {
-            PortError::Backend(format!("cannot serialise settings of '{}': {e}", repo.name))
-        })
+        json.map_err(|e| PortError::Backend(format!("cannot serialise settings of '{}': {e}", repo.name)))
     }
 
     /// The encrypted password to store, `None` when the repository carries none.
@@ -38,20 +34,11 @@ impl MetaStore {
 
     fn to_repository(&self, row: Model) -> Result<Repository, PortError> {
         let corrupt = |what: &str, e: &dyn std::fmt::Display| {
-            PortError::Backend(format!(
-                "repository '{}': bad {what} in the database: {e}",
-                row.name
-            ))
+            PortError::Backend(format!("repository '{}': bad {what} in the database: {e}", row.name))
         };
         let name = RepoName::new(&row.name).map_err(|e| corrupt("name", &e))?;
-        let package: PackageType = row
-            .package
-            .parse()
-            .map_err(|e: String| corrupt("package", &e))?;
-        let managed_by: ManagedBy = row
-            .managed_by
-            .parse()
-            .map_err(|e: String| corrupt("managed_by", &e))?;
+        let package: PackageType = row.package.parse().map_err(|e: String| corrupt("package", &e))?;
+        let managed_by: ManagedBy = row.managed_by.parse().map_err(|e: String| corrupt("managed_by", &e))?;
         let settings = match row.kind.as_str() {
             "remote" => {
                 let mut s: crate::domain::repository::RemoteSettings =
@@ -64,12 +51,10 @@ impl MetaStore {
                     .map(Secret::new);
                 KindSettings::Remote(s)
             }
-            "local" => KindSettings::Local(
-                serde_json::from_str(&row.settings).map_err(|e| corrupt("settings", &e))?,
-            ),
-            "virtual" => KindSettings::Virtual(
-                serde_json::from_str(&row.settings).map_err(|e| corrupt("settings", &e))?,
-            ),
+            "local" => KindSettings::Local(serde_json::from_str(&row.settings).map_err(|e| corrupt("settings", &e))?),
+            "virtual" => {
+                KindSettings::Virtual(serde_json::from_str(&row.settings).map_err(|e| corrupt("settings", &e))?)
+            }
             other => return Err(corrupt("kind", &other)),
         };
         Ok(Repository {
@@ -89,9 +74,7 @@ impl RepositoryCatalog for MetaStore {
             .all(&self.db)
             .await
             .map_err(db_err)?;
-        rows.into_iter()
-            .map(|row| self.to_repository(row))
-            .collect()
+        rows.into_iter().map(|row| self.to_repository(row)).collect()
     }
 
     async fn get(&self, name: &str) -> Result<Option<Repository>, PortError> {
@@ -132,9 +115,7 @@ impl RepositoryCatalog for MetaStore {
         // A remote without a new password keeps the stored one; any other kind has none.
         match self.sealed_password(repo)? {
             Some(sealed) => update = update.col_expr(Column::PasswordEnc, Expr::value(sealed)),
-            None if !remote => {
-                update = update.col_expr(Column::PasswordEnc, Expr::value(Option::<String>::None))
-            }
+            None if !remote => update = update.col_expr(Column::PasswordEnc, Expr::value(Option::<String>::None)),
             None => {}
         }
         let result = update

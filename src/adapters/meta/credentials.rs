@@ -9,15 +9,11 @@ use crate::ports::{Credentials, PortError, SigningKey, SigningKeys, TokenRecord}
 
 fn to_token(row: token::Model) -> Result<TokenRecord, PortError> {
     let corrupt = |what: &str, e: serde_json::Error| {
-        PortError::Backend(format!(
-            "token '{}': bad {what} in the database: {e}",
-            row.name
-        ))
+        PortError::Backend(format!("token '{}': bad {what} in the database: {e}", row.name))
     };
     Ok(TokenRecord {
         scopes: serde_json::from_str(&row.scopes).map_err(|e| corrupt("scopes", e))?,
-        repositories: serde_json::from_str(&row.repositories)
-            .map_err(|e| corrupt("repositories", e))?,
+        repositories: serde_json::from_str(&row.repositories).map_err(|e| corrupt("repositories", e))?,
         id: row.id,
         name: row.name,
         secret_hash: row.secret_hash,
@@ -28,19 +24,14 @@ fn to_token(row: token::Model) -> Result<TokenRecord, PortError> {
 
 fn to_row(t: &TokenRecord) -> Result<token::ActiveModel, PortError> {
     let json = |what: &str, r: Result<String, serde_json::Error>| {
-        r.map_err(|e| {
-            PortError::Backend(format!("token '{}': cannot serialise {what}: {e}", t.name))
-        })
+        r.map_err(|e| PortError::Backend(format!("token '{}': cannot serialise {what}: {e}", t.name)))
     };
     Ok(token::ActiveModel {
         id: Set(t.id.clone()),
         name: Set(t.name.clone()),
         secret_hash: Set(t.secret_hash.clone()),
         scopes: Set(json("scopes", serde_json::to_string(&t.scopes))?),
-        repositories: Set(json(
-            "repositories",
-            serde_json::to_string(&t.repositories),
-        )?),
+        repositories: Set(json("repositories", serde_json::to_string(&t.repositories))?),
         expires_at: Set(t.expires_at.map(db_time)),
         created_at: Set(db_time(t.created_at)),
     })
@@ -148,13 +139,11 @@ impl SigningKeys for MetaStore {
             .exec_without_returning(&self.db)
             .await
             .map_err(db_err)?;
-        SigningKeys::get(self, &candidate.name)
-            .await?
-            .ok_or_else(|| {
-                PortError::Backend(format!(
-                    "signing key '{}' vanished right after it was stored",
-                    candidate.name
-                ))
-            })
+        SigningKeys::get(self, &candidate.name).await?.ok_or_else(|| {
+            PortError::Backend(format!(
+                "signing key '{}' vanished right after it was stored",
+                candidate.name
+            ))
+        })
     }
 }

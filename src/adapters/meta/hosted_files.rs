@@ -54,12 +54,7 @@ impl HostedFiles for MetaStore {
 
     async fn upsert(&self, file: &HostedFile) -> Result<(), PortError> {
         let replace = OnConflict::columns([Column::Repo, Column::Path])
-            .update_columns([
-                Column::Digest,
-                Column::Size,
-                Column::ContentType,
-                Column::CreatedAt,
-            ])
+            .update_columns([Column::Digest, Column::Size, Column::ContentType, Column::CreatedAt])
             .to_owned();
         Entity::insert(to_row(file)?)
             .on_conflict(replace)

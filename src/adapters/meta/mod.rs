@@ -66,9 +66,7 @@ pub async fn connect(database_url: &str, secret_key: [u8; 32]) -> Result<MetaSto
     match scheme {
         "sqlite" => configure_sqlite(&mut options, database_url).await?,
         "postgres" | "postgresql" => {
-            options
-                .max_connections(POSTGRES_MAX_CONNECTIONS)
-                .min_connections(1);
+            options.max_connections(POSTGRES_MAX_CONNECTIONS).min_connections(1);
         }
         _ => {
             return Err(PortError::Backend(format!(
@@ -122,11 +120,7 @@ async fn configure_sqlite(options: &mut ConnectOptions, url: &str) -> Result<(),
         options.max_connections(1);
         return Ok(());
     }
-    if let Some(parent) = parsed
-        .get_filename()
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-    {
+    if let Some(parent) = parsed.get_filename().parent().filter(|p| !p.as_os_str().is_empty()) {
         create_parent(parent).await?;
     }
     // `sqlite://data/meta.db` should just work; an explicit `mode=` is the operator's choice
@@ -135,21 +129,16 @@ async fn configure_sqlite(options: &mut ConnectOptions, url: &str) -> Result<(),
     options
         .max_connections(SQLITE_MAX_CONNECTIONS)
         .map_sqlx_sqlite_opts(move |o| {
-            let o = o
-                .journal_mode(SqliteJournalMode::Wal)
-                .busy_timeout(SQLITE_BUSY_TIMEOUT);
+            let o = o.journal_mode(SqliteJournalMode::Wal).busy_timeout(SQLITE_BUSY_TIMEOUT);
             if create { o.create_if_missing(true) } else { o }
         });
     Ok(())
 }
 
 async fn create_parent(dir: &Path) -> Result<(), PortError> {
-    tokio::fs::create_dir_all(dir).await.map_err(|e| {
-        PortError::Backend(format!(
-            "cannot create the database directory {}: {e}",
-            dir.display()
-        ))
-    })
+    tokio::fs::create_dir_all(dir)
+        .await
+        .map_err(|e| PortError::Backend(format!("cannot create the database directory {}: {e}", dir.display())))
 }
 
 impl MetaStore {
@@ -187,18 +176,15 @@ pub(crate) fn db_time(t: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 pub(crate) fn to_db_size(size: u64) -> Result<i64, PortError> {
-    i64::try_from(size)
-        .map_err(|_| PortError::Backend(format!("size {size} does not fit the database")))
+    i64::try_from(size).map_err(|_| PortError::Backend(format!("size {size} does not fit the database")))
 }
 
 pub(crate) fn from_db_size(size: i64) -> Result<u64, PortError> {
-    u64::try_from(size)
-        .map_err(|_| PortError::Backend(format!("negative size {size} in the database")))
+    u64::try_from(size).map_err(|_| PortError::Backend(format!("negative size {size} in the database")))
 }
 
 pub(crate) fn parse_digest(raw: &str) -> Result<Digest, PortError> {
-    Digest::parse(raw)
-        .map_err(|e| PortError::Backend(format!("corrupt digest '{raw}' in the database: {e}")))
+    Digest::parse(raw).map_err(|e| PortError::Backend(format!("corrupt digest '{raw}' in the database: {e}")))
 }
 
 /// Bounds of the keys that start with `prefix`: `[prefix, upper)`, `upper = None` meaning

@@ -10,9 +10,7 @@ use super::{MetaStore, db_err, db_time};
 use crate::ports::{PortError, UploadSession, UploadSessions};
 
 fn corrupt(id: &str, what: &str, e: serde_json::Error) -> PortError {
-    PortError::Backend(format!(
-        "upload session '{id}': bad {what} in the database: {e}"
-    ))
+    PortError::Backend(format!("upload session '{id}': bad {what} in the database: {e}"))
 }
 
 fn to_session(row: Model) -> Result<UploadSession, PortError> {
@@ -28,17 +26,9 @@ fn to_session(row: Model) -> Result<UploadSession, PortError> {
     })
 }
 
-fn json<T: serde::Serialize>(
-    session: &UploadSession,
-    what: &str,
-    value: &T,
-) -> Result<String, PortError> {
-    serde_json::to_string(value).map_err(|e| {
-        PortError::Backend(format!(
-            "upload session '{}': cannot serialise {what}: {e}",
-            session.id
-        ))
-    })
+fn json<T: serde::Serialize>(session: &UploadSession, what: &str, value: &T) -> Result<String, PortError> {
+    serde_json::to_string(value)
+        .map_err(|e| PortError::Backend(format!("upload session '{}': cannot serialise {what}: {e}", session.id)))
 }
 
 #[async_trait]
@@ -62,10 +52,7 @@ impl UploadSessions for MetaStore {
     }
 
     async fn get(&self, id: &str) -> Result<Option<UploadSession>, PortError> {
-        let row = Entity::find_by_id(id.to_string())
-            .one(&self.db)
-            .await
-            .map_err(db_err)?;
+        let row = Entity::find_by_id(id.to_string()).one(&self.db).await.map_err(db_err)?;
         row.map(to_session).transpose()
     }
 
@@ -73,19 +60,10 @@ impl UploadSessions for MetaStore {
     /// stale version (`Conflict`) or, when the id is gone altogether, `NotFound`.
     async fn update(&self, session: &UploadSession) -> Result<(), PortError> {
         let result = Entity::update_many()
-            .col_expr(
-                Column::State,
-                Expr::value(json(session, "state", &session.state)?),
-            )
-            .col_expr(
-                Column::Parts,
-                Expr::value(json(session, "parts", &session.parts)?),
-            )
+            .col_expr(Column::State, Expr::value(json(session, "state", &session.state)?))
+            .col_expr(Column::Parts, Expr::value(json(session, "parts", &session.parts)?))
             .col_expr(Column::UpdatedAt, Expr::value(db_time(session.updated_at)))
-            .col_expr(
-                Column::Version,
-                Expr::value(session.version.saturating_add(1)),
-            )
+            .col_expr(Column::Version, Expr::value(session.version.saturating_add(1)))
             .filter(Column::Id.eq(session.id.as_str()))
             .filter(Column::Version.eq(session.version))
             .exec(&self.db)

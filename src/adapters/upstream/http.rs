@@ -48,9 +48,7 @@ impl HttpUpstream {
             .redirect(Policy::limited(MAX_REDIRECTS))
             .user_agent(config.user_agent)
             .build()
-            .map_err(|e| {
-                PortError::Backend(format!("cannot build HTTP client: {}", describe(e)))
-            })?;
+            .map_err(|e| PortError::Backend(format!("cannot build HTTP client: {}", describe(e))))?;
         Ok(HttpUpstream {
             client,
             read_timeout: config.read_timeout,
@@ -128,8 +126,8 @@ where
 impl Upstream for HttpUpstream {
     async fn send(&self, request: UpstreamRequest) -> Result<UpstreamResponse, PortError> {
         // Parsed here so that errors can name the host without echoing the URL.
-        let url = url::Url::parse(&request.url)
-            .map_err(|e| PortError::Backend(format!("invalid upstream URL: {e}")))?;
+        let url =
+            url::Url::parse(&request.url).map_err(|e| PortError::Backend(format!("invalid upstream URL: {e}")))?;
         let host = url.host_str().unwrap_or("unknown host").to_owned();
         let method = match request.method {
             Method::Get => reqwest::Method::GET,
@@ -144,10 +142,7 @@ impl Upstream for HttpUpstream {
         let response = match tokio::time::timeout(idle, builder.send()).await {
             Ok(Ok(response)) => response,
             Ok(Err(e)) => {
-                return Err(PortError::Backend(format!(
-                    "{method} upstream {host}: {}",
-                    describe(e)
-                )));
+                return Err(PortError::Backend(format!("{method} upstream {host}: {}", describe(e))));
             }
             Err(_) => {
                 return Err(PortError::Backend(format!(
@@ -159,10 +154,6 @@ impl Upstream for HttpUpstream {
         tracing::debug!(%method, host = %host, status, "upstream response");
         let headers = response_headers(response.headers());
         let body = body_stream(response.bytes_stream(), idle, host);
-        Ok(UpstreamResponse {
-            status,
-            headers,
-            body,
-        })
+        Ok(UpstreamResponse { status, headers, body })
     }
 }

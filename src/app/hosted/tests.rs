@@ -1,5 +1,5 @@
 use super::*;
-use crate::domain::repository::{LocalSettings, ManagedBy, RepoName, RemoteSettings};
+use crate::domain::repository::{LocalSettings, ManagedBy, RemoteSettings, RepoName};
 use crate::ports::blob_records::MockBlobRecords;
 use crate::ports::blob_store::MockBlobStore;
 use crate::ports::clock::MockClock;
@@ -72,14 +72,28 @@ impl Fixture {
     }
 
     fn service(self, max_upload: u64) -> (HostedService, tempfile::TempDir) {
-        let cas = ContentStore::new(Arc::new(self.cas_blobs), Arc::new(self.records), clock(), self.dir.path().to_path_buf());
-        let svc = HostedService::new(Arc::new(self.catalog), Arc::new(self.files), Arc::new(self.blobs), Arc::new(cas), clock(), max_upload);
+        let cas = ContentStore::new(
+            Arc::new(self.cas_blobs),
+            Arc::new(self.records),
+            clock(),
+            self.dir.path().to_path_buf(),
+        );
+        let svc = HostedService::new(
+            Arc::new(self.catalog),
+            Arc::new(self.files),
+            Arc::new(self.blobs),
+            Arc::new(cas),
+            clock(),
+            max_upload,
+        );
         (svc, self.dir)
     }
 }
 
 fn body(data: &'static [u8]) -> ByteStream {
-    Box::pin(futures::stream::iter(vec![Ok::<_, std::io::Error>(Bytes::from_static(data))]))
+    Box::pin(futures::stream::iter(vec![Ok::<_, std::io::Error>(
+        Bytes::from_static(data),
+    )]))
 }
 
 fn upload(repo: &str, path: &str, data: &'static [u8]) -> UploadRequest {
@@ -108,7 +122,11 @@ fn file(path: &str, data: &[u8]) -> HostedFile {
 async fn upload_stores_content_and_creates_the_file_row() {
     let mut f = Fixture::new(Some(local("files", false)));
     f.files.expect_get().returning(|_, _| Ok(None));
-    f.files.expect_create().withf(|file| file.path == "a/b.txt" && file.size == 5 && file.digest == Digest::of_bytes(b"hello")).times(1).returning(|_| Ok(()));
+    f.files
+        .expect_create()
+        .withf(|file| file.path == "a/b.txt" && file.size == 5 && file.digest == Digest::of_bytes(b"hello"))
+        .times(1)
+        .returning(|_| Ok(()));
     f.cas_blobs.expect_stat().returning(|_| Ok(None));
     f.cas_blobs.expect_put_file().times(1).returning(|_, _, _| Ok(()));
     f.records.expect_record().returning(|_| Ok(()));
@@ -139,7 +157,10 @@ async fn a_lost_create_race_is_a_conflict() {
     f.cas_blobs.expect_put_file().returning(|_, _, _| Ok(()));
     f.records.expect_record().returning(|_| Ok(()));
     let (svc, _dir) = f.service(1024);
-    assert!(matches!(svc.upload(upload("files", "a.txt", b"x")).await, Err(HostedError::AlreadyExists(_))));
+    assert!(matches!(
+        svc.upload(upload("files", "a.txt", b"x")).await,
+        Err(HostedError::AlreadyExists(_))
+    ));
 }
 
 #[tokio::test]
@@ -157,14 +178,28 @@ async fn overwrite_allowed_upserts() {
 #[tokio::test]
 async fn rejections_before_any_write() {
     let table: Vec<(Option<Repository>, UploadRequest, fn(&HostedError) -> bool)> = vec![
-        (None, upload("nope", "a", b"x"), |e| matches!(e, HostedError::RepositoryNotFound(_))),
-        (Some(remote("files")), upload("files", "a", b"x"), |e| matches!(e, HostedError::WrongKind { expected: "local", .. })),
-        (Some(local("files", false)), UploadRequest { declared_size: Some(2048), ..upload("files", "a", b"x") }, |e| {
-            matches!(e, HostedError::TooLarge { limit: 1024 })
+        (None, upload("nope", "a", b"x"), |e| {
+            matches!(e, HostedError::RepositoryNotFound(_))
         }),
-        (Some(local("files", false)), UploadRequest { checksum: Some("zz".into()), ..upload("files", "a", b"x") }, |e| {
-            matches!(e, HostedError::InvalidChecksum(_))
+        (Some(remote("files")), upload("files", "a", b"x"), |e| {
+            matches!(e, HostedError::WrongKind { expected: "local", .. })
         }),
+        (
+            Some(local("files", false)),
+            UploadRequest {
+                declared_size: Some(2048),
+                ..upload("files", "a", b"x")
+            },
+            |e| matches!(e, HostedError::TooLarge { limit: 1024 }),
+        ),
+        (
+            Some(local("files", false)),
+            UploadRequest {
+                checksum: Some("zz".into()),
+                ..upload("files", "a", b"x")
+            },
+            |e| matches!(e, HostedError::InvalidChecksum(_)),
+        ),
     ];
     for (repo, request, check) in table {
         let mut f = Fixture::new(repo);
@@ -183,8 +218,14 @@ async fn checksum_mismatch_creates_no_row() {
     f.files.expect_create().times(0);
     f.cas_blobs.expect_put_file().times(0);
     let (svc, dir) = f.service(1024);
-    let req = UploadRequest { checksum: Some(Digest::of_bytes(b"other").hex().to_string()), ..upload("files", "a", b"x") };
-    assert!(matches!(svc.upload(req).await, Err(HostedError::ChecksumMismatch { .. })));
+    let req = UploadRequest {
+        checksum: Some(Digest::of_bytes(b"other").hex().to_string()),
+        ..upload("files", "a", b"x")
+    };
+    assert!(matches!(
+        svc.upload(req).await,
+        Err(HostedError::ChecksumMismatch { .. })
+    ));
     assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
 }
 
@@ -199,22 +240,86 @@ async fn reads_honour_etag_and_ranges() {
         .expect_get()
         .withf(move |k, span| k == key && *span == Some(ByteSpan { start: 2, end: 4 }))
         .times(1)
-        .returning(|_, _| Ok(BlobObject { meta: BlobMeta { size: 10, last_modified: None }, body: body(b"234") }));
+        .returning(|_, _| {
+            Ok(BlobObject {
+                meta: BlobMeta {
+                    size: 10,
+                    last_modified: None,
+                },
+                body: body(b"234"),
+            })
+        });
     let (svc, _dir) = f.service(1024);
     let path = ArtifactPath::parse("a.txt").unwrap();
 
     let etag = etag_of(&stored.digest);
-    let not_modified = svc.read("files", &path, ReadRequest { if_none_match: Some(&etag), ..Default::default() }).await.unwrap();
+    let not_modified = svc
+        .read(
+            "files",
+            &path,
+            ReadRequest {
+                if_none_match: Some(&etag),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert!(matches!(not_modified, ReadOutcome::NotModified(_)));
 
-    let partial = svc.read("files", &path, ReadRequest { range: Some("bytes=2-4"), ..Default::default() }).await.unwrap();
-    assert!(matches!(partial, ReadOutcome::Content { span: Some(ByteSpan { start: 2, end: 4 }), body: Some(_), .. }));
+    let partial = svc
+        .read(
+            "files",
+            &path,
+            ReadRequest {
+                range: Some("bytes=2-4"),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        partial,
+        ReadOutcome::Content {
+            span: Some(ByteSpan { start: 2, end: 4 }),
+            body: Some(_),
+            ..
+        }
+    ));
 
-    let head = svc.read("files", &path, ReadRequest { head_only: true, ..Default::default() }).await.unwrap();
-    assert!(matches!(head, ReadOutcome::Content { span: None, body: None, .. }));
+    let head = svc
+        .read(
+            "files",
+            &path,
+            ReadRequest {
+                head_only: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        head,
+        ReadOutcome::Content {
+            span: None,
+            body: None,
+            ..
+        }
+    ));
 
-    let unsatisfiable = svc.read("files", &path, ReadRequest { range: Some("bytes=10-"), ..Default::default() }).await;
-    assert!(matches!(unsatisfiable, Err(HostedError::RangeNotSatisfiable { size: 10 })));
+    let unsatisfiable = svc
+        .read(
+            "files",
+            &path,
+            ReadRequest {
+                range: Some("bytes=10-"),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert!(matches!(
+        unsatisfiable,
+        Err(HostedError::RangeNotSatisfiable { size: 10 })
+    ));
 }
 
 #[tokio::test]
@@ -222,7 +327,10 @@ async fn delete_of_a_missing_file_is_not_found() {
     let mut f = Fixture::new(Some(local("files", false)));
     f.files.expect_delete().returning(|_, _| Ok(false));
     let (svc, _dir) = f.service(1024);
-    let err = svc.delete("files", &ArtifactPath::parse("a").unwrap()).await.unwrap_err();
+    let err = svc
+        .delete("files", &ArtifactPath::parse("a").unwrap())
+        .await
+        .unwrap_err();
     assert!(matches!(err, HostedError::NotFound(_)));
 }
 

@@ -42,7 +42,9 @@ impl UploadState {
 
     pub fn commit(&self, digest: &Digest) -> Result<UploadState, UploadTransitionError> {
         self.ensure_open()?;
-        Ok(UploadState::Committed { digest: digest.to_string() })
+        Ok(UploadState::Committed {
+            digest: digest.to_string(),
+        })
     }
 
     pub fn cancel(&self) -> Result<UploadState, UploadTransitionError> {
@@ -69,8 +71,14 @@ mod tests {
         let s = UploadState::Started;
         let s = s.append(0, 10).unwrap();
         assert_eq!(s, UploadState::Receiving { offset: 10 });
-        assert_eq!(s.append(5, 1), Err(UploadTransitionError::OutOfOrder { expected: 10, got: 5 }));
-        assert_eq!(s.append(11, 1), Err(UploadTransitionError::OutOfOrder { expected: 10, got: 11 }));
+        assert_eq!(
+            s.append(5, 1),
+            Err(UploadTransitionError::OutOfOrder { expected: 10, got: 5 })
+        );
+        assert_eq!(
+            s.append(11, 1),
+            Err(UploadTransitionError::OutOfOrder { expected: 10, got: 11 })
+        );
         let s = s.append(10, 5).unwrap();
         assert_eq!(s.offset(), 15);
         let done = s.commit(&d).unwrap();
@@ -84,6 +92,9 @@ mod tests {
     fn serialises_with_a_tag() {
         let json = serde_json::to_string(&UploadState::Receiving { offset: 3 }).unwrap();
         assert_eq!(json, r#"{"state":"receiving","offset":3}"#);
-        assert_eq!(serde_json::from_str::<UploadState>(&json).unwrap(), UploadState::Receiving { offset: 3 });
+        assert_eq!(
+            serde_json::from_str::<UploadState>(&json).unwrap(),
+            UploadState::Receiving { offset: 3 }
+        );
     }
 }
