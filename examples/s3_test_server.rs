@@ -2,6 +2,7 @@
 //! `scripts/bench.sh`. Prints `endpoint access_key secret_key` on one line, then serves until killed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[allow(dead_code)]
 #[path = "../tests/support/s3.rs"]
 mod s3;
 

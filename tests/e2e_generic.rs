@@ -1,5 +1,6 @@
 //! End to end: the real binary, a local generic repository, real HTTP. Once on the embedded
 //! defaults (SQLite + fs + memory) and once on PostgreSQL + S3 + Redis.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod support;
 
 use futures::StreamExt;

@@ -1,5 +1,6 @@
 //! End to end: startup, configuration, logging, admin token bootstrap and graceful shutdown of the
 //! real binary.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod support;
 
 use std::process::Stdio;

@@ -112,7 +112,7 @@ async fn ensure_local(target: &Target, state: &AppState) -> Result<(), HttpError
     ))
 }
 
-fn header<'a, K: header::AsHeaderName>(req: &'a Request, name: K) -> Option<&'a str> {
+fn header<K: header::AsHeaderName>(req: &Request, name: K) -> Option<&str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 

@@ -177,7 +177,8 @@ async fn overwrite_allowed_upserts() {
 
 #[tokio::test]
 async fn rejections_before_any_write() {
-    let table: Vec<(Option<Repository>, UploadRequest, fn(&HostedError) -> bool)> = vec![
+    type Check = fn(&HostedError) -> bool;
+    let table: Vec<(Option<Repository>, UploadRequest, Check)> = vec![
         (None, upload("nope", "a", b"x"), |e| {
             matches!(e, HostedError::RepositoryNotFound(_))
         }),
