@@ -29,6 +29,10 @@ ensure_postgres() {
   # Password auth works whether pg_hba says trust or scram for 127.0.0.1.
   as_postgres "psql -q -c \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null
   as_postgres "psql -tAc \"SELECT 1 FROM pg_database WHERE datname='test'\"" | grep -q 1 || as_postgres "createdb test"
+  # Databases left by earlier runs' failed tests (each test creates its own aa_test_<hex>).
+  for db in $(as_postgres "psql -tAc \"SELECT datname FROM pg_database WHERE datname LIKE 'aa\\_test\\_%'\""); do
+    as_postgres "dropdb --if-exists '$db'" || true
+  done
 }
 
 ensure_redis() {
