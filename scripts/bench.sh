@@ -32,7 +32,7 @@ run_case() {
   local dir="$WORK/$name" port
   port=$(free_port)
   mkdir -p "$dir"
-  (cd "$dir" && env "$@" ARTIFACTAPI_LISTEN="127.0.0.1:$port" ARTIFACTAPI_ADMIN_TOKEN=$TOKEN "$BIN" serve >/dev/null 2>"$dir/server.log") &
+  (cd "$dir" && exec env "$@" ARTIFACTAPI_LISTEN="127.0.0.1:$port" ARTIFACTAPI_ADMIN_TOKEN=$TOKEN "$BIN" serve >/dev/null 2>"$dir/server.log") &
   local pid=$!
   PIDS+=("$pid")
   for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/api/v2/health" >/dev/null && break; sleep 0.1; done

@@ -19,6 +19,7 @@ use crate::app::cas::ContentStore;
 use crate::app::config::{BlobStoreUrl, CacheUrl, Config, ConfigError, DatabaseUrl};
 use crate::app::health::HealthService;
 use crate::app::hosted::HostedService;
+use crate::app::proxy::{ProxyConfig, RemoteService};
 use crate::app::repositories::RepositoryService;
 use crate::ports::{BlobStore, Clock, PortError, TtlCache, Upstream};
 
@@ -160,9 +161,19 @@ pub fn app_state(config: &Config, backends: &Backends) -> Arc<AppState> {
             meta.clone(),
             meta.clone(),
             backends.blobs.clone(),
-            cas,
+            cas.clone(),
             backends.clock.clone(),
             config.max_upload_size,
+        ),
+        remote: RemoteService::new(
+            meta.clone(),
+            meta.clone(),
+            backends.blobs.clone(),
+            cas.clone(),
+            backends.cache.clone(),
+            backends.upstream.clone(),
+            backends.clock.clone(),
+            ProxyConfig::default(),
         ),
         repositories: RepositoryService::new(meta.clone(), meta.clone(), meta.clone()),
         auth: AuthService::new(meta.clone(), backends.clock.clone(), config.anonymous_read),

@@ -50,7 +50,10 @@ fn bad_configuration_is_one_clear_line_and_a_non_zero_exit() {
             "invalid value for listen",
         ),
         (
-            vec![("ARTIFACTAPI_BLOB_STORE", "s3://bucket?endpoint=http://127.0.0.1:1".into())],
+            vec![(
+                "ARTIFACTAPI_BLOB_STORE",
+                "s3://bucket?endpoint=http://127.0.0.1:1".into(),
+            )],
             "cannot open the blob store",
         ),
     ];

@@ -11,6 +11,9 @@ use crate::ports::{BlobRecord, BlobRecords, BlobStore, ByteStream, Clock, PortEr
 
 const WRITE_BUFFER: usize = 256 * 1024;
 
+/// Where `ingest_forwarding` sends chunks as they are stored.
+pub type Forward = tokio::sync::mpsc::Sender<Result<bytes::Bytes, std::io::Error>>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
     #[error("body is larger than the limit of {limit} bytes")]
@@ -71,7 +74,35 @@ impl ContentStore {
         }
     }
 
-    pub async fn ingest(&self, mut body: ByteStream, options: IngestOptions) -> Result<Ingested, IngestError> {
+    pub async fn ingest(&self, body: ByteStream, options: IngestOptions) -> Result<Ingested, IngestError> {
+        self.ingest_forwarding(body, options, None).await
+    }
+
+    /// Like `ingest`, and also forwards every chunk to `forward` as it is written, so a client
+    /// receives the body while it is being stored (pull-through). The channel is bounded, so a
+    /// slow client paces the transfer; a client that goes away stops receiving while the
+    /// ingest goes on to completion for everyone else. Any failure is forwarded as an error
+    /// item, so the client never mistakes a cut body for a complete one.
+    pub async fn ingest_forwarding(
+        &self,
+        body: ByteStream,
+        options: IngestOptions,
+        forward: Option<Forward>,
+    ) -> Result<Ingested, IngestError> {
+        let mut forward = forward;
+        let result = self.ingest_inner(body, options, &mut forward).await;
+        if let (Err(e), Some(tx)) = (&result, forward) {
+            let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+        }
+        result
+    }
+
+    async fn ingest_inner(
+        &self,
+        mut body: ByteStream,
+        options: IngestOptions,
+        forward: &mut Option<Forward>,
+    ) -> Result<Ingested, IngestError> {
         tokio::fs::create_dir_all(&self.scratch)
             .await
             .map_err(|e| IngestError::Unavailable(format!("scratch dir: {e}")))?;
@@ -94,6 +125,11 @@ impl ContentStore {
                 .write_all(&chunk)
                 .await
                 .map_err(|e| IngestError::Unavailable(format!("temp write: {e}")))?;
+            if let Some(tx) = forward.as_ref()
+                && tx.send(Ok(chunk)).await.is_err()
+            {
+                *forward = None;
+            }
         }
         writer
             .flush()

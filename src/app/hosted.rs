@@ -221,7 +221,7 @@ pub fn etag_of(digest: &Digest) -> String {
 }
 
 /// `If-None-Match` may list several tags, weak or strong, or `*`.
-fn etag_matches(header: &str, digest: &Digest) -> bool {
+pub fn etag_matches(header: &str, digest: &Digest) -> bool {
     let ours = digest.to_string();
     header
         .split(',')

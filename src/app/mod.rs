@@ -4,4 +4,5 @@ pub mod cas;
 pub mod config;
 pub mod health;
 pub mod hosted;
+pub mod proxy;
 pub mod repositories;

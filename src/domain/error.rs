@@ -75,3 +75,26 @@ pub enum AuthError {
     #[error("backend unavailable: {0}")]
     Unavailable(String),
 }
+
+/// Serving a remote repository (pull-through cache).
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    #[error("repository '{0}' not found")]
+    RepositoryNotFound(String),
+    #[error("repository '{name}' is not a {expected} repository")]
+    WrongKind { name: String, expected: &'static str },
+    #[error("remote repositories of package type '{0}' are not served yet")]
+    UnsupportedPackage(String),
+    #[error("access denied: {0}")]
+    Forbidden(String),
+    #[error("'{0}' not found upstream")]
+    NotFound(String),
+    #[error("'{0}' is not cached and the repository is offline")]
+    NotCachedOffline(String),
+    #[error("upstream failed: {0}")]
+    UpstreamFailed(String),
+    #[error("requested range not satisfiable (size {size})")]
+    RangeNotSatisfiable { size: u64 },
+    #[error("backend unavailable: {0}")]
+    Unavailable(String),
+}

@@ -1,6 +1,9 @@
 //! The pure core: value types, validation and decisions. No IO, no async, no frameworks.
+pub mod access;
+pub mod cache_policy;
 pub mod digest;
 pub mod error;
+pub mod formats;
 pub mod path;
 pub mod range;
 pub mod registry;

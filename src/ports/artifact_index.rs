@@ -4,20 +4,7 @@ use chrono::{DateTime, Utc};
 use super::{PageRequest, PortError};
 use crate::domain::digest::Digest;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CacheClass {
-    Mutable,
-    Immutable,
-}
-
-impl CacheClass {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CacheClass::Mutable => "mutable",
-            CacheClass::Immutable => "immutable",
-        }
-    }
-}
+pub use crate::domain::cache_policy::CacheClass;
 
 /// A remote repository's cached copy of one upstream path.
 #[derive(Clone, Debug, PartialEq, Eq)]

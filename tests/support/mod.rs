@@ -5,6 +5,7 @@ pub mod data;
 pub mod postgres;
 pub mod s3;
 pub mod server;
+pub mod upstream;
 
 /// Under `ARTIFACTAPI_REQUIRE_BACKENDS=1` (set by `scripts/test.sh`), a missing backend fails the
 /// run instead of skipping its tests.

@@ -12,10 +12,13 @@ use super::auth::presented_secret;
 use super::errors::HttpError;
 use crate::app::auth::Principal;
 use crate::app::hosted::{ReadOutcome, ReadRequest, UploadRequest, etag_of};
+use crate::domain::digest::Digest;
 use crate::domain::error::HostedError;
 use crate::domain::path::ArtifactPath;
+use crate::domain::range::ByteSpan;
 use crate::domain::repository::{Kind, RepoName};
 use crate::domain::token::Scope;
+use crate::ports::ByteStream;
 
 #[handler]
 pub async fn protocol(req: &Request, body: Body, Data(state): Data<&Arc<AppState>>) -> Response {
@@ -117,47 +120,86 @@ fn header<K: header::AsHeaderName>(req: &Request, name: K) -> Option<&str> {
 }
 
 async fn read(req: &Request, target: &Target, state: &AppState) -> Result<Response, HttpError> {
-    ensure_served(target, state).await?;
     let request = ReadRequest {
         range: header(req, header::RANGE),
         if_none_match: header(req, header::IF_NONE_MATCH),
         head_only: req.method() == Method::HEAD,
     };
+    match target.kind {
+        Kind::Local => {}
+        Kind::Remote => return super::remote::read(target.repo.as_str(), &target.path, request, state).await,
+        Kind::Virtual => ensure_served(target, state).await?,
+    }
     let outcome = state.hosted.read(target.repo.as_str(), &target.path, request).await?;
     let (file, span, body) = match outcome {
-        ReadOutcome::NotModified(file) => {
-            return Ok(Response::builder()
-                .status(StatusCode::NOT_MODIFIED)
-                .header(header::ETAG, etag_of(&file.digest))
-                .finish());
-        }
+        ReadOutcome::NotModified(file) => return Ok(not_modified(&file.digest)),
         ReadOutcome::Content { file, span, body } => (file, span, body),
     };
-    let length = span.map_or(file.size, |s| s.len());
-    let mut response = Response::builder()
-        .header(header::ETAG, etag_of(&file.digest))
-        .header(header::ACCEPT_RANGES, "bytes")
-        .header(header::CONTENT_LENGTH, length)
-        .header(
-            header::LAST_MODIFIED,
-            file.created_at.format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
-        )
-        .header("X-Checksum-Sha256", file.digest.hex())
-        .content_type(file.content_type.as_deref().unwrap_or("application/octet-stream"));
-    if let Some(span) = span {
-        response = response.status(StatusCode::PARTIAL_CONTENT).header(
-            header::CONTENT_RANGE,
-            format!("bytes {}-{}/{}", span.start, span.end, file.size),
-        );
-    }
-    let status = if span.is_some() { 206 } else { 200 };
-    Ok(match body {
-        Some(body) => {
-            let counted = state.metrics.count_sent(target.repo.as_str(), status, body);
-            response.body(Body::from_bytes_stream(counted))
+    let stored = StoredBody {
+        digest: &file.digest,
+        size: file.size,
+        content_type: file.content_type.as_deref(),
+        modified: file.created_at,
+        span,
+    };
+    Ok(stored.response(target.repo.as_str(), body, state))
+}
+
+pub(super) fn not_modified(digest: &Digest) -> Response {
+    Response::builder()
+        .status(StatusCode::NOT_MODIFIED)
+        .header(header::ETAG, etag_of(digest))
+        .finish()
+}
+
+/// A stored object about to be sent: the headers every client relies on (ETag, length, ranges).
+pub(super) struct StoredBody<'a> {
+    pub digest: &'a Digest,
+    pub size: u64,
+    pub content_type: Option<&'a str>,
+    pub modified: chrono::DateTime<chrono::Utc>,
+    pub span: Option<ByteSpan>,
+}
+
+impl StoredBody<'_> {
+    pub(super) fn builder(&self) -> poem::ResponseBuilder {
+        let length = self.span.map_or(self.size, |s| s.len());
+        let mut response = Response::builder()
+            .header(header::ETAG, etag_of(self.digest))
+            .header(header::ACCEPT_RANGES, "bytes")
+            .header(header::CONTENT_LENGTH, length)
+            .header(
+                header::LAST_MODIFIED,
+                self.modified.format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
+            )
+            .header("X-Checksum-Sha256", self.digest.hex())
+            .content_type(self.content_type.unwrap_or("application/octet-stream"));
+        if let Some(span) = self.span {
+            response = response.status(StatusCode::PARTIAL_CONTENT).header(
+                header::CONTENT_RANGE,
+                format!("bytes {}-{}/{}", span.start, span.end, self.size),
+            );
         }
-        None => response.finish(),
-    })
+        response
+    }
+
+    pub(super) fn response(&self, repo: &str, body: Option<ByteStream>, state: &AppState) -> Response {
+        self.finish(self.builder(), repo, body, state)
+    }
+
+    pub(super) fn finish(
+        &self,
+        builder: poem::ResponseBuilder,
+        repo: &str,
+        body: Option<ByteStream>,
+        state: &AppState,
+    ) -> Response {
+        let status = if self.span.is_some() { 206 } else { 200 };
+        match body {
+            Some(body) => builder.body(Body::from_bytes_stream(state.metrics.count_sent(repo, status, body))),
+            None => builder.finish(),
+        }
+    }
 }
 
 async fn upload(req: &Request, body: Body, target: Target, state: &AppState) -> Result<Response, HttpError> {

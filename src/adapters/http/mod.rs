@@ -5,6 +5,7 @@ pub mod auth;
 pub mod errors;
 pub mod files;
 pub mod metrics;
+pub mod remote;
 
 use poem::middleware::Tracing;
 use poem::{Endpoint, EndpointExt, Route};
@@ -14,12 +15,14 @@ use std::sync::Arc;
 use crate::app::auth::AuthService;
 use crate::app::health::HealthService;
 use crate::app::hosted::HostedService;
+use crate::app::proxy::RemoteService;
 use crate::app::repositories::RepositoryService;
 use metrics::Metrics;
 
 /// The app services the HTTP layer calls.
 pub struct AppState {
     pub hosted: HostedService,
+    pub remote: RemoteService,
     pub repositories: RepositoryService,
     pub auth: AuthService,
     pub health: HealthService,

@@ -1,0 +1,262 @@
+//! The single-flight miss path: one fetch per `(repo, path)` across replicas, streamed to its
+//! client while it is stored; everyone else waits for its outcome on a pub/sub channel.
+use base64::Engine;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use std::sync::Arc;
+
+use super::{Inner, ProxyRead, Target, unavailable};
+use crate::app::cas::IngestOptions;
+use crate::domain::cache_policy;
+use crate::domain::error::ProxyError;
+use crate::ports::{ByteStream, CachedObject, Lease, Method, UpstreamRequest, UpstreamResponse};
+
+/// Chunks buffered between the fetch task and the fetcher's client.
+const FORWARD_CHUNKS: usize = 8;
+
+const DONE_OK: &str = "ok";
+const DONE_NOT_FOUND: &str = "not_found";
+const DONE_FAILED: &str = "failed";
+
+pub(super) enum Fetched {
+    /// We are the fetcher and our client reads the body as it arrives.
+    Streaming(ProxyRead),
+    /// The copy is stored (by us, detached, or by another caller).
+    Stored(CachedObject),
+}
+
+fn lock_key(target: &Target) -> String {
+    format!("fetch:{}:{}", target.repo, target.path)
+}
+
+fn done_channel(target: &Target) -> String {
+    format!("fetched:{}:{}", target.repo, target.path)
+}
+
+impl Inner {
+    /// Fetches `target` or waits for whoever is fetching it. `detached`: the caller wants the
+    /// stored copy (a range, or HEAD over a stale copy), so the body is not streamed to it.
+    pub(super) async fn fetch_or_wait(self: Arc<Self>, target: &Target, detached: bool) -> Result<Fetched, ProxyError> {
+        // Subscribe before taking the lock, so an outcome published in between is not missed.
+        let done = self.cache.subscribe(&done_channel(target)).await.map_err(unavailable)?;
+        match self
+            .cache
+            .try_lock(&lock_key(target), self.config.lock_ttl)
+            .await
+            .map_err(unavailable)?
+        {
+            Some(lease) => {
+                if let Some(object) = self.fresh_copy(target).await? {
+                    self.finish(target, &lease, DONE_OK).await;
+                    return Ok(Fetched::Stored(object));
+                }
+                if let Some(read) = self.clone().start_fetch(target, lease, !detached).await? {
+                    return Ok(Fetched::Streaming(read));
+                }
+            }
+            None => {
+                if let Some(object) = self.fresh_copy(target).await? {
+                    return Ok(Fetched::Stored(object));
+                }
+            }
+        }
+        self.wait_for_fetch(target, done).await
+    }
+
+    async fn fresh_copy(&self, target: &Target) -> Result<Option<CachedObject>, ProxyError> {
+        let found = self.index.get(&target.repo, &target.path).await.map_err(unavailable)?;
+        let ttl = cache_policy::ttl(target.class, &target.settings);
+        let now = self.clock.now();
+        Ok(found.filter(|o| cache_policy::is_fresh(o.fetched_at, now, ttl)))
+    }
+
+    async fn wait_for_fetch(
+        &self,
+        target: &Target,
+        mut done: BoxStream<'static, String>,
+    ) -> Result<Fetched, ProxyError> {
+        let outcome = tokio::time::timeout(self.config.wait_timeout, done.next()).await;
+        match outcome.ok().flatten().as_deref() {
+            Some(DONE_NOT_FOUND) => Err(ProxyError::NotFound(target.path.clone())),
+            Some(DONE_FAILED) => Err(ProxyError::UpstreamFailed(
+                "the concurrent fetch of this path failed".into(),
+            )),
+            // Just fetched for us: serve it even if its TTL is zero.
+            Some(DONE_OK) => match self.index.get(&target.repo, &target.path).await.map_err(unavailable)? {
+                Some(object) => Ok(Fetched::Stored(object)),
+                None => Err(ProxyError::UpstreamFailed("the concurrent fetch stored nothing".into())),
+            },
+            // A timeout or a closed channel: whatever is fresh now decides.
+            _ => match self.fresh_copy(target).await? {
+                Some(object) => Ok(Fetched::Stored(object)),
+                None => Err(ProxyError::UpstreamFailed(
+                    "timed out waiting for a concurrent fetch".into(),
+                )),
+            },
+        }
+    }
+
+    /// Sends the upstream request; on success spawns the storing task and, when `forward`,
+    /// returns the body for our client. The lease is released by whoever finishes.
+    async fn start_fetch(
+        self: Arc<Self>,
+        target: &Target,
+        lease: Lease,
+        forward: bool,
+    ) -> Result<Option<ProxyRead>, ProxyError> {
+        let request = UpstreamRequest {
+            method: Method::Get,
+            url: target.url.clone(),
+            headers: auth_headers(target),
+            timeout: None,
+        };
+        let response = match self.upstream.send(request).await {
+            Ok(r) => r,
+            Err(e) => {
+                self.record_network_failure(&target.repo).await;
+                self.finish(target, &lease, DONE_FAILED).await;
+                return Err(ProxyError::UpstreamFailed(e.to_string()));
+            }
+        };
+        match response.status {
+            200..=299 => {}
+            404 | 410 => {
+                self.record_success(&target.repo).await;
+                self.remember_not_found(target).await;
+                self.finish(target, &lease, DONE_NOT_FOUND).await;
+                return Err(ProxyError::NotFound(target.path.clone()));
+            }
+            status => {
+                self.finish(target, &lease, DONE_FAILED).await;
+                return Err(ProxyError::UpstreamFailed(format!("upstream answered HTTP {status}")));
+            }
+        }
+        self.record_success(&target.repo).await;
+        let size = response.header("content-length").and_then(|v| v.parse::<u64>().ok());
+        let content_type = response.header("content-type").map(str::to_string);
+        let (tx, rx) = tokio::sync::mpsc::channel(FORWARD_CHUNKS);
+        let task_target = target.shallow_clone();
+        tokio::spawn(self.store(task_target, lease, response, forward.then_some(tx)));
+        if !forward {
+            return Ok(None);
+        }
+        let body: ByteStream = Box::pin(futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        }));
+        Ok(Some(ProxyRead::Streaming {
+            size,
+            content_type,
+            body,
+        }))
+    }
+
+    /// Runs to completion even if the client that triggered it goes away.
+    async fn store(
+        self: Arc<Self>,
+        target: Target,
+        lease: Lease,
+        response: UpstreamResponse,
+        forward: Option<crate::app::cas::Forward>,
+    ) {
+        let etag = response.header("etag").map(str::to_string);
+        let content_type = response.header("content-type").map(str::to_string);
+        let options = IngestOptions {
+            expected: None,
+            limit: None,
+            content_type: content_type.clone(),
+        };
+        // Our client's body ends only when every sender is gone: holding a clone until the
+        // object is recorded and the lock released means a client that has read the whole body
+        // finds it in the cache on its next request.
+        let hold_open = forward.clone();
+        let outcome = match self.cas.ingest_forwarding(response.body, options, forward).await {
+            Ok(stored) => {
+                let now = self.clock.now();
+                let object = CachedObject {
+                    repo: target.repo.clone(),
+                    path: target.path.clone(),
+                    digest: stored.digest,
+                    size: stored.size,
+                    content_type,
+                    class: target.class,
+                    fetched_at: now,
+                    upstream_etag: etag,
+                    last_accessed: now,
+                };
+                match self.index.upsert(&object).await {
+                    Ok(()) => {
+                        tracing::info!(repository = %target.repo, path = %target.path, size = object.size, "cached from upstream");
+                        DONE_OK
+                    }
+                    Err(e) => {
+                        tracing::error!(repository = %target.repo, path = %target.path, error = %e, "could not record cached object");
+                        DONE_FAILED
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(repository = %target.repo, path = %target.path, error = %e, "upstream fetch not stored");
+                DONE_FAILED
+            }
+        };
+        self.finish(&target, &lease, outcome).await;
+        drop(hold_open);
+    }
+
+    /// Releases the fetch lock and tells the waiters how it went.
+    async fn finish(&self, target: &Target, lease: &Lease, outcome: &str) {
+        if let Err(e) = self.cache.release(lease).await {
+            tracing::warn!(error = %e, "could not release fetch lock; it expires on its own");
+        }
+        if let Err(e) = self.cache.publish(&done_channel(target), outcome).await {
+            tracing::warn!(error = %e, "could not notify waiters; they fall back to their deadline");
+        }
+    }
+
+    /// HEAD of an uncached path: asks the upstream, caches nothing.
+    pub(super) async fn upstream_head(&self, target: &Target) -> Result<ProxyRead, ProxyError> {
+        let request = UpstreamRequest {
+            method: Method::Head,
+            url: target.url.clone(),
+            headers: auth_headers(target),
+            timeout: None,
+        };
+        let response = self
+            .upstream
+            .send(request)
+            .await
+            .map_err(|e| ProxyError::UpstreamFailed(e.to_string()))?;
+        match response.status {
+            200..=299 => Ok(ProxyRead::UpstreamHead {
+                size: response.header("content-length").and_then(|v| v.parse().ok()),
+                content_type: response.header("content-type").map(str::to_string),
+            }),
+            404 | 410 => Err(ProxyError::NotFound(target.path.clone())),
+            status => Err(ProxyError::UpstreamFailed(format!("upstream answered HTTP {status}"))),
+        }
+    }
+}
+
+impl Target {
+    fn shallow_clone(&self) -> Target {
+        Target {
+            repo: self.repo.clone(),
+            path: self.path.clone(),
+            settings: self.settings.clone(),
+            format: self.format,
+            class: self.class,
+            url: self.url.clone(),
+        }
+    }
+}
+
+/// Basic auth with the remote's credentials, when it has them.
+fn auth_headers(target: &Target) -> Vec<(String, String)> {
+    match (&target.settings.username, &target.settings.password) {
+        (Some(user), Some(password)) => {
+            let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{}", password.expose()));
+            vec![("authorization".to_string(), format!("Basic {token}"))]
+        }
+        _ => vec![],
+    }
+}

@@ -1,0 +1,290 @@
+//! Remote repositories: a pull-through cache of one upstream (DESIGN §6). Fresh copies are
+//! served from the blob store; a miss is fetched once across all replicas (a lock in the
+//! `TtlCache`) while the fetcher's client receives the body as it is stored; other callers wait
+//! for that fetch and serve the stored copy. Upstream failures fall back to a stale copy.
+mod breaker;
+mod fetch;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::app::cas::ContentStore;
+use crate::app::hosted::ReadRequest;
+use crate::domain::access::{self, Access, AccessRequest};
+use crate::domain::cache_policy::{self, CacheClass};
+use crate::domain::error::ProxyError;
+use crate::domain::formats::{self, Format};
+use crate::domain::path::ArtifactPath;
+use crate::domain::range::{ByteSpan, RangeRequest, resolve_range};
+use crate::domain::repository::{Kind, KindSettings, RemoteSettings};
+use crate::ports::{
+    ArtifactIndex, BlobStore, ByteStream, CachedObject, Clock, PortError, RepositoryCatalog, TtlCache, Upstream,
+};
+
+/// Tuning of the single-flight fetch and the circuit breaker.
+#[derive(Clone, Debug)]
+pub struct ProxyConfig {
+    /// How long a fetch lock is held at most (a fetch slower than this may be duplicated by
+    /// another replica, never lost).
+    pub lock_ttl: Duration,
+    /// How long a caller waits for another caller's fetch of the same path.
+    pub wait_timeout: Duration,
+    /// Consecutive upstream network failures that open the breaker.
+    pub breaker_threshold: i64,
+    /// How long an open breaker skips the upstream.
+    pub breaker_open_for: Duration,
+}
+
+impl Default for ProxyConfig {
+    fn default() -> Self {
+        Self {
+            lock_ttl: Duration::from_secs(600),
+            wait_timeout: Duration::from_secs(600),
+            breaker_threshold: 5,
+            breaker_open_for: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Where a response body comes from; sent as `X-Artifact-Source`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    Cache,
+    Remote,
+}
+
+pub enum ProxyRead {
+    /// 304 for `If-None-Match`.
+    NotModified(CachedObject),
+    /// A stored copy; `stale` when served because the upstream failed (`X-Artifact-Stale`).
+    Cached {
+        object: CachedObject,
+        span: Option<ByteSpan>,
+        body: Option<ByteStream>,
+        stale: bool,
+    },
+    /// The body straight from the upstream while it is being stored (the fetcher's client).
+    Streaming {
+        size: Option<u64>,
+        content_type: Option<String>,
+        body: ByteStream,
+    },
+    /// HEAD of an uncached path, answered by an upstream HEAD; nothing cached.
+    UpstreamHead {
+        size: Option<u64>,
+        content_type: Option<String>,
+    },
+}
+
+impl ProxyRead {
+    pub fn source(&self) -> Source {
+        match self {
+            ProxyRead::NotModified(_) | ProxyRead::Cached { .. } => Source::Cache,
+            ProxyRead::Streaming { .. } | ProxyRead::UpstreamHead { .. } => Source::Remote,
+        }
+    }
+}
+
+/// Everything a request needs about its remote and path.
+struct Target {
+    repo: String,
+    path: String,
+    settings: RemoteSettings,
+    format: &'static dyn Format,
+    class: CacheClass,
+    url: String,
+}
+
+pub struct RemoteService {
+    inner: Arc<Inner>,
+}
+
+/// Shared with the background fetch tasks.
+struct Inner {
+    catalog: Arc<dyn RepositoryCatalog>,
+    index: Arc<dyn ArtifactIndex>,
+    blobs: Arc<dyn BlobStore>,
+    cas: Arc<ContentStore>,
+    cache: Arc<dyn TtlCache>,
+    upstream: Arc<dyn Upstream>,
+    clock: Arc<dyn Clock>,
+    config: ProxyConfig,
+}
+
+fn unavailable(e: PortError) -> ProxyError {
+    ProxyError::Unavailable(e.to_string())
+}
+
+impl RemoteService {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        catalog: Arc<dyn RepositoryCatalog>,
+        index: Arc<dyn ArtifactIndex>,
+        blobs: Arc<dyn BlobStore>,
+        cas: Arc<ContentStore>,
+        cache: Arc<dyn TtlCache>,
+        upstream: Arc<dyn Upstream>,
+        clock: Arc<dyn Clock>,
+        config: ProxyConfig,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                catalog,
+                index,
+                blobs,
+                cas,
+                cache,
+                upstream,
+                clock,
+                config,
+            }),
+        }
+    }
+
+    pub async fn read(
+        &self,
+        repo: &str,
+        path: &ArtifactPath,
+        request: ReadRequest<'_>,
+    ) -> Result<ProxyRead, ProxyError> {
+        let inner = &self.inner;
+        let target = inner.target(repo, path).await?;
+        let cached = inner.index.get(&target.repo, &target.path).await.map_err(unavailable)?;
+        let now = inner.clock.now();
+        let ttl = cache_policy::ttl(target.class, &target.settings);
+        if let Some(object) = &cached
+            && (cache_policy::is_fresh(object.fetched_at, now, ttl) || target.settings.offline)
+        {
+            return inner.serve_cached(object.clone(), &request, false).await;
+        }
+        if target.settings.offline {
+            return Err(ProxyError::NotCachedOffline(target.path));
+        }
+        if inner.is_negative(&target).await {
+            return Err(ProxyError::NotFound(target.path));
+        }
+        if request.head_only && cached.is_none() {
+            return inner.upstream_head(&target).await;
+        }
+        let outcome = if inner.breaker_open(&target.repo).await {
+            Err(ProxyError::UpstreamFailed(
+                "circuit breaker open after repeated upstream failures".into(),
+            ))
+        } else {
+            inner
+                .clone_arc()
+                .fetch_or_wait(&target, request.range.is_some() || request.head_only)
+                .await
+        };
+        match outcome {
+            Ok(fetch::Fetched::Streaming(read)) => Ok(read),
+            Ok(fetch::Fetched::Stored(object)) => inner.serve_cached(object, &request, false).await,
+            // An upstream 404 never evicts a good copy, but it is what the client hears.
+            Err(e @ ProxyError::NotFound(_)) => Err(e),
+            Err(ProxyError::UpstreamFailed(reason)) => match cached {
+                Some(object) => {
+                    tracing::warn!(repository = %target.repo, path = %target.path, reason, "serving stale copy");
+                    inner.serve_cached(object, &request, true).await
+                }
+                None => Err(ProxyError::UpstreamFailed(reason)),
+            },
+            Err(other) => Err(other),
+        }
+    }
+}
+
+impl Inner {
+    fn clone_arc(self: &Arc<Self>) -> Arc<Self> {
+        Arc::clone(self)
+    }
+
+    async fn target(&self, repo: &str, path: &ArtifactPath) -> Result<Target, ProxyError> {
+        let found = self.catalog.get(repo).await.map_err(unavailable)?;
+        let repository = found.ok_or_else(|| ProxyError::RepositoryNotFound(repo.to_string()))?;
+        let KindSettings::Remote(settings) = repository.settings.clone() else {
+            return Err(ProxyError::WrongKind {
+                name: repo.to_string(),
+                expected: Kind::Remote.as_str(),
+            });
+        };
+        let format = formats::for_package(repository.package)
+            .ok_or_else(|| ProxyError::UnsupportedPackage(repository.package.to_string()))?;
+        let path = path.as_str();
+        let request = AccessRequest {
+            subject: format.pattern_subject(path),
+            path,
+            exempt_index: format.is_exempt_index(path),
+        };
+        if let Access::Deny(reason) = access::decide(&settings, &request) {
+            return Err(ProxyError::Forbidden(reason));
+        }
+        let class = cache_policy::classify(format.classify(path), path, &settings);
+        let url = format.upstream_url(&settings.base_url, path);
+        Ok(Target {
+            repo: repo.to_string(),
+            path: path.to_string(),
+            settings,
+            format,
+            class,
+            url,
+        })
+    }
+
+    /// Serves a stored copy: 304, HEAD, a range or the whole body.
+    async fn serve_cached(
+        &self,
+        object: CachedObject,
+        request: &ReadRequest<'_>,
+        stale: bool,
+    ) -> Result<ProxyRead, ProxyError> {
+        self.touch(&object).await;
+        if request
+            .if_none_match
+            .is_some_and(|tags| crate::app::hosted::etag_matches(tags, &object.digest))
+        {
+            return Ok(ProxyRead::NotModified(object));
+        }
+        let span = match resolve_range(request.range, object.size) {
+            RangeRequest::Full => None,
+            RangeRequest::Partial(span) => Some(span),
+            RangeRequest::Unsatisfiable => return Err(ProxyError::RangeNotSatisfiable { size: object.size }),
+        };
+        if request.head_only {
+            return Ok(ProxyRead::Cached {
+                object,
+                span,
+                body: None,
+                stale,
+            });
+        }
+        let blob = self
+            .blobs
+            .get(&object.digest.blob_key(), span)
+            .await
+            .map_err(|e| match e {
+                PortError::NotFound => {
+                    ProxyError::Unavailable(format!("blob {} missing from the blob store", object.digest))
+                }
+                other => unavailable(other),
+            })?;
+        Ok(ProxyRead::Cached {
+            object,
+            span,
+            body: Some(blob.body),
+            stale,
+        })
+    }
+
+    /// Records an access at most once a minute per object, so hot paths do not write on every hit.
+    async fn touch(&self, object: &CachedObject) {
+        let now = self.clock.now();
+        if now - object.last_accessed > chrono::Duration::seconds(60)
+            && let Err(e) = self.index.touch(&object.repo, &object.path, now).await
+        {
+            tracing::warn!(error = %e, "could not record last access");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

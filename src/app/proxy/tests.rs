@@ -1,0 +1,313 @@
+use super::*;
+use crate::app::cas::ContentStore;
+use crate::domain::digest::Digest;
+use crate::domain::repository::{ManagedBy, PackageType, RepoName, Repository};
+use crate::ports::artifact_index::MockArtifactIndex;
+use crate::ports::blob_records::MockBlobRecords;
+use crate::ports::blob_store::MockBlobStore;
+use crate::ports::clock::MockClock;
+use crate::ports::repository_catalog::MockRepositoryCatalog;
+use crate::ports::ttl_cache::MockTtlCache;
+use crate::ports::upstream::MockUpstream;
+use crate::ports::{BlobMeta, BlobObject, Lease, UpstreamResponse};
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+
+fn settings(offline: bool) -> RemoteSettings {
+    RemoteSettings {
+        base_url: "http://127.0.0.1:9/files".into(),
+        username: None,
+        password: None,
+        mutable_ttl: 300,
+        immutable_ttl: 0,
+        patterns: vec![],
+        blocklist: vec!["blocked".into()],
+        mutable_patterns: vec![r"\.txt$".into()],
+        immutable_patterns: vec![],
+        ban_tags: vec![],
+        offline,
+    }
+}
+
+fn catalog(offline: bool) -> MockRepositoryCatalog {
+    let repo = Repository {
+        name: RepoName::new("r").unwrap(),
+        package: PackageType::Generic,
+        settings: KindSettings::Remote(settings(offline)),
+        managed_by: ManagedBy::Api,
+    };
+    let mut c = MockRepositoryCatalog::new();
+    c.expect_get().returning(move |_| Ok(Some(repo.clone())));
+    c
+}
+
+fn object(path: &str, fetched_at: DateTime<Utc>) -> CachedObject {
+    CachedObject {
+        repo: "r".into(),
+        path: path.into(),
+        digest: Digest::of_bytes(b"old"),
+        size: 3,
+        content_type: None,
+        class: CacheClass::Mutable,
+        fetched_at,
+        upstream_etag: None,
+        last_accessed: fetched_at + chrono::Duration::seconds(1000),
+    }
+}
+
+fn blobs_serving(data: &'static [u8]) -> MockBlobStore {
+    let mut b = MockBlobStore::new();
+    b.expect_get().returning(move |_, _| {
+        let body: ByteStream = Box::pin(futures::stream::iter(vec![Ok(Bytes::from_static(data))]));
+        Ok(BlobObject {
+            meta: BlobMeta {
+                size: data.len() as u64,
+                last_modified: None,
+            },
+            body,
+        })
+    });
+    b
+}
+
+struct Mocks {
+    catalog: MockRepositoryCatalog,
+    index: MockArtifactIndex,
+    blobs: MockBlobStore,
+    cache: MockTtlCache,
+    upstream: MockUpstream,
+    now: DateTime<Utc>,
+}
+
+impl Mocks {
+    fn new(offline: bool, now: DateTime<Utc>) -> Self {
+        Self {
+            catalog: catalog(offline),
+            index: MockArtifactIndex::new(),
+            blobs: blobs_serving(b"old"),
+            cache: MockTtlCache::new(),
+            upstream: MockUpstream::new(),
+            now,
+        }
+    }
+
+    fn service(self) -> RemoteService {
+        let mut clock = MockClock::new();
+        let now = self.now;
+        clock.expect_now().returning(move || now);
+        let clock: Arc<dyn Clock> = Arc::new(clock);
+        let dir = std::env::temp_dir().join("artifactapi-proxy-tests");
+        let cas = ContentStore::new(
+            Arc::new(MockBlobStore::new()),
+            Arc::new(MockBlobRecords::new()),
+            clock.clone(),
+            dir,
+        );
+        RemoteService::new(
+            Arc::new(self.catalog),
+            Arc::new(self.index),
+            Arc::new(self.blobs),
+            Arc::new(cas),
+            Arc::new(self.cache),
+            Arc::new(self.upstream),
+            clock,
+            ProxyConfig::default(),
+        )
+    }
+}
+
+fn path(p: &str) -> ArtifactPath {
+    ArtifactPath::parse(p).unwrap()
+}
+
+#[tokio::test]
+async fn a_fresh_copy_is_served_without_the_upstream() {
+    let now = Utc::now();
+    let mut m = Mocks::new(false, now);
+    m.index
+        .expect_get()
+        .returning(move |_, p| Ok(Some(object(p, now - chrono::Duration::seconds(299)))));
+    m.upstream.expect_send().times(0);
+    let read = m
+        .service()
+        .read("r", &path("index.txt"), ReadRequest::default())
+        .await
+        .unwrap();
+    assert!(matches!(
+        read,
+        ProxyRead::Cached {
+            stale: false,
+            body: Some(_),
+            ..
+        }
+    ));
+}
+
+#[tokio::test]
+async fn an_expired_copy_goes_upstream_and_falls_back_to_stale_on_failure() {
+    let now = Utc::now();
+    let mut m = Mocks::new(false, now);
+    // 301 s old with a 300 s mutable TTL: expired, measured with the Clock port, no sleeping.
+    m.index
+        .expect_get()
+        .returning(move |_, p| Ok(Some(object(p, now - chrono::Duration::seconds(301)))));
+    m.cache.expect_is_fresh().returning(|_| Ok(false));
+    m.cache
+        .expect_subscribe()
+        .returning(|_| Ok(Box::pin(futures::stream::empty())));
+    m.cache.expect_try_lock().returning(|k, _| {
+        Ok(Some(Lease {
+            key: k.into(),
+            owner: "me".into(),
+        }))
+    });
+    m.upstream
+        .expect_send()
+        .times(1)
+        .returning(|_| Err(PortError::Backend("connection refused".into())));
+    m.cache.expect_increment().times(1).returning(|_, _| Ok(1));
+    m.cache.expect_release().returning(|_| Ok(true));
+    m.cache.expect_publish().returning(|_, _| Ok(()));
+    m.index.expect_delete().times(0);
+    let read = m
+        .service()
+        .read("r", &path("index.txt"), ReadRequest::default())
+        .await
+        .unwrap();
+    assert!(matches!(read, ProxyRead::Cached { stale: true, .. }));
+}
+
+#[tokio::test]
+async fn the_fifth_network_failure_opens_the_breaker() {
+    let now = Utc::now();
+    let mut m = Mocks::new(false, now);
+    m.index.expect_get().returning(|_, _| Ok(None));
+    m.cache.expect_is_fresh().returning(|_| Ok(false));
+    m.cache
+        .expect_subscribe()
+        .returning(|_| Ok(Box::pin(futures::stream::empty())));
+    m.cache.expect_try_lock().returning(|k, _| {
+        Ok(Some(Lease {
+            key: k.into(),
+            owner: "me".into(),
+        }))
+    });
+    m.upstream
+        .expect_send()
+        .returning(|_| Err(PortError::Backend("timeout".into())));
+    m.cache.expect_increment().returning(|_, _| Ok(5));
+    m.cache
+        .expect_mark_fresh()
+        .withf(|k, ttl| k == "breaker:open:r" && *ttl == Duration::from_secs(30))
+        .times(1)
+        .returning(|_, _| Ok(()));
+    m.cache
+        .expect_forget()
+        .withf(|k| k == "breaker:failures:r")
+        .times(1)
+        .returning(|_| Ok(()));
+    m.cache.expect_release().returning(|_| Ok(true));
+    m.cache.expect_publish().returning(|_, _| Ok(()));
+    let err = m
+        .service()
+        .read("r", &path("a.bin"), ReadRequest::default())
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(err, ProxyError::UpstreamFailed(_)));
+}
+
+#[tokio::test]
+async fn an_open_breaker_skips_the_upstream() {
+    let now = Utc::now();
+    let mut m = Mocks::new(false, now);
+    m.index.expect_get().returning(|_, _| Ok(None));
+    m.cache.expect_is_fresh().returning(|k| Ok(k == "breaker:open:r"));
+    m.upstream.expect_send().times(0);
+    let err = m
+        .service()
+        .read("r", &path("a.bin"), ReadRequest::default())
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(err, ProxyError::UpstreamFailed(m) if m.contains("circuit breaker")));
+}
+
+#[tokio::test]
+async fn upstream_404_is_remembered_and_never_evicts() {
+    let now = Utc::now();
+    let mut m = Mocks::new(false, now);
+    m.index
+        .expect_get()
+        .returning(move |_, p| Ok(Some(object(p, now - chrono::Duration::seconds(1000)))));
+    m.index.expect_delete().times(0);
+    m.cache.expect_is_fresh().returning(|_| Ok(false));
+    m.cache
+        .expect_subscribe()
+        .returning(|_| Ok(Box::pin(futures::stream::empty())));
+    m.cache.expect_try_lock().returning(|k, _| {
+        Ok(Some(Lease {
+            key: k.into(),
+            owner: "me".into(),
+        }))
+    });
+    m.upstream.expect_send().returning(|_| {
+        Ok(UpstreamResponse {
+            status: 404,
+            headers: vec![],
+            body: Box::pin(futures::stream::empty()),
+        })
+    });
+    m.cache.expect_forget().returning(|_| Ok(()));
+    m.cache
+        .expect_mark_fresh()
+        .withf(|k, ttl| k == "negative:r:index.txt" && *ttl == crate::domain::cache_policy::NEGATIVE_TTL)
+        .times(1)
+        .returning(|_, _| Ok(()));
+    m.cache.expect_release().returning(|_| Ok(true));
+    m.cache.expect_publish().returning(|_, _| Ok(()));
+    let err = m
+        .service()
+        .read("r", &path("index.txt"), ReadRequest::default())
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(err, ProxyError::NotFound(_)));
+}
+
+#[tokio::test]
+async fn offline_serves_any_copy_and_never_calls_the_upstream() {
+    let now = Utc::now();
+    let mut m = Mocks::new(true, now);
+    m.index
+        .expect_get()
+        .returning(move |_, p| Ok((p == "cached.txt").then(|| object(p, now - chrono::Duration::days(30)))));
+    m.index.expect_touch().times(1).returning(|_, _, _| Ok(()));
+    m.upstream.expect_send().times(0);
+    let service = m.service();
+    let read = service
+        .read("r", &path("cached.txt"), ReadRequest::default())
+        .await
+        .unwrap();
+    assert!(matches!(read, ProxyRead::Cached { stale: false, .. }));
+    let err = service
+        .read("r", &path("other.txt"), ReadRequest::default())
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(err, ProxyError::NotCachedOffline(_)));
+}
+
+#[tokio::test]
+async fn blocked_paths_are_refused_before_any_lookup() {
+    let mut m = Mocks::new(false, Utc::now());
+    m.index.expect_get().times(0);
+    m.upstream.expect_send().times(0);
+    let err = m
+        .service()
+        .read("r", &path("a/blocked.bin"), ReadRequest::default())
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(err, ProxyError::Forbidden(_)));
+}
