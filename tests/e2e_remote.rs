@@ -262,3 +262,49 @@ async fn access_rules_and_upstream_credentials() {
     assert!(!listed.to_string().contains("s3cr3t-pass"), "password never returned");
     assert!(!server.log().contains("s3cr3t-pass"), "password never logged");
 }
+
+#[tokio::test]
+async fn two_replicas_sharing_postgres_s3_and_redis_fetch_once() {
+    const SIZE: u64 = 64 * 1024 * 1024;
+    let Some(database_url) = support::backend_or_skip("PostgreSQL", support::postgres::fresh_postgres_url().await)
+    else {
+        return;
+    };
+    let s3 = support::s3::TestS3::start().await;
+    let upstream = FakeUpstream::start().await;
+    upstream.put("files/shared.bin", FakeFile::Generated { seed: 21, size: SIZE });
+    let env = [
+        ("ARTIFACTAPI_DATABASE_URL", database_url),
+        (
+            "ARTIFACTAPI_BLOB_STORE",
+            format!("s3://replicas?endpoint={}&region=us-east-1", s3.endpoint),
+        ),
+        ("ARTIFACTAPI_S3_ACCESS_KEY", s3.access_key.clone()),
+        ("ARTIFACTAPI_S3_SECRET_KEY", s3.secret_key.clone()),
+        ("ARTIFACTAPI_CACHE_URL", support::test_redis_url()),
+        (
+            "ARTIFACTAPI_SECRET_KEY",
+            "shared-secret-key-for-both-replicas".to_string(),
+        ),
+    ];
+    let a = Server::start(&env).await;
+    let b = Server::start(&env).await;
+    // Unique per run: the Redis keys of concurrent test runs must not meet.
+    let name = format!("shared-{}", std::process::id());
+    remote(&a, &name, &upstream, json!({})).await;
+    let expected = support::data::sha256_hex(21, SIZE);
+    let client = reqwest::Client::new();
+    let downloads = (0..50).map(|i| {
+        let url = (if i % 2 == 0 { &a } else { &b }).url(&format!("/api/v1/remote/{name}/shared.bin"));
+        let client = client.clone();
+        tokio::spawn(async move {
+            let response = client.get(&url).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            sha256_of(response).await.unwrap()
+        })
+    });
+    for digest in futures::future::join_all(downloads).await {
+        assert_eq!(digest.unwrap(), expected);
+    }
+    assert_eq!(upstream.hits("files/shared.bin"), 1, "one fetch across both replicas");
+}
