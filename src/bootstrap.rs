@@ -19,7 +19,7 @@ use crate::app::cas::ContentStore;
 use crate::app::config::{BlobStoreUrl, CacheUrl, Config, ConfigError, DatabaseUrl};
 use crate::app::health::HealthService;
 use crate::app::hosted::HostedService;
-use crate::app::proxy::{ProxyConfig, RemoteService};
+use crate::app::proxy::{ProxyConfig, RemotePorts, RemoteService};
 use crate::app::repositories::RepositoryService;
 use crate::ports::{BlobStore, Clock, PortError, TtlCache, Upstream};
 
@@ -166,13 +166,16 @@ pub fn app_state(config: &Config, backends: &Backends) -> Arc<AppState> {
             config.max_upload_size,
         ),
         remote: RemoteService::new(
-            meta.clone(),
-            meta.clone(),
-            backends.blobs.clone(),
-            cas.clone(),
-            backends.cache.clone(),
-            backends.upstream.clone(),
-            backends.clock.clone(),
+            RemotePorts {
+                catalog: meta.clone(),
+                index: meta.clone(),
+                blobs: backends.blobs.clone(),
+                cas: cas.clone(),
+                cache: backends.cache.clone(),
+                upstream: backends.upstream.clone(),
+                clock: backends.clock.clone(),
+                signing: meta.clone(),
+            },
             ProxyConfig::default(),
         ),
         repositories: RepositoryService::new(meta.clone(), meta.clone(), meta.clone()),

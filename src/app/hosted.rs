@@ -28,6 +28,8 @@ pub struct ReadRequest<'a> {
     pub if_none_match: Option<&'a str>,
     /// HEAD: answer from metadata, open no body.
     pub head_only: bool,
+    /// The client's `Accept`, for formats whose indexes have several representations.
+    pub accept: Option<&'a str>,
 }
 
 pub enum ReadOutcome {
@@ -109,6 +111,9 @@ impl HostedService {
             .map_err(|e| HostedError::InvalidChecksum(e.to_string()))?;
         if request.declared_size.is_some_and(|s| s > self.max_upload) {
             return Err(HostedError::TooLarge { limit: self.max_upload });
+        }
+        if request.path.is_directory() {
+            return Err(HostedError::InvalidPath(crate::domain::path::PathError::Directory));
         }
         let path = request.path.as_str();
         if !allow_overwrite

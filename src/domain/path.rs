@@ -25,6 +25,8 @@ pub enum PathError {
     Backslash,
     #[error("control characters (including NUL) are not allowed in paths")]
     ControlCharacter,
+    #[error("a file path cannot end with '/'")]
+    Directory,
     #[error("path is not valid percent-encoded UTF-8")]
     BadEncoding,
 }
@@ -46,7 +48,9 @@ impl ArtifactPath {
         if raw.starts_with('/') || looks_like_drive(raw) {
             return Err(PathError::Absolute);
         }
-        for segment in raw.split('/') {
+        // One trailing slash names a directory-style resource (e.g. a PyPI simple page).
+        let segments = raw.strip_suffix('/').unwrap_or(raw);
+        for segment in segments.split('/') {
             match segment {
                 "" => return Err(PathError::EmptySegment),
                 "." | ".." => return Err(PathError::Traversal),
@@ -64,6 +68,11 @@ impl ArtifactPath {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// True for a directory-style path (trailing slash), which names an index, never a file.
+    pub fn is_directory(&self) -> bool {
+        self.0.ends_with('/')
     }
 
     /// Last segment, used as a download file name.
@@ -128,7 +137,10 @@ mod tests {
             ("a%00b", Err(PathError::ControlCharacter)),
             ("a\nb", Err(PathError::ControlCharacter)),
             ("a//b", Err(PathError::EmptySegment)),
-            ("a/", Err(PathError::EmptySegment)),
+            ("a/", Ok("a/")),
+            ("simple/demo/", Ok("simple/demo/")),
+            ("/", Err(PathError::Absolute)),
+            ("a//", Err(PathError::EmptySegment)),
             ("", Err(PathError::Empty)),
             ("%zz", Err(PathError::BadEncoding)),
             ("%", Err(PathError::BadEncoding)),

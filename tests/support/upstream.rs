@@ -10,6 +10,11 @@ use std::sync::{Arc, Mutex};
 #[derive(Clone)]
 pub enum FakeFile {
     Bytes(Bytes),
+    /// A body with its own content type (index pages).
+    Page {
+        body: Bytes,
+        content_type: &'static str,
+    },
     /// `support::data::stream(seed, size)`.
     Generated {
         seed: u64,
@@ -138,6 +143,7 @@ fn serve(req: &Request, poem::web::Data(state): poem::web::Data<&Arc<Mutex<State
         .header("etag", "\"fake-etag\"");
     let head = req.method() == poem::http::Method::HEAD;
     match file {
+        FakeFile::Page { body, content_type } => Response::builder().content_type(content_type).body(body),
         FakeFile::Bytes(bytes) if head => builder.header("content-length", bytes.len()).finish(),
         FakeFile::Bytes(bytes) => builder.body(bytes),
         FakeFile::Generated { size, .. } if head => builder.header("content-length", size).finish(),

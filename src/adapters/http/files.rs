@@ -124,6 +124,7 @@ async fn read(req: &Request, target: &Target, state: &AppState) -> Result<Respon
         range: header(req, header::RANGE),
         if_none_match: header(req, header::IF_NONE_MATCH),
         head_only: req.method() == Method::HEAD,
+        accept: header(req, header::ACCEPT),
     };
     match target.kind {
         Kind::Local => {}

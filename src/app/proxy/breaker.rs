@@ -14,7 +14,7 @@ fn open_key(repo: &str) -> String {
 }
 
 fn negative_key(target: &Target) -> String {
-    format!("negative:{}:{}", target.repo, target.path)
+    format!("negative:{}:{}", target.repo, target.key)
 }
 
 impl Inner {

@@ -9,7 +9,9 @@ use super::{Inner, ProxyRead, Target, unavailable};
 use crate::app::cas::IngestOptions;
 use crate::domain::cache_policy;
 use crate::domain::error::ProxyError;
+use crate::domain::formats::{IndexContext, MAX_INDEX_BYTES};
 use crate::ports::{ByteStream, CachedObject, Lease, Method, UpstreamRequest, UpstreamResponse};
+use bytes::Bytes;
 
 /// Chunks buffered between the fetch task and the fetcher's client.
 const FORWARD_CHUNKS: usize = 8;
@@ -26,11 +28,11 @@ pub(super) enum Fetched {
 }
 
 fn lock_key(target: &Target) -> String {
-    format!("fetch:{}:{}", target.repo, target.path)
+    format!("fetch:{}:{}", target.repo, target.key)
 }
 
 fn done_channel(target: &Target) -> String {
-    format!("fetched:{}:{}", target.repo, target.path)
+    format!("fetched:{}:{}", target.repo, target.key)
 }
 
 impl Inner {
@@ -64,7 +66,7 @@ impl Inner {
     }
 
     async fn fresh_copy(&self, target: &Target) -> Result<Option<CachedObject>, ProxyError> {
-        let found = self.index.get(&target.repo, &target.path).await.map_err(unavailable)?;
+        let found = self.index.get(&target.repo, &target.key).await.map_err(unavailable)?;
         let ttl = cache_policy::ttl(target.class, &target.settings);
         let now = self.clock.now();
         Ok(found.filter(|o| cache_policy::is_fresh(o.fetched_at, now, ttl)))
@@ -82,7 +84,7 @@ impl Inner {
                 "the concurrent fetch of this path failed".into(),
             )),
             // Just fetched for us: serve it even if its TTL is zero.
-            Some(DONE_OK) => match self.index.get(&target.repo, &target.path).await.map_err(unavailable)? {
+            Some(DONE_OK) => match self.index.get(&target.repo, &target.key).await.map_err(unavailable)? {
                 Some(object) => Ok(Fetched::Stored(object)),
                 None => Err(ProxyError::UpstreamFailed("the concurrent fetch stored nothing".into())),
             },
@@ -106,8 +108,8 @@ impl Inner {
     ) -> Result<Option<ProxyRead>, ProxyError> {
         let request = UpstreamRequest {
             method: Method::Get,
-            url: target.url.clone(),
-            headers: auth_headers(target),
+            url: target.location.url.clone(),
+            headers: request_headers(target),
             timeout: None,
         };
         let response = match self.upstream.send(request).await {
@@ -161,7 +163,7 @@ impl Inner {
         let etag = response.header("etag").map(str::to_string);
         let content_type = response.header("content-type").map(str::to_string);
         let options = IngestOptions {
-            expected: None,
+            expected: target.location.expected.clone(),
             limit: None,
             content_type: content_type.clone(),
         };
@@ -169,12 +171,24 @@ impl Inner {
         // object is recorded and the lock released means a client that has read the whole body
         // finds it in the cache on its next request.
         let hold_open = forward.clone();
-        let outcome = match self.cas.ingest_forwarding(response.body, options, forward).await {
+        let body = if target.format.rewrites(&target.path) {
+            match self.rewritten(&target, content_type.as_deref(), response.body).await {
+                Ok(body) => body,
+                Err(reason) => {
+                    tracing::warn!(repository = %target.repo, path = %target.path, reason, "index not cached");
+                    self.finish(&target, &lease, DONE_FAILED).await;
+                    return;
+                }
+            }
+        } else {
+            response.body
+        };
+        let outcome = match self.cas.ingest_forwarding(body, options, forward).await {
             Ok(stored) => {
                 let now = self.clock.now();
                 let object = CachedObject {
                     repo: target.repo.clone(),
-                    path: target.path.clone(),
+                    path: target.key.clone(),
                     digest: stored.digest,
                     size: stored.size,
                     content_type,
@@ -217,8 +231,8 @@ impl Inner {
     pub(super) async fn upstream_head(&self, target: &Target) -> Result<ProxyRead, ProxyError> {
         let request = UpstreamRequest {
             method: Method::Head,
-            url: target.url.clone(),
-            headers: auth_headers(target),
+            url: target.location.url.clone(),
+            headers: request_headers(target),
             timeout: None,
         };
         let response = self
@@ -237,26 +251,69 @@ impl Inner {
     }
 }
 
+impl Inner {
+    /// Buffers an index (bounded by `MAX_INDEX_BYTES`) and rewrites its links.
+    async fn rewritten(
+        &self,
+        target: &Target,
+        content_type: Option<&str>,
+        mut body: ByteStream,
+    ) -> Result<ByteStream, String> {
+        let mut buffer = Vec::new();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| format!("upstream body: {e}"))?;
+            if buffer.len() + chunk.len() > MAX_INDEX_BYTES {
+                return Err(format!("index larger than {MAX_INDEX_BYTES} bytes"));
+            }
+            buffer.extend_from_slice(&chunk);
+        }
+        let signer = self.signer().await.map_err(|e| e.to_string())?;
+        let ctx = IndexContext {
+            repo: &target.repo,
+            base_url: &target.settings.base_url,
+            page_url: &target.location.url,
+            page_path: &target.path,
+            signer,
+        };
+        let rewritten = target
+            .format
+            .rewrite_index(&buffer, content_type, &ctx)
+            .map_err(|e| e.to_string())?;
+        Ok(Box::pin(futures::stream::once(
+            async move { Ok(Bytes::from(rewritten)) },
+        )))
+    }
+}
+
 impl Target {
     fn shallow_clone(&self) -> Target {
         Target {
             repo: self.repo.clone(),
             path: self.path.clone(),
+            key: self.key.clone(),
             settings: self.settings.clone(),
             format: self.format,
             class: self.class,
-            url: self.url.clone(),
+            location: self.location.clone(),
+            accept: self.accept.clone(),
         }
     }
 }
 
-/// Basic auth with the remote's credentials, when it has them.
-fn auth_headers(target: &Target) -> Vec<(String, String)> {
-    match (&target.settings.username, &target.settings.password) {
-        (Some(user), Some(password)) => {
-            let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{}", password.expose()));
-            vec![("authorization".to_string(), format!("Basic {token}"))]
-        }
-        _ => vec![],
+/// Basic auth with the remote's credentials (only towards its own `base_url`, never to the
+/// other hosts an index links to), and the client's `Accept` for negotiated indexes.
+fn request_headers(target: &Target) -> Vec<(String, String)> {
+    let mut headers = Vec::new();
+    let own_host = target
+        .location
+        .url
+        .starts_with(&format!("{}/", target.settings.base_url.trim_end_matches('/')));
+    if let (Some(user), Some(password), true) = (&target.settings.username, &target.settings.password, own_host) {
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{}", password.expose()));
+        headers.push(("authorization".to_string(), format!("Basic {token}")));
     }
+    if let Some(accept) = &target.accept {
+        headers.push(("accept".to_string(), accept.clone()));
+    }
+    headers
 }

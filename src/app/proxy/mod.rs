@@ -13,12 +13,14 @@ use crate::app::hosted::ReadRequest;
 use crate::domain::access::{self, Access, AccessRequest};
 use crate::domain::cache_policy::{self, CacheClass};
 use crate::domain::error::ProxyError;
+use crate::domain::formats::links::{ExternalFile, LinkSigner};
 use crate::domain::formats::{self, Format};
 use crate::domain::path::ArtifactPath;
 use crate::domain::range::{ByteSpan, RangeRequest, resolve_range};
 use crate::domain::repository::{Kind, KindSettings, RemoteSettings};
 use crate::ports::{
-    ArtifactIndex, BlobStore, ByteStream, CachedObject, Clock, PortError, RepositoryCatalog, TtlCache, Upstream,
+    ArtifactIndex, BlobStore, ByteStream, CachedObject, Clock, PortError, RepositoryCatalog, SigningKey, SigningKeys,
+    TtlCache, Upstream,
 };
 
 /// Tuning of the single-flight fetch and the circuit breaker.
@@ -88,11 +90,18 @@ impl ProxyRead {
 /// Everything a request needs about its remote and path.
 struct Target {
     repo: String,
+    /// The repository path the client asked for.
     path: String,
+    /// The cache key: the path, plus `#<variant>` for a negotiated representation (a client
+    /// never sends a fragment, so keys cannot collide with real paths).
+    key: String,
     settings: RemoteSettings,
     format: &'static dyn Format,
     class: CacheClass,
-    url: String,
+    /// Upstream URL and the digest the index promised, if any.
+    location: ExternalFile,
+    /// Forwarded upstream for negotiated representations.
+    accept: Option<String>,
 }
 
 pub struct RemoteService {
@@ -108,25 +117,43 @@ struct Inner {
     cache: Arc<dyn TtlCache>,
     upstream: Arc<dyn Upstream>,
     clock: Arc<dyn Clock>,
+    signing: Arc<dyn SigningKeys>,
+    signer: tokio::sync::OnceCell<LinkSigner>,
     config: ProxyConfig,
 }
+
+/// The name of the key that signs rewritten index links.
+const LINK_KEY: &str = "remote-index-links";
 
 fn unavailable(e: PortError) -> ProxyError {
     ProxyError::Unavailable(e.to_string())
 }
 
+/// The ports a remote needs.
+pub struct RemotePorts {
+    pub catalog: Arc<dyn RepositoryCatalog>,
+    pub index: Arc<dyn ArtifactIndex>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub cas: Arc<ContentStore>,
+    pub cache: Arc<dyn TtlCache>,
+    pub upstream: Arc<dyn Upstream>,
+    pub clock: Arc<dyn Clock>,
+    pub signing: Arc<dyn SigningKeys>,
+}
+
 impl RemoteService {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        catalog: Arc<dyn RepositoryCatalog>,
-        index: Arc<dyn ArtifactIndex>,
-        blobs: Arc<dyn BlobStore>,
-        cas: Arc<ContentStore>,
-        cache: Arc<dyn TtlCache>,
-        upstream: Arc<dyn Upstream>,
-        clock: Arc<dyn Clock>,
-        config: ProxyConfig,
-    ) -> Self {
+    pub fn new(ports: RemotePorts, config: ProxyConfig) -> Self {
+        let RemotePorts {
+            catalog,
+            index,
+            blobs,
+            cas,
+            cache,
+            upstream,
+            clock,
+            signing,
+        } = ports;
+        let signer = tokio::sync::OnceCell::new();
         Self {
             inner: Arc::new(Inner {
                 catalog,
@@ -136,6 +163,8 @@ impl RemoteService {
                 cache,
                 upstream,
                 clock,
+                signing,
+                signer,
                 config,
             }),
         }
@@ -148,8 +177,8 @@ impl RemoteService {
         request: ReadRequest<'_>,
     ) -> Result<ProxyRead, ProxyError> {
         let inner = &self.inner;
-        let target = inner.target(repo, path).await?;
-        let cached = inner.index.get(&target.repo, &target.path).await.map_err(unavailable)?;
+        let target = inner.target(repo, path, request.accept).await?;
+        let cached = inner.index.get(&target.repo, &target.key).await.map_err(unavailable)?;
         let now = inner.clock.now();
         let ttl = cache_policy::ttl(target.class, &target.settings);
         if let Some(object) = &cached
@@ -171,10 +200,13 @@ impl RemoteService {
                 "circuit breaker open after repeated upstream failures".into(),
             ))
         } else {
-            inner
-                .clone_arc()
-                .fetch_or_wait(&target, request.range.is_some() || request.head_only)
-                .await
+            // Indexes are rewritten before anyone sees them, and files with a promised digest
+            // are verified before anyone sees them (a mismatch is a 502, not a cut stream).
+            let detached = request.range.is_some()
+                || request.head_only
+                || target.format.rewrites(&target.path)
+                || target.location.expected.is_some();
+            inner.clone_arc().fetch_or_wait(&target, detached).await
         };
         match outcome {
             Ok(fetch::Fetched::Streaming(read)) => Ok(read),
@@ -198,7 +230,23 @@ impl Inner {
         Arc::clone(self)
     }
 
-    async fn target(&self, repo: &str, path: &ArtifactPath) -> Result<Target, ProxyError> {
+    /// The instance-wide link signing key, created on first use and shared by all replicas.
+    async fn signer(&self) -> Result<&LinkSigner, ProxyError> {
+        self.signer
+            .get_or_try_init(|| async {
+                let candidate = SigningKey {
+                    name: LINK_KEY.to_string(),
+                    algorithm: "hmac-sha256".to_string(),
+                    material: crate::app::auth::generate_secret(),
+                    created_at: self.clock.now(),
+                };
+                let key = self.signing.get_or_create(&candidate).await.map_err(unavailable)?;
+                Ok(LinkSigner::new(key.material.as_bytes()))
+            })
+            .await
+    }
+
+    async fn target(&self, repo: &str, path: &ArtifactPath, accept: Option<&str>) -> Result<Target, ProxyError> {
         let found = self.catalog.get(repo).await.map_err(unavailable)?;
         let repository = found.ok_or_else(|| ProxyError::RepositoryNotFound(repo.to_string()))?;
         let KindSettings::Remote(settings) = repository.settings.clone() else {
@@ -219,14 +267,25 @@ impl Inner {
             return Err(ProxyError::Forbidden(reason));
         }
         let class = cache_policy::classify(format.classify(path), path, &settings);
-        let url = format.upstream_url(&settings.base_url, path);
+        let signer = self.signer().await?;
+        let location = format
+            .locate(&settings.base_url, repo, path, signer)
+            .map_err(|e| ProxyError::Forbidden(e.to_string()))?;
+        let variant = format.variant(path, accept);
+        let key = match variant {
+            Some(v) => format!("{path}#{v}"),
+            None => path.to_string(),
+        };
+        let accept = variant.and(accept).map(str::to_string);
         Ok(Target {
             repo: repo.to_string(),
             path: path.to_string(),
+            key,
             settings,
             format,
             class,
-            url,
+            location,
+            accept,
         })
     }
 

@@ -6,6 +6,7 @@ use crate::ports::artifact_index::MockArtifactIndex;
 use crate::ports::blob_records::MockBlobRecords;
 use crate::ports::blob_store::MockBlobStore;
 use crate::ports::clock::MockClock;
+use crate::ports::credentials::MockSigningKeys;
 use crate::ports::repository_catalog::MockRepositoryCatalog;
 use crate::ports::ttl_cache::MockTtlCache;
 use crate::ports::upstream::MockUpstream;
@@ -103,14 +104,21 @@ impl Mocks {
             clock.clone(),
             dir,
         );
+        let mut signing = MockSigningKeys::new();
+        signing
+            .expect_get_or_create()
+            .returning(|candidate| Ok(candidate.clone()));
         RemoteService::new(
-            Arc::new(self.catalog),
-            Arc::new(self.index),
-            Arc::new(self.blobs),
-            Arc::new(cas),
-            Arc::new(self.cache),
-            Arc::new(self.upstream),
-            clock,
+            RemotePorts {
+                catalog: Arc::new(self.catalog),
+                index: Arc::new(self.index),
+                blobs: Arc::new(self.blobs),
+                cas: Arc::new(cas),
+                cache: Arc::new(self.cache),
+                upstream: Arc::new(self.upstream),
+                clock,
+                signing: Arc::new(signing),
+            },
             ProxyConfig::default(),
         )
     }

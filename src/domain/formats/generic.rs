@@ -25,7 +25,7 @@ impl Format for Generic {
 }
 
 /// Percent-encodes what cannot stand in a URL path segment (the path arrived decoded).
-fn encode_segment(segment: &str) -> String {
+pub(crate) fn encode_segment(segment: &str) -> String {
     let mut out = String::with_capacity(segment.len());
     for b in segment.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&b) {

@@ -1,10 +1,36 @@
 //! One module per package type (DESIGN §3, `Format`): how its paths are classified, where they
-//! live upstream, and what access patterns match. Index rewriting and rendering come with each
-//! format's remote and local support.
+//! live upstream, what access patterns match, and how its indexes are rewritten so that clients
+//! download every file through this remote.
 pub mod generic;
+pub mod links;
+pub mod pypi;
 
 use super::cache_policy::CacheClass;
 use super::repository::PackageType;
+use links::{ExternalFile, LinkError, LinkSigner};
+
+/// What rewriting an index needs to know.
+pub struct IndexContext<'a> {
+    pub repo: &'a str,
+    /// The remote's `base_url`: links under it map back onto repository paths.
+    pub base_url: &'a str,
+    /// The absolute upstream URL of the page (relative links resolve against it).
+    pub page_url: &'a str,
+    /// The page's repository path (links are written relative to it).
+    pub page_path: &'a str,
+    pub signer: &'a LinkSigner,
+}
+
+/// Largest index we buffer to rewrite (DESIGN §9).
+pub const MAX_INDEX_BYTES: usize = 32 * 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RewriteError {
+    #[error("index is larger than {MAX_INDEX_BYTES} bytes")]
+    TooLarge,
+    #[error("index is not valid: {0}")]
+    Invalid(String),
+}
 
 pub trait Format: Send + Sync {
     /// Mutable (an index that changes) or immutable (a published file).
@@ -15,20 +41,83 @@ pub trait Format: Send + Sync {
     fn pattern_subject<'a>(&self, path: &'a str) -> &'a str;
     /// True for mutable index pages the allowlist does not restrict.
     fn is_exempt_index(&self, path: &str) -> bool;
+
+    /// Where `path` is fetched from: signed `_files/` links (from a rewritten index) resolve to
+    /// their original host and promised digest; everything else lives under `base`.
+    fn locate(&self, base: &str, repo: &str, path: &str, signer: &LinkSigner) -> Result<ExternalFile, LinkError> {
+        if path.starts_with(links::PREFIX) {
+            signer.resolve(repo, path)
+        } else {
+            Ok(ExternalFile {
+                url: self.upstream_url(base, path),
+                expected: None,
+            })
+        }
+    }
+
+    /// A cache variant for content negotiation (e.g. PEP 691 JSON vs HTML), from `Accept`.
+    fn variant(&self, _path: &str, _accept: Option<&str>) -> Option<&'static str> {
+        None
+    }
+
+    /// True when the body at `path` is an index whose links must be rewritten.
+    fn rewrites(&self, _path: &str) -> bool {
+        false
+    }
+
+    fn rewrite_index(
+        &self,
+        body: &[u8],
+        _content_type: Option<&str>,
+        _ctx: &IndexContext<'_>,
+    ) -> Result<Vec<u8>, RewriteError> {
+        Ok(body.to_vec())
+    }
 }
 
 /// The format of a package type, when its remote support exists.
 pub fn for_package(package: PackageType) -> Option<&'static dyn Format> {
     match package {
         PackageType::Generic => Some(&generic::Generic),
+        PackageType::Pypi => Some(&pypi::Pypi),
         PackageType::Docker
         | PackageType::Helm
-        | PackageType::Pypi
         | PackageType::Npm
         | PackageType::Rpm
         | PackageType::Alpine
         | PackageType::Puppet
         | PackageType::Terraform
         | PackageType::Goproxy => None,
+    }
+}
+
+/// Rewrites one link found in an index: links under `base_url` become repository paths, links to
+/// other hosts become signed `_files/` links carrying the `#sha256=` digest; both relative to the
+/// page, fragment kept. Anything else (mailto:, unparsable) is left alone.
+pub fn rewrite_link(href: &str, ctx: &IndexContext<'_>) -> String {
+    let Ok(page) = url::Url::parse(ctx.page_url) else {
+        return href.to_string();
+    };
+    let Ok(mut target) = page.join(href) else {
+        return href.to_string();
+    };
+    if !matches!(target.scheme(), "http" | "https") {
+        return href.to_string();
+    }
+    let fragment = target.fragment().map(str::to_string);
+    target.set_fragment(None);
+    let expected = fragment
+        .as_deref()
+        .and_then(|f| f.strip_prefix("sha256="))
+        .and_then(|hex| super::digest::Digest::from_sha256_hex(hex).ok());
+    let base = format!("{}/", ctx.base_url.trim_end_matches('/'));
+    let repo_path = match target.as_str().strip_prefix(&base) {
+        Some(local) => local.to_string(),
+        None => ctx.signer.link(ctx.repo, &target, expected.as_ref()),
+    };
+    let up = "../".repeat(ctx.page_path.matches('/').count());
+    match fragment {
+        Some(f) => format!("{up}{repo_path}#{f}"),
+        None => format!("{up}{repo_path}"),
     }
 }

@@ -1,0 +1,192 @@
+//! End to end: `pip install` through a PyPI remote whose index links to files on another host,
+//! then again with both upstream hosts stopped (served from the cache).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod support;
+
+use bytes::Bytes;
+use reqwest::StatusCode;
+use serde_json::json;
+use std::path::Path;
+use std::process::Command;
+use support::server::{ADMIN_TOKEN, Server};
+use support::upstream::{FakeFile, FakeUpstream};
+
+/// Builds a pure-Python wheel by hand (zip + METADATA/WHEEL/RECORD), so no build backend or
+/// network is needed.
+fn build_wheel(dir: &Path, name: &str, version: &str) -> Vec<u8> {
+    let script = r#"
+import base64, hashlib, sys, zipfile
+out, name, version = sys.argv[1], sys.argv[2], sys.argv[3]
+dist = f"{name}-{version}.dist-info"
+files = {
+    f"{name}/__init__.py": f"VALUE = '{name} {version}'\n",
+    f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+    f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: artifactapi-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+}
+record = []
+with zipfile.ZipFile(out, "w") as z:
+    for path, text in files.items():
+        data = text.encode()
+        z.writestr(path, data)
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(f"{path},sha256={digest},{len(data)}")
+    record.append(f"{dist}/RECORD,,")
+    z.writestr(f"{dist}/RECORD", "\n".join(record) + "\n")
+"#;
+    let wheel = dir.join(format!("{name}-{version}-py3-none-any.whl"));
+    let status = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&wheel)
+        .arg(name)
+        .arg(version)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::read(wheel).unwrap()
+}
+
+/// Runs pip off the test's runtime thread, so the fake upstreams keep answering meanwhile.
+async fn pip_install(server: &Server, package: &str, target: &Path) -> std::process::Output {
+    let (index, package, target) = (
+        server.url("/api/v1/remote/pypi/simple/"),
+        package.to_string(),
+        target.to_path_buf(),
+    );
+    tokio::task::spawn_blocking(move || pip_install_blocking(&index, &package, &target))
+        .await
+        .unwrap()
+}
+
+fn pip_install_blocking(index: &str, package: &str, target: &Path) -> std::process::Output {
+    Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--no-cache-dir",
+            "--disable-pip-version-check",
+            "--no-deps",
+        ])
+        .args(["--index-url", index, "--trusted-host", "127.0.0.1"])
+        .arg("--target")
+        .arg(target)
+        .arg(package)
+        .env("PIP_CONFIG_FILE", "/dev/null")
+        .output()
+        .unwrap()
+}
+
+fn simple_page(links: &[(String, String)]) -> FakeFile {
+    let anchors: String = links
+        .iter()
+        .map(|(href, name)| format!("<a href=\"{href}\" data-requires-python=\"&gt;=3.7\">{name}</a><br/>\n"))
+        .collect();
+    let body = format!("<!DOCTYPE html><html><body>\n{anchors}</body></html>\n");
+    FakeFile::Page {
+        body: Bytes::from(body),
+        content_type: "text/html",
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pip_installs_through_the_remote_and_again_from_cache() {
+    let work = tempfile::tempdir().unwrap();
+    let wheel = build_wheel(work.path(), "aademo", "1.0");
+    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&wheel));
+    let index = FakeUpstream::start().await;
+    let files = FakeUpstream::start().await;
+    files.put(
+        "packages/aa/aademo-1.0-py3-none-any.whl",
+        FakeFile::Bytes(Bytes::from(wheel.clone())),
+    );
+    files.put(
+        "packages/aa/aabad-1.0-py3-none-any.whl",
+        FakeFile::Bytes(Bytes::from(wheel)),
+    );
+    let file_url = format!("{}/packages/aa/aademo-1.0-py3-none-any.whl#sha256={sha}", files.base);
+    index.put(
+        "pypi/simple/aademo/",
+        simple_page(&[(file_url, "aademo-1.0-py3-none-any.whl".into())]),
+    );
+    let bad_url = format!(
+        "{}/packages/aa/aabad-1.0-py3-none-any.whl#sha256={}",
+        files.base,
+        "0".repeat(64)
+    );
+    index.put(
+        "pypi/simple/aabad/",
+        simple_page(&[(bad_url, "aabad-1.0-py3-none-any.whl".into())]),
+    );
+
+    let server = Server::start(&[]).await;
+    let created = reqwest::Client::new()
+        .post(server.url("/api/v2/repositories"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"name": "pypi", "kind": "remote", "package": "pypi", "base_url": format!("{}/pypi", index.base)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+
+    let page = reqwest::get(server.url("/api/v1/remote/pypi/simple/aademo/"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !page.contains(&files.base),
+        "no direct link to the files host is served: {page}"
+    );
+    assert!(
+        page.contains(&format!("#sha256={sha}")) && page.contains("data-requires-python"),
+        "{page}"
+    );
+
+    let first = pip_install(&server, "aademo", &work.path().join("first")).await;
+    assert!(
+        first.status.success(),
+        "pip failed: {}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(work.path().join("first/aademo/__init__.py").exists());
+    assert_eq!(files.hits("packages/aa/aademo-1.0-py3-none-any.whl"), 1);
+
+    let bad = pip_install(&server, "aabad", &work.path().join("bad")).await;
+    assert!(
+        !bad.status.success(),
+        "a file whose digest does not match its index must not install"
+    );
+    assert!(!work.path().join("bad/aademo").exists());
+
+    index.stop().await;
+    files.stop().await;
+    let second = pip_install(&server, "aademo", &work.path().join("second")).await;
+    assert!(
+        second.status.success(),
+        "pip from cache failed: {}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert!(work.path().join("second/aademo/__init__.py").exists());
+}
+
+#[tokio::test]
+async fn forged_file_links_are_refused() {
+    let index = FakeUpstream::start().await;
+    let server = Server::start(&[]).await;
+    let created = reqwest::Client::new()
+        .post(server.url("/api/v2/repositories"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"name": "pypi", "kind": "remote", "package": "pypi", "base_url": format!("{}/pypi", index.base)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let forged = format!(
+        "/api/v1/remote/pypi/_files/{}/-/http/127.0.0.1:22/etc/passwd",
+        "0".repeat(32)
+    );
+    let r = reqwest::get(server.url(&forged)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "no open proxy");
+}
