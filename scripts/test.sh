@@ -50,8 +50,15 @@ ensure_redis() {
   redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null || { echo "Redis did not start"; exit 1; }
 }
 
+# Real package clients the end-to-end tests drive.
+ensure_clients() {
+  command -v npm >/dev/null 2>&1 || { echo "installing npm"; apt_install nodejs npm; }
+  python3 -m pip --version >/dev/null 2>&1 || { echo "installing pip"; apt_install python3-pip; }
+}
+
 ensure_postgres
 ensure_redis
+ensure_clients
 
 export ARTIFACTAPI_REQUIRE_BACKENDS=1
 export ARTIFACTAPI_TEST_DATABASE_URL="${ARTIFACTAPI_TEST_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/test}"

@@ -8,6 +8,7 @@ use tokio::io::{AsyncWriteExt, BufWriter};
 
 use crate::domain::digest::{Digest, DigestBuilder};
 use crate::ports::{BlobRecord, BlobRecords, BlobStore, ByteStream, Clock, PortError};
+use sha2::{Digest as _, Sha512};
 
 const WRITE_BUFFER: usize = 256 * 1024;
 
@@ -20,6 +21,8 @@ pub enum IngestError {
     TooLarge { limit: u64 },
     #[error("digest mismatch: expected {expected}, got {actual}")]
     Mismatch { expected: Digest, actual: Digest },
+    #[error("sha512 mismatch: expected {expected}, got {actual}")]
+    IntegrityMismatch { expected: String, actual: String },
     #[error("body interrupted: {0}")]
     Interrupted(String),
     #[error("storage unavailable: {0}")]
@@ -46,6 +49,8 @@ pub struct Ingested {
 #[derive(Clone, Debug, Default)]
 pub struct IngestOptions {
     pub expected: Option<Digest>,
+    /// A sha512 (hex) the source promised, checked in addition to the sha256 (npm integrity).
+    pub expected_sha512: Option<String>,
     pub limit: Option<u64>,
     pub content_type: Option<String>,
 }
@@ -113,9 +118,13 @@ impl ContentStore {
         let (std_file, temp_path) = temp.into_parts();
         let mut writer = BufWriter::with_capacity(WRITE_BUFFER, tokio::fs::File::from_std(std_file));
         let mut hasher = DigestBuilder::default();
+        let mut sha512 = options.expected_sha512.as_ref().map(|_| Sha512::new());
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| IngestError::Interrupted(e.to_string()))?;
             hasher.update(&chunk);
+            if let Some(h) = sha512.as_mut() {
+                h.update(&chunk);
+            }
             if let Some(limit) = options.limit
                 && hasher.len() > limit
             {
@@ -138,6 +147,12 @@ impl ContentStore {
         drop(writer);
         let size = hasher.len();
         let digest = hasher.finish();
+        if let (Some(expected), Some(h)) = (options.expected_sha512, sha512) {
+            let actual = hex::encode(h.finalize());
+            if actual != expected {
+                return Err(IngestError::IntegrityMismatch { expected, actual });
+            }
+        }
         if let Some(expected) = options.expected
             && expected != digest
         {

@@ -30,6 +30,8 @@ pub struct ReadRequest<'a> {
     pub head_only: bool,
     /// The client's `Accept`, for formats whose indexes have several representations.
     pub accept: Option<&'a str>,
+    /// The repository's absolute URL as the client addressed it (from `Host`).
+    pub public_base: Option<&'a str>,
 }
 
 pub enum ReadOutcome {
@@ -128,11 +130,13 @@ impl HostedService {
         }
         let options = IngestOptions {
             expected,
+            expected_sha512: None,
             limit: Some(self.max_upload),
             content_type: request.content_type.clone(),
         };
         let stored = self.cas.ingest(request.body, options).await.map_err(|e| match e {
             IngestError::TooLarge { limit } => HostedError::TooLarge { limit },
+            IngestError::IntegrityMismatch { expected, actual } => HostedError::ChecksumMismatch { expected, actual },
             IngestError::Mismatch { expected, actual } => HostedError::ChecksumMismatch {
                 expected: expected.to_string(),
                 actual: actual.to_string(),

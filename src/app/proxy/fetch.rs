@@ -164,6 +164,7 @@ impl Inner {
         let content_type = response.header("content-type").map(str::to_string);
         let options = IngestOptions {
             expected: target.location.expected.clone(),
+            expected_sha512: target.location.expected_sha512.clone(),
             limit: None,
             content_type: content_type.clone(),
         };
@@ -273,6 +274,7 @@ impl Inner {
             base_url: &target.settings.base_url,
             page_url: &target.location.url,
             page_path: &target.path,
+            public_base: target.public_base.as_deref(),
             signer,
         };
         let rewritten = target
@@ -296,6 +298,7 @@ impl Target {
             class: self.class,
             location: self.location.clone(),
             accept: self.accept.clone(),
+            public_base: self.public_base.clone(),
         }
     }
 }

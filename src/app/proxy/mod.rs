@@ -102,6 +102,8 @@ struct Target {
     location: ExternalFile,
     /// Forwarded upstream for negotiated representations.
     accept: Option<String>,
+    /// This remote's URL as the client sees it (absolute index links).
+    public_base: Option<String>,
 }
 
 pub struct RemoteService {
@@ -177,7 +179,7 @@ impl RemoteService {
         request: ReadRequest<'_>,
     ) -> Result<ProxyRead, ProxyError> {
         let inner = &self.inner;
-        let target = inner.target(repo, path, request.accept).await?;
+        let target = inner.target(repo, path, request.accept, request.public_base).await?;
         let cached = inner.index.get(&target.repo, &target.key).await.map_err(unavailable)?;
         let now = inner.clock.now();
         let ttl = cache_policy::ttl(target.class, &target.settings);
@@ -205,7 +207,8 @@ impl RemoteService {
             let detached = request.range.is_some()
                 || request.head_only
                 || target.format.rewrites(&target.path)
-                || target.location.expected.is_some();
+                || target.location.expected.is_some()
+                || target.location.expected_sha512.is_some();
             inner.clone_arc().fetch_or_wait(&target, detached).await
         };
         match outcome {
@@ -246,7 +249,13 @@ impl Inner {
             .await
     }
 
-    async fn target(&self, repo: &str, path: &ArtifactPath, accept: Option<&str>) -> Result<Target, ProxyError> {
+    async fn target(
+        &self,
+        repo: &str,
+        path: &ArtifactPath,
+        accept: Option<&str>,
+        public_base: Option<&str>,
+    ) -> Result<Target, ProxyError> {
         let found = self.catalog.get(repo).await.map_err(unavailable)?;
         let repository = found.ok_or_else(|| ProxyError::RepositoryNotFound(repo.to_string()))?;
         let KindSettings::Remote(settings) = repository.settings.clone() else {
@@ -271,12 +280,13 @@ impl Inner {
         let location = format
             .locate(&settings.base_url, repo, path, signer)
             .map_err(|e| ProxyError::Forbidden(e.to_string()))?;
-        let variant = format.variant(path, accept);
-        let key = match variant {
+        let variant = format.variant(path, accept, public_base);
+        let key = match &variant {
             Some(v) => format!("{path}#{v}"),
             None => path.to_string(),
         };
         let accept = variant.and(accept).map(str::to_string);
+        let public_base = public_base.map(str::to_string);
         Ok(Target {
             repo: repo.to_string(),
             path: path.to_string(),
@@ -286,6 +296,7 @@ impl Inner {
             class,
             location,
             accept,
+            public_base,
         })
     }
 

@@ -23,10 +23,22 @@ impl std::fmt::Debug for LinkSigner {
 }
 
 /// Where a rewritten link points, once its signature checks out.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ExternalFile {
     pub url: String,
+    /// sha256 promised by the index (PyPI `#sha256=`).
     pub expected: Option<Digest>,
+    /// sha512 hex promised by the index (npm `dist.integrity`).
+    pub expected_sha512: Option<String>,
+}
+
+/// The digest segment of a link: `-`, a sha256 hex, or `sha512-<hex>`.
+pub fn sha_segment(sha256: Option<&Digest>, sha512_hex: Option<&str>) -> String {
+    match (sha256, sha512_hex) {
+        (Some(d), _) => d.hex().to_string(),
+        (None, Some(hex)) => format!("sha512-{hex}"),
+        (None, None) => "-".to_string(),
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -56,16 +68,15 @@ impl LinkSigner {
         hex::encode(&mac.finalize().into_bytes()[..16])
     }
 
-    /// The repository-relative path for an absolute upstream file URL.
-    pub fn link(&self, repo: &str, url: &url::Url, expected: Option<&Digest>) -> String {
-        let sha = expected.map_or_else(|| "-".to_string(), |d| d.hex().to_string());
+    /// The repository-relative path for an absolute upstream file URL; `sha` from `sha_segment`.
+    pub fn link(&self, repo: &str, url: &url::Url, sha: &str) -> String {
         let authority = match url.port() {
             Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
             None => url.host_str().unwrap_or_default().to_string(),
         };
         let decoded_path = percent_encoding::percent_decode_str(url.path().trim_start_matches('/')).decode_utf8_lossy();
         let canonical = format!("{}://{authority}/{decoded_path}", url.scheme());
-        let signature = self.signature(repo, &sha, &canonical);
+        let signature = self.signature(repo, sha, &canonical);
         format!(
             "{PREFIX}{signature}/{sha}/{}/{authority}/{}",
             url.scheme(),
@@ -94,14 +105,24 @@ impl LinkSigner {
         if self.signature(repo, sha, &canonical) != signature {
             return Err(LinkError::BadSignature);
         }
-        let expected = match (sha, metadata) {
-            ("-", _) | (_, true) => None,
-            (hex, false) => Some(Digest::from_sha256_hex(hex).map_err(|_| LinkError::Malformed)?),
+        let (expected, expected_sha512) = match (sha, metadata) {
+            ("-", _) | (_, true) => (None, None),
+            (hex, false) => match hex.strip_prefix("sha512-") {
+                Some(h) if h.len() == 128 && h.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                    (None, Some(h.to_ascii_lowercase()))
+                }
+                Some(_) => return Err(LinkError::Malformed),
+                None => (
+                    Some(Digest::from_sha256_hex(hex).map_err(|_| LinkError::Malformed)?),
+                    None,
+                ),
+            },
         };
         let encoded: Vec<String> = file.split('/').map(super::generic::encode_segment).collect();
         Ok(ExternalFile {
             url: format!("{scheme}://{authority}/{}", encoded.join("/")),
             expected,
+            expected_sha512,
         })
     }
 }
@@ -115,7 +136,7 @@ mod tests {
         let signer = LinkSigner::new(b"key");
         let url = url::Url::parse("https://files.test:8443/packages/ab/demo-1.0-py3-none-any.whl").unwrap();
         let digest = Digest::of_bytes(b"wheel");
-        let link = signer.link("pypi", &url, Some(&digest));
+        let link = signer.link("pypi", &url, &sha_segment(Some(&digest), None));
         assert!(link.starts_with("_files/"));
         let resolved = signer.resolve("pypi", &link).unwrap();
         assert_eq!(resolved.url, url.as_str());

@@ -3,6 +3,7 @@
 //! download every file through this remote.
 pub mod generic;
 pub mod links;
+pub mod npm;
 pub mod pypi;
 
 use super::cache_policy::CacheClass;
@@ -18,6 +19,9 @@ pub struct IndexContext<'a> {
     pub page_url: &'a str,
     /// The page's repository path (links are written relative to it).
     pub page_path: &'a str,
+    /// The absolute URL of this remote as the client sees it, for formats whose clients need
+    /// absolute links (npm `dist.tarball`).
+    pub public_base: Option<&'a str>,
     pub signer: &'a LinkSigner,
 }
 
@@ -50,13 +54,15 @@ pub trait Format: Send + Sync {
         } else {
             Ok(ExternalFile {
                 url: self.upstream_url(base, path),
-                expected: None,
+                ..ExternalFile::default()
             })
         }
     }
 
-    /// A cache variant for content negotiation (e.g. PEP 691 JSON vs HTML), from `Accept`.
-    fn variant(&self, _path: &str, _accept: Option<&str>) -> Option<&'static str> {
+    /// A cache variant for content negotiation (e.g. PEP 691 JSON vs HTML, npm abbreviated
+    /// packuments), from `Accept` and, for formats whose indexes hold absolute links, the public
+    /// base URL the client used.
+    fn variant(&self, _path: &str, _accept: Option<&str>, _public_base: Option<&str>) -> Option<String> {
         None
     }
 
@@ -80,9 +86,9 @@ pub fn for_package(package: PackageType) -> Option<&'static dyn Format> {
     match package {
         PackageType::Generic => Some(&generic::Generic),
         PackageType::Pypi => Some(&pypi::Pypi),
+        PackageType::Npm => Some(&npm::Npm),
         PackageType::Docker
         | PackageType::Helm
-        | PackageType::Npm
         | PackageType::Rpm
         | PackageType::Alpine
         | PackageType::Puppet
@@ -113,7 +119,9 @@ pub fn rewrite_link(href: &str, ctx: &IndexContext<'_>) -> String {
     let base = format!("{}/", ctx.base_url.trim_end_matches('/'));
     let repo_path = match target.as_str().strip_prefix(&base) {
         Some(local) => local.to_string(),
-        None => ctx.signer.link(ctx.repo, &target, expected.as_ref()),
+        None => ctx
+            .signer
+            .link(ctx.repo, &target, &links::sha_segment(expected.as_ref(), None)),
     };
     let up = "../".repeat(ctx.page_path.matches('/').count());
     match fragment {

@@ -37,8 +37,8 @@ impl Format for Pypi {
         is_index(path)
     }
 
-    fn variant(&self, path: &str, accept: Option<&str>) -> Option<&'static str> {
-        (is_index(path) && accept.is_some_and(|a| a.contains(JSON_TYPE))).then_some("pep691")
+    fn variant(&self, path: &str, accept: Option<&str>, _public_base: Option<&str>) -> Option<String> {
+        (is_index(path) && accept.is_some_and(|a| a.contains(JSON_TYPE))).then(|| "pep691".to_string())
     }
 
     fn rewrites(&self, path: &str) -> bool {

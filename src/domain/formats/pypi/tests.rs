@@ -10,6 +10,7 @@ fn ctx<'a>(signer: &'a LinkSigner, page_path: &'a str, page_url: &'a str) -> Ind
         page_url,
         page_path,
         signer,
+        public_base: None,
     }
 }
 
@@ -26,15 +27,10 @@ fn classification() {
     for (path, class) in table {
         assert_eq!(Pypi.classify(path), class, "{path}");
     }
-    assert_eq!(
-        Pypi.variant(
-            "simple/demo/",
-            Some("application/vnd.pypi.simple.v1+json, text/html;q=0.01")
-        ),
-        Some("pep691")
-    );
-    assert_eq!(Pypi.variant("simple/demo/", Some("text/html")), None);
-    assert_eq!(Pypi.variant("packages/x.whl", Some(JSON_TYPE)), None);
+    let accept = Some("application/vnd.pypi.simple.v1+json, text/html;q=0.01");
+    assert_eq!(Pypi.variant("simple/demo/", accept, None).as_deref(), Some("pep691"));
+    assert_eq!(Pypi.variant("simple/demo/", Some("text/html"), None), None);
+    assert_eq!(Pypi.variant("packages/x.whl", Some(JSON_TYPE), None), None);
 }
 
 #[test]
