@@ -156,6 +156,7 @@ pub fn app_state(config: &Config, backends: &Backends) -> Arc<AppState> {
         backends.clock.clone(),
         config.scratch_dir(),
     ));
+    let metrics = Arc::new(Metrics::new());
     Arc::new(AppState {
         hosted: HostedService::new(
             meta.clone(),
@@ -175,13 +176,14 @@ pub fn app_state(config: &Config, backends: &Backends) -> Arc<AppState> {
                 upstream: backends.upstream.clone(),
                 clock: backends.clock.clone(),
                 signing: meta.clone(),
+                telemetry: metrics.clone(),
             },
             ProxyConfig::default(),
         ),
         repositories: RepositoryService::new(meta.clone(), meta.clone(), meta.clone()),
         auth: AuthService::new(meta.clone(), backends.clock.clone(), config.anonymous_read),
         health: HealthService::new(meta.clone(), backends.blobs.clone(), backends.cache.clone()),
-        metrics: Metrics::new(),
+        metrics,
     })
 }
 

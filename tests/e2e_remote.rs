@@ -92,6 +92,37 @@ async fn pulls_through_once_then_serves_from_cache_with_the_upstream_gone() {
         .unwrap();
     assert_eq!(missing.status(), StatusCode::BAD_GATEWAY, "no copy and no upstream");
     assert_eq!(missing.json::<Value>().await.unwrap()["code"], "UPSTREAM_FAILED");
+
+    let metrics = client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |name: &str| -> u64 {
+        let prefix = format!("{name}{{repository=\"files-remote\"}} ");
+        let line = metrics
+            .lines()
+            .find(|l| l.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("{name} missing:\n{metrics}"));
+        line[prefix.len()..].parse::<f64>().unwrap() as u64
+    };
+    assert_eq!(value("artifactapi_upstream_fetched_bytes_total"), 3 * 1024 * 1024 + 5);
+    assert_eq!(value("artifactapi_upstream_errors_total"), 1, "the refused connection");
+    assert_eq!(
+        value("artifactapi_upstream_latency_seconds_count"),
+        2,
+        "two upstream requests"
+    );
+    // A request that arrives while the first fetch is still recording its copy counts as a miss
+    // that waited; every request is one or the other.
+    assert_eq!(
+        value("artifactapi_cache_hits_total") + value("artifactapi_cache_misses_total"),
+        6
+    );
+    assert!(value("artifactapi_cache_misses_total") >= 2);
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ use poem::{Endpoint, IntoResponse, Request, Response, handler};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use std::sync::Arc;
 
@@ -26,10 +27,59 @@ struct ByteLabels {
     status: u16,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RepoLabels {
+    repository: String,
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0])
+}
+
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     bytes: Family<ByteLabels, Counter>,
+    hits: Family<RepoLabels, Counter>,
+    misses: Family<RepoLabels, Counter>,
+    stale: Family<RepoLabels, Counter>,
+    upstream_errors: Family<RepoLabels, Counter>,
+    fetched: Family<RepoLabels, Counter>,
+    latency: Family<RepoLabels, Histogram, fn() -> Histogram>,
+}
+
+fn repo(repository: &str) -> RepoLabels {
+    RepoLabels {
+        repository: repository.to_string(),
+    }
+}
+
+impl crate::ports::ProxyTelemetry for Metrics {
+    fn hit(&self, repository: &str) {
+        self.hits.get_or_create(&repo(repository)).inc();
+    }
+
+    fn miss(&self, repository: &str) {
+        self.misses.get_or_create(&repo(repository)).inc();
+    }
+
+    fn stale_served(&self, repository: &str) {
+        self.stale.get_or_create(&repo(repository)).inc();
+    }
+
+    fn upstream_error(&self, repository: &str) {
+        self.upstream_errors.get_or_create(&repo(repository)).inc();
+    }
+
+    fn fetched_bytes(&self, repository: &str, bytes: u64) {
+        self.fetched.get_or_create(&repo(repository)).inc_by(bytes);
+    }
+
+    fn upstream_latency(&self, repository: &str, elapsed: std::time::Duration) {
+        self.latency
+            .get_or_create(&repo(repository))
+            .observe(elapsed.as_secs_f64());
+    }
 }
 
 impl Default for Metrics {
@@ -53,10 +103,52 @@ impl Metrics {
             "Artifact bytes sent and received by repository and status",
             bytes.clone(),
         );
+        let hits = Family::<RepoLabels, Counter>::default();
+        let misses = Family::<RepoLabels, Counter>::default();
+        let stale = Family::<RepoLabels, Counter>::default();
+        let upstream_errors = Family::<RepoLabels, Counter>::default();
+        let fetched = Family::<RepoLabels, Counter>::default();
+        let latency = Family::<RepoLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
+        registry.register(
+            "cache_hits",
+            "Remote requests served from a fresh cached copy",
+            hits.clone(),
+        );
+        registry.register(
+            "cache_misses",
+            "Remote requests that needed the upstream",
+            misses.clone(),
+        );
+        registry.register(
+            "stale_serves",
+            "Stale copies served because the upstream failed",
+            stale.clone(),
+        );
+        registry.register(
+            "upstream_errors",
+            "Upstream failures (network, 5xx, unexpected status)",
+            upstream_errors.clone(),
+        );
+        registry.register(
+            "upstream_fetched_bytes",
+            "Bytes fetched from upstreams and stored",
+            fetched.clone(),
+        );
+        registry.register(
+            "upstream_latency_seconds",
+            "Time to the upstream's response head",
+            latency.clone(),
+        );
         Self {
             registry,
             requests,
             bytes,
+            hits,
+            misses,
+            stale,
+            upstream_errors,
+            fetched,
+            latency,
         }
     }
 

@@ -26,7 +26,7 @@ pub struct AppState {
     pub repositories: RepositoryService,
     pub auth: AuthService,
     pub health: HealthService,
-    pub metrics: Metrics,
+    pub metrics: Arc<Metrics>,
 }
 
 /// The management API's OpenAPI service (also used by `artifactapi openapi` to print the spec).

@@ -112,9 +112,13 @@ impl Inner {
             headers: request_headers(target),
             timeout: None,
         };
-        let response = match self.upstream.send(request).await {
+        let started = std::time::Instant::now();
+        let sent = self.upstream.send(request).await;
+        self.telemetry.upstream_latency(&target.repo, started.elapsed());
+        let response = match sent {
             Ok(r) => r,
             Err(e) => {
+                self.telemetry.upstream_error(&target.repo);
                 self.record_network_failure(&target.repo).await;
                 self.finish(target, &lease, DONE_FAILED).await;
                 return Err(ProxyError::UpstreamFailed(e.to_string()));
@@ -129,6 +133,7 @@ impl Inner {
                 return Err(ProxyError::NotFound(target.path.clone()));
             }
             status => {
+                self.telemetry.upstream_error(&target.repo);
                 self.finish(target, &lease, DONE_FAILED).await;
                 return Err(ProxyError::UpstreamFailed(format!("upstream answered HTTP {status}")));
             }
@@ -186,6 +191,7 @@ impl Inner {
         };
         let outcome = match self.cas.ingest_forwarding(body, options, forward).await {
             Ok(stored) => {
+                self.telemetry.fetched_bytes(&target.repo, stored.size);
                 let now = self.clock.now();
                 let object = CachedObject {
                     repo: target.repo.clone(),

@@ -19,8 +19,8 @@ use crate::domain::path::ArtifactPath;
 use crate::domain::range::{ByteSpan, RangeRequest, resolve_range};
 use crate::domain::repository::{Kind, KindSettings, RemoteSettings};
 use crate::ports::{
-    ArtifactIndex, BlobStore, ByteStream, CachedObject, Clock, PortError, RepositoryCatalog, SigningKey, SigningKeys,
-    TtlCache, Upstream,
+    ArtifactIndex, BlobStore, ByteStream, CachedObject, Clock, PortError, ProxyTelemetry, RepositoryCatalog,
+    SigningKey, SigningKeys, TtlCache, Upstream,
 };
 
 /// Tuning of the single-flight fetch and the circuit breaker.
@@ -120,6 +120,7 @@ struct Inner {
     upstream: Arc<dyn Upstream>,
     clock: Arc<dyn Clock>,
     signing: Arc<dyn SigningKeys>,
+    telemetry: Arc<dyn ProxyTelemetry>,
     signer: tokio::sync::OnceCell<LinkSigner>,
     config: ProxyConfig,
 }
@@ -141,6 +142,7 @@ pub struct RemotePorts {
     pub upstream: Arc<dyn Upstream>,
     pub clock: Arc<dyn Clock>,
     pub signing: Arc<dyn SigningKeys>,
+    pub telemetry: Arc<dyn ProxyTelemetry>,
 }
 
 impl RemoteService {
@@ -154,6 +156,7 @@ impl RemoteService {
             upstream,
             clock,
             signing,
+            telemetry,
         } = ports;
         let signer = tokio::sync::OnceCell::new();
         Self {
@@ -166,6 +169,7 @@ impl RemoteService {
                 upstream,
                 clock,
                 signing,
+                telemetry,
                 signer,
                 config,
             }),
@@ -186,6 +190,7 @@ impl RemoteService {
         if let Some(object) = &cached
             && (cache_policy::is_fresh(object.fetched_at, now, ttl) || target.settings.offline)
         {
+            inner.telemetry.hit(&target.repo);
             return inner.serve_cached(object.clone(), &request, false).await;
         }
         if target.settings.offline {
@@ -197,6 +202,7 @@ impl RemoteService {
         if request.head_only && cached.is_none() {
             return inner.upstream_head(&target).await;
         }
+        inner.telemetry.miss(&target.repo);
         let outcome = if inner.breaker_open(&target.repo).await {
             Err(ProxyError::UpstreamFailed(
                 "circuit breaker open after repeated upstream failures".into(),
@@ -219,6 +225,7 @@ impl RemoteService {
             Err(ProxyError::UpstreamFailed(reason)) => match cached {
                 Some(object) => {
                     tracing::warn!(repository = %target.repo, path = %target.path, reason, "serving stale copy");
+                    inner.telemetry.stale_served(&target.repo);
                     inner.serve_cached(object, &request, true).await
                 }
                 None => Err(ProxyError::UpstreamFailed(reason)),

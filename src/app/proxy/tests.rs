@@ -8,6 +8,7 @@ use crate::ports::blob_store::MockBlobStore;
 use crate::ports::clock::MockClock;
 use crate::ports::credentials::MockSigningKeys;
 use crate::ports::repository_catalog::MockRepositoryCatalog;
+use crate::ports::telemetry::MockProxyTelemetry;
 use crate::ports::ttl_cache::MockTtlCache;
 use crate::ports::upstream::MockUpstream;
 use crate::ports::{BlobMeta, BlobObject, Lease, UpstreamResponse};
@@ -118,10 +119,23 @@ impl Mocks {
                 upstream: Arc::new(self.upstream),
                 clock,
                 signing: Arc::new(signing),
+                telemetry: Arc::new(telemetry()),
             },
             ProxyConfig::default(),
         )
     }
+}
+
+/// Counts are checked in the end-to-end metrics test; here any call is fine.
+fn telemetry() -> MockProxyTelemetry {
+    let mut t = MockProxyTelemetry::new();
+    t.expect_hit().return_const(());
+    t.expect_miss().return_const(());
+    t.expect_stale_served().return_const(());
+    t.expect_upstream_error().return_const(());
+    t.expect_fetched_bytes().return_const(());
+    t.expect_upstream_latency().return_const(());
+    t
 }
 
 fn path(p: &str) -> ArtifactPath {
