@@ -54,6 +54,7 @@ ensure_redis() {
 ensure_clients() {
   command -v npm >/dev/null 2>&1 || { echo "installing npm"; apt_install nodejs npm; }
   python3 -m pip --version >/dev/null 2>&1 || { echo "installing pip"; apt_install python3-pip; }
+  command -v go >/dev/null 2>&1 || { echo "installing go"; apt_install golang-go; }
 }
 
 ensure_postgres

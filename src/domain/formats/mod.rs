@@ -2,6 +2,7 @@
 //! live upstream, what access patterns match, and how its indexes are rewritten so that clients
 //! download every file through this remote.
 pub mod generic;
+pub mod goproxy;
 pub mod links;
 pub mod npm;
 pub mod pypi;
@@ -87,13 +88,13 @@ pub fn for_package(package: PackageType) -> Option<&'static dyn Format> {
         PackageType::Generic => Some(&generic::Generic),
         PackageType::Pypi => Some(&pypi::Pypi),
         PackageType::Npm => Some(&npm::Npm),
+        PackageType::Goproxy => Some(&goproxy::Goproxy),
         PackageType::Docker
         | PackageType::Helm
         | PackageType::Rpm
         | PackageType::Alpine
         | PackageType::Puppet
-        | PackageType::Terraform
-        | PackageType::Goproxy => None,
+        | PackageType::Terraform => None,
     }
 }
 
