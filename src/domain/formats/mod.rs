@@ -3,6 +3,7 @@
 //! download every file through this remote.
 pub mod generic;
 pub mod goproxy;
+pub mod helm;
 pub mod links;
 pub mod npm;
 pub mod pypi;
@@ -89,12 +90,10 @@ pub fn for_package(package: PackageType) -> Option<&'static dyn Format> {
         PackageType::Pypi => Some(&pypi::Pypi),
         PackageType::Npm => Some(&npm::Npm),
         PackageType::Goproxy => Some(&goproxy::Goproxy),
-        PackageType::Docker
-        | PackageType::Helm
-        | PackageType::Rpm
-        | PackageType::Alpine
-        | PackageType::Puppet
-        | PackageType::Terraform => None,
+        PackageType::Helm => Some(&helm::Helm),
+        PackageType::Docker | PackageType::Rpm | PackageType::Alpine | PackageType::Puppet | PackageType::Terraform => {
+            None
+        }
     }
 }
 
