@@ -1,12 +1,15 @@
 //! One module per package type (DESIGN §3, `Format`): how its paths are classified, where they
 //! live upstream, what access patterns match, and how its indexes are rewritten so that clients
 //! download every file through this remote.
+pub mod alpine;
 pub mod generic;
 pub mod goproxy;
 pub mod helm;
 pub mod links;
 pub mod npm;
 pub mod pypi;
+pub mod rpm;
+pub mod terraform;
 
 use super::cache_policy::CacheClass;
 use super::repository::PackageType;
@@ -91,9 +94,10 @@ pub fn for_package(package: PackageType) -> Option<&'static dyn Format> {
         PackageType::Npm => Some(&npm::Npm),
         PackageType::Goproxy => Some(&goproxy::Goproxy),
         PackageType::Helm => Some(&helm::Helm),
-        PackageType::Docker | PackageType::Rpm | PackageType::Alpine | PackageType::Puppet | PackageType::Terraform => {
-            None
-        }
+        PackageType::Rpm => Some(&rpm::Rpm),
+        PackageType::Alpine => Some(&alpine::Alpine),
+        PackageType::Terraform => Some(&terraform::Terraform),
+        PackageType::Docker | PackageType::Puppet => None,
     }
 }
 
