@@ -10,6 +10,8 @@ use crate::adapters::blob::s3::{S3BlobStore, S3Config};
 use crate::adapters::cache::memory::MemoryCache;
 use crate::adapters::cache::redis::RedisCache;
 use crate::adapters::clock::SystemClock;
+use crate::adapters::hot::catalog::HotCatalog;
+use crate::adapters::hot::index::HotIndex;
 use crate::adapters::http::AppState;
 use crate::adapters::http::metrics::Metrics;
 use crate::adapters::meta::MetaStore;
@@ -21,7 +23,7 @@ use crate::app::health::HealthService;
 use crate::app::hosted::HostedService;
 use crate::app::proxy::{ProxyConfig, RemotePorts, RemoteService};
 use crate::app::repositories::RepositoryService;
-use crate::ports::{BlobStore, Clock, PortError, TtlCache, Upstream};
+use crate::ports::{ArtifactIndex, BlobStore, Clock, PortError, RepositoryCatalog, TtlCache, Upstream};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BootstrapError {
@@ -157,9 +159,12 @@ pub fn app_state(config: &Config, backends: &Backends) -> Arc<AppState> {
         config.scratch_dir(),
     ));
     let metrics = Arc::new(Metrics::new());
+    // One hot catalog and index per process, so writes through this replica invalidate them.
+    let catalog: Arc<dyn RepositoryCatalog> = Arc::new(HotCatalog::new(meta.clone()));
+    let index: Arc<dyn ArtifactIndex> = Arc::new(HotIndex::new(meta.clone()));
     Arc::new(AppState {
         hosted: HostedService::new(
-            meta.clone(),
+            catalog.clone(),
             meta.clone(),
             backends.blobs.clone(),
             cas.clone(),
@@ -168,8 +173,8 @@ pub fn app_state(config: &Config, backends: &Backends) -> Arc<AppState> {
         ),
         remote: RemoteService::new(
             RemotePorts {
-                catalog: meta.clone(),
-                index: meta.clone(),
+                catalog: catalog.clone(),
+                index: index.clone(),
                 blobs: backends.blobs.clone(),
                 cas: cas.clone(),
                 cache: backends.cache.clone(),
@@ -180,7 +185,7 @@ pub fn app_state(config: &Config, backends: &Backends) -> Arc<AppState> {
             },
             ProxyConfig::default(),
         ),
-        repositories: RepositoryService::new(meta.clone(), meta.clone(), meta.clone()),
+        repositories: RepositoryService::new(catalog, meta.clone(), index),
         auth: AuthService::new(meta.clone(), backends.clock.clone(), config.anonymous_read),
         health: HealthService::new(meta.clone(), backends.blobs.clone(), backends.cache.clone()),
         metrics,

@@ -120,7 +120,7 @@ async fn reset_admin(config: Config) -> Result<(), String> {
 }
 
 async fn serve(config: Config) -> Result<(), String> {
-    use poem::listener::{Acceptor, Listener, TcpListener};
+    use poem::listener::Acceptor;
 
     let backends = bootstrap::connect(&config).await.map_err(|e| e.to_string())?;
     let state = bootstrap::app_state(&config, &backends);
@@ -136,8 +136,7 @@ async fn serve(config: Config) -> Result<(), String> {
         .map_err(|e| format!("[[repository]] config: {e}"))?;
     tracing::info!(created = ?report.created, updated = ?report.updated, unchanged = report.unchanged.len(), "repositories from config applied");
 
-    let acceptor = TcpListener::bind(config.listen.clone())
-        .into_acceptor()
+    let acceptor = http::listener::NoDelayAcceptor::bind(&config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     for addr in acceptor.local_addr() {

@@ -11,7 +11,7 @@ use std::io::{self, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 use tokio::fs::{self, File};
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio_util::io::ReaderStream;
 
 use super::key::{STAGING_DIR, check_key, check_prefix};
@@ -20,6 +20,8 @@ use crate::ports::{BlobMeta, BlobObject, BlobStore, ByteStream, PortError};
 
 /// Read and write buffer size: memory per transfer stays at a few of these.
 const CHUNK: usize = 64 * 1024;
+/// Reads are larger: fewer syscalls and chunks per GiB served, still bounded per transfer.
+const READ_CHUNK: usize = 256 * 1024;
 
 pub struct FsBlobStore {
     root: PathBuf,
@@ -133,32 +135,25 @@ impl BlobStore for FsBlobStore {
 
     async fn get(&self, key: &str, span: Option<ByteSpan>) -> Result<BlobObject, PortError> {
         let path = self.path_of(key)?;
-        let mut file = match File::open(&path).await {
-            Ok(f) => f,
-            Err(e) if is_missing(&e) => return Err(PortError::NotFound),
-            Err(e) => return Err(io_err("open", &path, e)),
-        };
-        let meta = file.metadata().await.map_err(|e| io_err("stat", &path, e))?;
-        if !meta.is_file() {
-            return Err(PortError::NotFound);
-        }
-        let meta = to_meta(&meta);
-        let body: ByteStream = match span {
-            None => Box::pin(ReaderStream::with_capacity(file, CHUNK)),
-            Some(span) => {
-                if span.end >= meta.size {
-                    return Err(PortError::Backend(format!(
-                        "span {}-{} is outside {key} ({} bytes)",
-                        span.start, span.end, meta.size
-                    )));
+        // Open, stat and (for small objects) read in one blocking hop: each tokio fs call is a
+        // thread handoff, and small files are the common case for indexes and metadata.
+        let opened = tokio::task::spawn_blocking(move || open_for_read(path, span))
+            .await
+            .map_err(|e| PortError::Backend(format!("blocking read task: {e}")))??;
+        let body: ByteStream = match opened.content {
+            Content::Small(bytes) => Box::pin(futures::stream::once(async move { Ok(bytes) })),
+            Content::Large(file) => {
+                let file = File::from_std(file);
+                match span {
+                    None => Box::pin(ReaderStream::with_capacity(file, READ_CHUNK)),
+                    Some(span) => Box::pin(ReaderStream::with_capacity(file.take(span.len()), READ_CHUNK)),
                 }
-                file.seek(SeekFrom::Start(span.start))
-                    .await
-                    .map_err(|e| io_err("seek", &path, e))?;
-                Box::pin(ReaderStream::with_capacity(file.take(span.len()), CHUNK))
             }
         };
-        Ok(BlobObject { meta, body })
+        Ok(BlobObject {
+            meta: opened.meta,
+            body,
+        })
     }
 
     async fn stat(&self, key: &str) -> Result<Option<BlobMeta>, PortError> {
@@ -250,6 +245,71 @@ fn walk(root: &Path, prefix: &str, cutoff: Option<SystemTime>) -> io::Result<Vec
         }
     }
     Ok(keys)
+}
+
+/// Objects up to this size are read whole in the opening hop.
+const SMALL_OBJECT: u64 = 256 * 1024;
+
+enum Content {
+    Small(bytes::Bytes),
+    /// Positioned at the span's start.
+    Large(std::fs::File),
+}
+
+struct Opened {
+    meta: BlobMeta,
+    content: Content,
+}
+
+fn open_for_read(path: PathBuf, span: Option<ByteSpan>) -> Result<Opened, PortError> {
+    use std::io::{Read, Seek};
+    let mut file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) if is_missing(&e) => return Err(PortError::NotFound),
+        Err(e) => return Err(io_err("open", &path, e)),
+    };
+    let stat = file.metadata().map_err(|e| io_err("stat", &path, e))?;
+    if !stat.is_file() {
+        return Err(PortError::NotFound);
+    }
+    let meta = to_meta(&stat);
+    let (start, len) = match span {
+        None => (0, meta.size),
+        Some(span) if span.end < meta.size => (span.start, span.len()),
+        Some(span) => {
+            return Err(PortError::Backend(format!(
+                "span {}-{} is outside {} ({} bytes)",
+                span.start,
+                span.end,
+                path.display(),
+                meta.size
+            )));
+        }
+    };
+    if start > 0 {
+        file.seek(SeekFrom::Start(start))
+            .map_err(|e| io_err("seek", &path, e))?;
+    }
+    if len > SMALL_OBJECT {
+        return Ok(Opened {
+            meta,
+            content: Content::Large(file),
+        });
+    }
+    let mut buffer = Vec::with_capacity(len as usize);
+    file.take(len)
+        .read_to_end(&mut buffer)
+        .map_err(|e| io_err("read", &path, e))?;
+    if (buffer.len() as u64) < len {
+        return Err(PortError::Backend(format!(
+            "{} shrank while being read",
+            path.display()
+        )));
+    }
+    Ok(Opened {
+        meta,
+        content: Content::Small(bytes::Bytes::from(buffer)),
+    })
 }
 
 fn to_meta(meta: &std::fs::Metadata) -> BlobMeta {
