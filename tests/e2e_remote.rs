@@ -352,3 +352,32 @@ async fn two_replicas_sharing_postgres_s3_and_redis_fetch_once() {
     }
     assert_eq!(upstream.hits("files/shared.bin"), 1, "one fetch across both replicas");
 }
+
+#[tokio::test]
+async fn a_fetcher_that_disconnects_does_not_abort_the_fetch() {
+    const SIZE: u64 = 32 * 1024 * 1024;
+    let upstream = FakeUpstream::start().await;
+    upstream.put("files/abandoned.bin", FakeFile::Generated { seed: 33, size: SIZE });
+    let server = Server::start(&[]).await;
+    remote(&server, "abandon", &upstream, json!({})).await;
+    let url = server.url("/api/v1/remote/abandon/abandoned.bin");
+    let client = reqwest::Client::new();
+    let first = client.get(&url).send().await.unwrap();
+    assert_eq!(first.headers()["x-artifact-source"], "remote");
+    let mut body = first.bytes_stream();
+    let _ = body.next().await.unwrap().unwrap();
+    drop(body);
+    // The abandoned fetch goes on; a later request is served the complete stored copy.
+    let mut served = None;
+    for _ in 0..100 {
+        let r = client.get(&url).send().await.unwrap();
+        if r.status() == StatusCode::OK && r.headers()["x-artifact-source"] == "cache" {
+            served = Some(sha256_of(r).await.unwrap());
+            break;
+        }
+        drop(r);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(served, Some(support::data::sha256_hex(33, SIZE)));
+    assert_eq!(upstream.hits("files/abandoned.bin"), 1, "the fetch was not restarted");
+}
