@@ -23,6 +23,7 @@ use crate::app::health::HealthService;
 use crate::app::hosted::HostedService;
 use crate::app::proxy::{ProxyConfig, RemotePorts, RemoteService};
 use crate::app::repositories::RepositoryService;
+use crate::app::tokens::TokenService;
 use crate::ports::{ArtifactIndex, BlobStore, Clock, PortError, RepositoryCatalog, TtlCache, Upstream};
 
 #[derive(Debug, thiserror::Error)]
@@ -187,6 +188,7 @@ pub fn app_state(config: &Config, backends: &Backends) -> Arc<AppState> {
         ),
         repositories: RepositoryService::new(catalog, meta.clone(), index),
         auth: AuthService::new(meta.clone(), backends.clock.clone(), config.anonymous_read),
+        tokens: TokenService::new(meta.clone(), backends.clock.clone()),
         health: HealthService::new(meta.clone(), backends.blobs.clone(), backends.cache.clone()),
         metrics,
     })

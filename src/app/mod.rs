@@ -6,3 +6,4 @@ pub mod health;
 pub mod hosted;
 pub mod proxy;
 pub mod repositories;
+pub mod tokens;

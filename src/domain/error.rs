@@ -98,3 +98,18 @@ pub enum ProxyError {
     #[error("backend unavailable: {0}")]
     Unavailable(String),
 }
+
+/// Managing API tokens.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("invalid token request: {0}")]
+    Invalid(FieldError),
+    #[error("token '{0}' not found")]
+    NotFound(String),
+    #[error("a token named '{0}' already exists")]
+    AlreadyExists(String),
+    #[error("the bootstrap admin token cannot be revoked through the API (use `artifactapi token reset-admin`)")]
+    Protected,
+    #[error("backend unavailable: {0}")]
+    Unavailable(String),
+}

@@ -14,11 +14,13 @@ use crate::domain::repository::{KindSettings, Repository, RepositoryDraft};
 use crate::domain::token::Scope;
 
 #[derive(Tags)]
-enum ApiTags {
+pub(super) enum ApiTags {
     /// Repository definitions.
     Repositories,
     /// Liveness and readiness.
     Health,
+    /// API tokens.
+    Tokens,
 }
 
 /// An error: a stable machine-readable `code`, a human `message`, and the offending `field` for
@@ -31,7 +33,7 @@ pub struct ApiError {
     pub field: Option<String>,
 }
 
-fn api_error(code: &str, message: impl Into<String>, field: Option<&str>) -> Json<ApiError> {
+pub(super) fn api_error(code: &str, message: impl Into<String>, field: Option<&str>) -> Json<ApiError> {
     Json(ApiError {
         code: code.to_string(),
         message: message.into(),
@@ -39,7 +41,7 @@ fn api_error(code: &str, message: impl Into<String>, field: Option<&str>) -> Jso
     })
 }
 
-fn unavailable(cause: &str) -> Json<ApiError> {
+pub(super) fn unavailable(cause: &str) -> Json<ApiError> {
     tracing::error!(cause, "backend unavailable");
     api_error(
         "BACKEND_UNAVAILABLE",
@@ -307,7 +309,7 @@ enum ReadinessResponse {
 }
 
 /// Auth failures, mapped once for every operation.
-enum Denied {
+pub(super) enum Denied {
     Unauthorized(Json<ApiError>),
     Forbidden(Json<ApiError>),
     Unavailable(Json<ApiError>),
@@ -325,7 +327,12 @@ impl From<AuthError> for Denied {
     }
 }
 
-async fn require(state: &AppState, req: &Request, need: Scope, repository: Option<&str>) -> Result<Principal, Denied> {
+pub(super) async fn require(
+    state: &AppState,
+    req: &Request,
+    need: Scope,
+    repository: Option<&str>,
+) -> Result<Principal, Denied> {
     let principal = state.auth.authenticate(presented_secret(req)?.as_deref()).await?;
     state.auth.authorize(&principal, need, repository)?;
     Ok(principal)

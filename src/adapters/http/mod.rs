@@ -7,6 +7,7 @@ pub mod files;
 pub mod listener;
 pub mod metrics;
 pub mod remote;
+pub mod tokens_api;
 
 use poem::middleware::Tracing;
 use poem::{Endpoint, EndpointExt, Route};
@@ -18,6 +19,7 @@ use crate::app::health::HealthService;
 use crate::app::hosted::HostedService;
 use crate::app::proxy::RemoteService;
 use crate::app::repositories::RepositoryService;
+use crate::app::tokens::TokenService;
 use metrics::Metrics;
 
 /// The app services the HTTP layer calls.
@@ -26,14 +28,19 @@ pub struct AppState {
     pub remote: RemoteService,
     pub repositories: RepositoryService,
     pub auth: AuthService,
+    pub tokens: TokenService,
     pub health: HealthService,
     pub metrics: Arc<Metrics>,
 }
 
 /// The management API's OpenAPI service (also used by `artifactapi openapi` to print the spec).
-pub fn openapi_service() -> OpenApiService<admin::AdminApi, ()> {
-    OpenApiService::new(admin::AdminApi, "ArtifactAPI", env!("CARGO_PKG_VERSION"))
-        .description("Management API of ArtifactAPI: repositories, health and readiness.")
+pub fn openapi_service() -> OpenApiService<(admin::AdminApi, tokens_api::TokensApi), ()> {
+    OpenApiService::new(
+        (admin::AdminApi, tokens_api::TokensApi),
+        "ArtifactAPI",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description("Management API of ArtifactAPI: repositories, tokens, health and readiness.")
 }
 
 pub fn routes(state: Arc<AppState>) -> impl Endpoint {
