@@ -2,7 +2,7 @@
 use std::sync::Arc;
 
 use crate::domain::error::{FieldError, RepositoryError};
-use crate::domain::repository::{KindSettings, ManagedBy, Repository, RepositoryDraft};
+use crate::domain::repository::{Kind, KindSettings, ManagedBy, PackageType, Repository, RepositoryDraft};
 use crate::ports::{ArtifactIndex, HostedFiles, PortError, RepositoryCatalog};
 
 pub struct RepositoryService {
@@ -13,6 +13,16 @@ pub struct RepositoryService {
 
 fn unavailable(e: PortError) -> RepositoryError {
     RepositoryError::Unavailable(e.to_string())
+}
+
+/// Which repositories to list.
+#[derive(Clone, Debug, Default)]
+pub struct ListFilter {
+    pub kind: Option<Kind>,
+    pub package: Option<PackageType>,
+    /// Names after this one (the previous page's cursor).
+    pub after: Option<String>,
+    pub limit: usize,
 }
 
 /// What applying the config file did.
@@ -54,12 +64,110 @@ impl RepositoryService {
         }
     }
 
+    /// One page of repositories ordered by name, filtered by kind and package; the second value
+    /// is the cursor of the next page.
+    pub async fn list_page(&self, filter: &ListFilter) -> Result<(Vec<Repository>, Option<String>), RepositoryError> {
+        let mut page: Vec<Repository> = self
+            .list()
+            .await?
+            .into_iter()
+            .filter(|r| filter.kind.is_none_or(|k| r.kind() == k))
+            .filter(|r| filter.package.is_none_or(|p| r.package == p))
+            .filter(|r| filter.after.as_deref().is_none_or(|after| r.name.as_str() > after))
+            .take(filter.limit + 1)
+            .collect();
+        let next = if page.len() > filter.limit {
+            page.truncate(filter.limit);
+            page.last().map(|r| r.name.to_string())
+        } else {
+            None
+        };
+        Ok((page, next))
+    }
+
+    /// Replaces a definition (`PUT`). Config-managed repositories need `take_over`, after which
+    /// the API manages them.
+    pub async fn replace(
+        &self,
+        name: &str,
+        draft: RepositoryDraft,
+        take_over: bool,
+    ) -> Result<Repository, RepositoryError> {
+        if draft.name != name {
+            return Err(RepositoryError::Invalid(FieldError::new(
+                "name",
+                "must match the repository in the URL",
+            )));
+        }
+        let existing = self.get(name).await?;
+        if existing.managed_by == ManagedBy::Config && !take_over {
+            return Err(RepositoryError::ManagedByConfig(name.to_string()));
+        }
+        let repo = draft.validate(ManagedBy::Api).map_err(RepositoryError::Invalid)?;
+        self.check_members(&repo).await?;
+        if let KindSettings::Virtual(v) = &repo.settings
+            && self.reaches(&v.members, name).await?
+        {
+            return Err(RepositoryError::Invalid(FieldError::new(
+                "members",
+                "members would form a cycle",
+            )));
+        }
+        self.catalog.update(&repo).await.map_err(unavailable)?;
+        Ok(repo)
+    }
+
+    /// True when `target` is reachable from `members` through virtual repositories.
+    async fn reaches(
+        &self,
+        members: &[crate::domain::repository::RepoName],
+        target: &str,
+    ) -> Result<bool, RepositoryError> {
+        let mut pending: Vec<String> = members.iter().map(|m| m.to_string()).collect();
+        let mut seen = std::collections::HashSet::new();
+        while let Some(next) = pending.pop() {
+            if next == target {
+                return Ok(true);
+            }
+            if !seen.insert(next.clone()) {
+                continue;
+            }
+            if let Some(Repository {
+                settings: KindSettings::Virtual(v),
+                ..
+            }) = self.catalog.get(&next).await.map_err(unavailable)?
+            {
+                pending.extend(v.members.iter().map(|m| m.to_string()));
+            }
+        }
+        Ok(false)
+    }
+
     /// Deletes the definition and drops its file and cache rows, so GC can reclaim the blobs.
-    /// Repositories defined in the config file are refused: the file would recreate them.
-    pub async fn delete(&self, name: &str) -> Result<(), RepositoryError> {
+    /// Repositories defined in the config file are refused: the file would recreate them. A
+    /// member of virtual repositories is refused unless `force`, which removes it from them.
+    pub async fn delete(&self, name: &str, force: bool) -> Result<(), RepositoryError> {
         let repo = self.get(name).await?;
         if repo.managed_by == ManagedBy::Config {
             return Err(RepositoryError::ManagedByConfig(name.to_string()));
+        }
+        let referrers: Vec<Repository> = self
+            .list()
+            .await?
+            .into_iter()
+            .filter(|r| matches!(&r.settings, KindSettings::Virtual(v) if v.members.iter().any(|m| m.as_str() == name)))
+            .collect();
+        if !referrers.is_empty() && !force {
+            return Err(RepositoryError::InUse {
+                name: name.to_string(),
+                by: referrers.iter().map(|r| r.name.to_string()).collect(),
+            });
+        }
+        for mut referrer in referrers {
+            if let KindSettings::Virtual(v) = &mut referrer.settings {
+                v.members.retain(|m| m.as_str() != name);
+            }
+            self.catalog.update(&referrer).await.map_err(unavailable)?;
         }
         self.files.delete_repo(name).await.map_err(unavailable)?;
         self.index.delete_repo(name).await.map_err(unavailable)?;
@@ -216,7 +324,110 @@ mod tests {
             .with(eq("files"))
             .times(1)
             .returning(|_| Ok(0));
-        service(catalog, files, index).delete("files").await.unwrap();
+        catalog.expect_list().returning(|| Ok(vec![]));
+        service(catalog, files, index).delete("files", false).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_virtual_member_is_kept_unless_forced() {
+        let member = draft("files", "local", "generic").validate(ManagedBy::Api).unwrap();
+        let group = RepositoryDraft {
+            members: vec!["files".into()],
+            ..draft("group", "virtual", "generic")
+        }
+        .validate(ManagedBy::Api)
+        .unwrap();
+        let mut catalog = MockRepositoryCatalog::new();
+        let m = member.clone();
+        catalog.expect_get().returning(move |_| Ok(Some(m.clone())));
+        let all = vec![member, group];
+        catalog.expect_list().returning(move || Ok(all.clone()));
+        catalog.expect_delete().times(0);
+        let err = service(catalog, MockHostedFiles::new(), MockArtifactIndex::new())
+            .delete("files", false)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, RepositoryError::InUse { by, .. } if by == vec!["group".to_string()]));
+    }
+
+    #[tokio::test]
+    async fn forced_delete_removes_the_member_from_virtual_repositories() {
+        let member = draft("files", "local", "generic").validate(ManagedBy::Api).unwrap();
+        let group = RepositoryDraft {
+            members: vec!["files".into()],
+            ..draft("group", "virtual", "generic")
+        }
+        .validate(ManagedBy::Api)
+        .unwrap();
+        let mut catalog = MockRepositoryCatalog::new();
+        let m = member.clone();
+        catalog.expect_get().returning(move |_| Ok(Some(m.clone())));
+        let all = vec![member, group];
+        catalog.expect_list().returning(move || Ok(all.clone()));
+        catalog
+            .expect_update()
+            .withf(|r| {
+                r.name.as_str() == "group" && matches!(&r.settings, KindSettings::Virtual(v) if v.members.is_empty())
+            })
+            .times(1)
+            .returning(|_| Ok(()));
+        catalog.expect_delete().times(1).returning(|_| Ok(true));
+        let mut files = MockHostedFiles::new();
+        files.expect_delete_repo().returning(|_| Ok(0));
+        let mut index = MockArtifactIndex::new();
+        index.expect_delete_repo().returning(|_| Ok(0));
+        service(catalog, files, index).delete("files", true).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn replace_refuses_cycles_and_config_managed_definitions() {
+        let a = RepositoryDraft {
+            members: vec!["b".into()],
+            ..draft("a", "virtual", "generic")
+        };
+        let stored_a = a.clone().validate(ManagedBy::Api).unwrap();
+        let b = RepositoryDraft {
+            members: vec!["a".into()],
+            ..draft("b", "virtual", "generic")
+        };
+        let stored_b = draft("b", "virtual", "generic").validate(ManagedBy::Api).unwrap();
+        let mut catalog = MockRepositoryCatalog::new();
+        catalog
+            .expect_get()
+            .with(eq("a"))
+            .returning(move |_| Ok(Some(stored_a.clone())));
+        catalog
+            .expect_get()
+            .with(eq("b"))
+            .returning(move |_| Ok(Some(stored_b.clone())));
+        catalog.expect_update().times(0);
+        let svc = service(catalog, MockHostedFiles::new(), MockArtifactIndex::new());
+        let err = svc.replace("b", b, false).await.unwrap_err();
+        assert!(
+            matches!(err, RepositoryError::Invalid(f) if f.field == "members"),
+            "a -> b -> a"
+        );
+        let err = svc
+            .replace("a", draft("other", "local", "generic"), false)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, RepositoryError::Invalid(f) if f.field == "name"));
+
+        let mut catalog = MockRepositoryCatalog::new();
+        let managed = draft("c", "local", "generic").validate(ManagedBy::Config).unwrap();
+        catalog.expect_get().returning(move |_| Ok(Some(managed.clone())));
+        catalog.expect_update().times(1).returning(|_| Ok(()));
+        let svc = service(catalog, MockHostedFiles::new(), MockArtifactIndex::new());
+        let replacement = RepositoryDraft {
+            allow_overwrite: Some(true),
+            ..draft("c", "local", "generic")
+        };
+        assert!(matches!(
+            svc.replace("c", replacement.clone(), false).await,
+            Err(RepositoryError::ManagedByConfig(_))
+        ));
+        let taken = svc.replace("c", replacement, true).await.unwrap();
+        assert_eq!(taken.managed_by, ManagedBy::Api);
     }
 
     #[tokio::test]
@@ -226,7 +437,7 @@ mod tests {
         catalog.expect_get().returning(move |_| Ok(Some(repo.clone())));
         catalog.expect_delete().times(0);
         let err = service(catalog, MockHostedFiles::new(), MockArtifactIndex::new())
-            .delete("files")
+            .delete("files", false)
             .await
             .unwrap_err();
         assert!(matches!(err, RepositoryError::ManagedByConfig(_)));

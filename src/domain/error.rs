@@ -30,6 +30,8 @@ pub enum RepositoryError {
     AlreadyExists(String),
     #[error("repository '{0}' is managed by the config file")]
     ManagedByConfig(String),
+    #[error("repository '{name}' is a member of virtual repositories {by:?}; remove it there first or use force")]
+    InUse { name: String, by: Vec<String> },
     #[error("backend unavailable: {0}")]
     Unavailable(String),
 }

@@ -2,15 +2,17 @@
 //! with explicit statuses, each domain error mapped exhaustively.
 use poem::Request;
 use poem::web::Data;
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi, Tags, param::Path};
+use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 use std::sync::Arc;
 
 use super::AppState;
 use super::auth::presented_secret;
 use crate::app::auth::Principal;
+use crate::app::repositories::ListFilter;
 use crate::domain::error::{AuthError, RepositoryError};
-use crate::domain::repository::{KindSettings, Repository, RepositoryDraft};
+use crate::domain::repository::{Kind, KindSettings, PackageType, Repository, RepositoryDraft};
 use crate::domain::token::Scope;
 
 #[derive(Tags)]
@@ -180,9 +182,15 @@ impl From<Repository> for RepositoryView {
 
 #[derive(ApiResponse)]
 enum ListRepositoriesResponse {
-    /// Every repository, ordered by name.
+    /// A page of repositories ordered by name; `X-Next-Cursor` is set when more follow.
     #[oai(status = 200)]
-    Ok(Json<Vec<RepositoryView>>),
+    Ok(
+        Json<Vec<RepositoryView>>,
+        #[oai(header = "X-Next-Cursor")] Option<String>,
+    ),
+    /// An unknown kind or package, or a bad limit (`field` names it).
+    #[oai(status = 400)]
+    BadRequest(Json<ApiError>),
     /// Reads need a token on this instance.
     #[oai(status = 401)]
     Unauthorized(Json<ApiError>),
@@ -349,8 +357,42 @@ impl AdminApi {
         operation_id = "listRepositories",
         tag = "ApiTags::Repositories"
     )]
-    async fn list_repositories(&self, req: &Request, Data(state): Data<&Arc<AppState>>) -> ListRepositoriesResponse {
+    async fn list_repositories(
+        &self,
+        req: &Request,
+        Data(state): Data<&Arc<AppState>>,
+        /// Only this kind: `remote`, `local` or `virtual`.
+        kind: Query<Option<String>>,
+        /// Only this package type.
+        package: Query<Option<String>>,
+        /// Page size (default 100, at most 1000).
+        limit: Query<Option<u32>>,
+        /// The `X-Next-Cursor` of the previous page.
+        cursor: Query<Option<String>>,
+    ) -> ListRepositoriesResponse {
         use ListRepositoriesResponse as R;
+        let kind = match kind.0.as_deref().map(str::parse::<Kind>).transpose() {
+            Ok(k) => k,
+            Err(m) => return R::BadRequest(api_error("INVALID_FIELD", m, Some("kind"))),
+        };
+        let package = match package.0.as_deref().map(str::parse::<PackageType>).transpose() {
+            Ok(p) => p,
+            Err(m) => return R::BadRequest(api_error("INVALID_FIELD", m, Some("package"))),
+        };
+        let limit = limit.0.unwrap_or(100);
+        if !(1..=1000).contains(&limit) {
+            return R::BadRequest(api_error(
+                "INVALID_FIELD",
+                "limit must be between 1 and 1000",
+                Some("limit"),
+            ));
+        }
+        let filter = ListFilter {
+            kind,
+            package,
+            after: cursor.0,
+            limit: limit as usize,
+        };
         if let Err(denied) = require(state, req, Scope::Read, None).await.or_else(|d| match d {
             // Listing is instance-wide; a read token restricted to some repositories may list too.
             Denied::Forbidden(_) => Ok(Principal::Anonymous),
@@ -362,14 +404,15 @@ impl AdminApi {
                 Denied::Unavailable(e) => R::Unavailable(e),
             };
         }
-        match state.repositories.list().await {
-            Ok(repos) => R::Ok(Json(repos.into_iter().map(RepositoryView::from).collect())),
+        match state.repositories.list_page(&filter).await {
+            Ok((repos, next)) => R::Ok(Json(repos.into_iter().map(RepositoryView::from).collect()), next),
             Err(e) => match e {
                 RepositoryError::Unavailable(cause) => R::Unavailable(unavailable(&cause)),
                 RepositoryError::Invalid(_)
                 | RepositoryError::NotFound(_)
                 | RepositoryError::AlreadyExists(_)
-                | RepositoryError::ManagedByConfig(_) => R::Unavailable(unavailable(&e.to_string())),
+                | RepositoryError::ManagedByConfig(_)
+                | RepositoryError::InUse { .. } => R::Unavailable(unavailable(&e.to_string())),
             },
         }
     }
@@ -406,7 +449,9 @@ impl AdminApi {
                         R::BadRequest(api_error("INVALID_FIELD", f.to_string(), Some(f.field)))
                     }
                     RepositoryError::AlreadyExists(_) => R::Conflict(api_error("REPOSITORY_EXISTS", message, None)),
-                    RepositoryError::ManagedByConfig(_) => R::Conflict(api_error("MANAGED_BY_CONFIG", message, None)),
+                    RepositoryError::ManagedByConfig(_) | RepositoryError::InUse { .. } => {
+                        R::Conflict(api_error("MANAGED_BY_CONFIG", message, None))
+                    }
                     RepositoryError::NotFound(_) => R::BadRequest(api_error("INVALID_FIELD", message, Some("members"))),
                     RepositoryError::Unavailable(cause) => R::Unavailable(unavailable(&cause)),
                 }
@@ -443,9 +488,9 @@ impl AdminApi {
                         R::NotFound(api_error("REPOSITORY_NOT_FOUND", message, None))
                     }
                     RepositoryError::Unavailable(cause) => R::Unavailable(unavailable(&cause)),
-                    RepositoryError::AlreadyExists(_) | RepositoryError::ManagedByConfig(_) => {
-                        R::Unavailable(unavailable(&message))
-                    }
+                    RepositoryError::AlreadyExists(_)
+                    | RepositoryError::ManagedByConfig(_)
+                    | RepositoryError::InUse { .. } => R::Unavailable(unavailable(&message)),
                 }
             }
         }
@@ -463,6 +508,8 @@ impl AdminApi {
         req: &Request,
         Data(state): Data<&Arc<AppState>>,
         name: Path<String>,
+        /// Also remove it from the virtual repositories it is a member of.
+        force: Query<Option<bool>>,
     ) -> DeleteRepositoryResponse {
         use DeleteRepositoryResponse as R;
         let principal = match require(state, req, Scope::Admin, None).await {
@@ -471,7 +518,7 @@ impl AdminApi {
             Err(Denied::Forbidden(e)) => return R::Forbidden(e),
             Err(Denied::Unavailable(e)) => return R::Unavailable(e),
         };
-        match state.repositories.delete(&name.0).await {
+        match state.repositories.delete(&name.0, force.0.unwrap_or(false)).await {
             Ok(()) => {
                 tracing::info!(repository = %name.0, by = ?principal_name(&principal), "repository deleted");
                 R::Deleted
@@ -483,6 +530,7 @@ impl AdminApi {
                         R::NotFound(api_error("REPOSITORY_NOT_FOUND", message, None))
                     }
                     RepositoryError::ManagedByConfig(_) => R::Conflict(api_error("MANAGED_BY_CONFIG", message, None)),
+                    RepositoryError::InUse { .. } => R::Conflict(api_error("REPOSITORY_IN_USE", message, None)),
                     RepositoryError::AlreadyExists(_) => R::Conflict(api_error("CONFLICT", message, None)),
                     RepositoryError::Unavailable(cause) => R::Unavailable(unavailable(&cause)),
                 }

@@ -127,6 +127,7 @@ impl From<RepositoryError> for HttpError {
             RepositoryError::NotFound(_) => HttpError::new(StatusCode::NOT_FOUND, "REPOSITORY_NOT_FOUND", message),
             RepositoryError::AlreadyExists(_) => HttpError::new(StatusCode::CONFLICT, "REPOSITORY_EXISTS", message),
             RepositoryError::ManagedByConfig(_) => HttpError::new(StatusCode::CONFLICT, "MANAGED_BY_CONFIG", message),
+            RepositoryError::InUse { .. } => HttpError::new(StatusCode::CONFLICT, "REPOSITORY_IN_USE", message),
             RepositoryError::Unavailable(cause) => HttpError::unavailable(&cause),
         }
     }

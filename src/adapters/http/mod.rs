@@ -7,6 +7,7 @@ pub mod files;
 pub mod listener;
 pub mod metrics;
 pub mod remote;
+pub mod repositories_api;
 pub mod tokens_api;
 
 use poem::middleware::Tracing;
@@ -34,9 +35,20 @@ pub struct AppState {
 }
 
 /// The management API's OpenAPI service (also used by `artifactapi openapi` to print the spec).
-pub fn openapi_service() -> OpenApiService<(admin::AdminApi, tokens_api::TokensApi), ()> {
+pub fn openapi_service() -> OpenApiService<
+    (
+        admin::AdminApi,
+        repositories_api::RepositoriesApi,
+        tokens_api::TokensApi,
+    ),
+    (),
+> {
     OpenApiService::new(
-        (admin::AdminApi, tokens_api::TokensApi),
+        (
+            admin::AdminApi,
+            repositories_api::RepositoriesApi,
+            tokens_api::TokensApi,
+        ),
         "ArtifactAPI",
         env!("CARGO_PKG_VERSION"),
     )
