@@ -21,6 +21,7 @@ use crate::app::cas::ContentStore;
 use crate::app::config::{BlobStoreUrl, CacheUrl, Config, ConfigError, DatabaseUrl};
 use crate::app::health::HealthService;
 use crate::app::hosted::HostedService;
+use crate::app::objects::ObjectsService;
 use crate::app::proxy::{ProxyConfig, RemotePorts, RemoteService};
 use crate::app::repositories::RepositoryService;
 use crate::app::tokens::TokenService;
@@ -186,7 +187,8 @@ pub fn app_state(config: &Config, backends: &Backends) -> Arc<AppState> {
             },
             ProxyConfig::default(),
         ),
-        repositories: RepositoryService::new(catalog, meta.clone(), index),
+        repositories: RepositoryService::new(catalog.clone(), meta.clone(), index.clone()),
+        objects: ObjectsService::new(catalog, meta.clone(), index),
         auth: AuthService::new(meta.clone(), backends.clock.clone(), config.anonymous_read),
         tokens: TokenService::new(meta.clone(), backends.clock.clone()),
         health: HealthService::new(meta.clone(), backends.blobs.clone(), backends.cache.clone()),

@@ -146,3 +146,145 @@ async fn list_replace_take_over_and_delete_members() {
         "removed from the virtual repository"
     );
 }
+
+#[tokio::test]
+async fn objects_browse_evict_and_flush() {
+    use bytes::Bytes;
+    use support::upstream::{FakeFile, FakeUpstream};
+    let upstream = FakeUpstream::start().await;
+    upstream.put("up/index.txt", FakeFile::Bytes(Bytes::from_static(b"index")));
+    upstream.put("up/a.bin", FakeFile::Bytes(Bytes::from_static(b"aaaa")));
+    let server = Server::start(&[]).await;
+    let client = reqwest::Client::new();
+    let create = |body: Value| {
+        client
+            .post(server.url("/api/v2/repositories"))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&body)
+            .send()
+    };
+    assert_eq!(
+        create(json!({"name": "files", "kind": "local", "package": "generic"}))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::CREATED
+    );
+    let remote = json!({"name": "up", "kind": "remote", "package": "generic", "base_url": format!("{}/up", upstream.base),
+        "mutable_patterns": [r"\.txt$"]});
+    assert_eq!(create(remote).await.unwrap().status(), StatusCode::CREATED);
+    for path in ["docs/one.txt", "docs/two.txt", "other.txt"] {
+        let r = client
+            .put(server.url(&format!("/api/v1/local/files/{path}")))
+            .bearer_auth(ADMIN_TOKEN)
+            .body(path)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let objects = |repo: &str, query: &str| {
+        client
+            .get(server.url(&format!("/api/v2/repositories/{repo}/objects{query}")))
+            .send()
+    };
+    let paths = |v: Value| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["path"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let page = objects("files", "?prefix=docs/&limit=1").await.unwrap();
+    let cursor = page.headers()["x-next-cursor"].to_str().unwrap().to_string();
+    assert_eq!(paths(page.json().await.unwrap()), ["docs/one.txt"]);
+    let page = objects("files", &format!("?prefix=docs/&limit=1&cursor={cursor}"))
+        .await
+        .unwrap();
+    assert_eq!(paths(page.json().await.unwrap()), ["docs/two.txt"]);
+    let evict = |repo: &str, path: &str| {
+        client
+            .delete(server.url(&format!("/api/v2/repositories/{repo}/objects?path={path}")))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+    };
+    assert_eq!(evict("files", "other.txt").await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        client
+            .get(server.url("/api/v1/local/files/other.txt"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        evict("files", "other.txt").await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        client
+            .delete(server.url("/api/v2/repositories/files/objects?path=x"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    for path in ["index.txt", "a.bin"] {
+        assert_eq!(
+            client
+                .get(server.url(&format!("/api/v1/remote/up/{path}")))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::OK
+        );
+    }
+    // A streamed fetch records its copy just after the client has the last byte.
+    let mut cached = Value::Null;
+    for _ in 0..50 {
+        cached = objects("up", "").await.unwrap().json().await.unwrap();
+        if cached.as_array().unwrap().len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let classes: Vec<(String, String)> = cached
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["path"].as_str().unwrap().into(), o["class"].as_str().unwrap().into()))
+        .collect();
+    assert_eq!(
+        classes,
+        [
+            ("a.bin".into(), "immutable".into()),
+            ("index.txt".into(), "mutable".into())
+        ]
+    );
+    let flushed = client
+        .delete(server.url("/api/v2/repositories/up/cache?scope=mutable"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(flushed.json::<Value>().await.unwrap()["removed"], 1);
+    assert_eq!(paths(objects("up", "").await.unwrap().json().await.unwrap()), ["a.bin"]);
+    let refetched = client
+        .get(server.url("/api/v1/remote/up/index.txt"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refetched.headers()["x-artifact-source"], "remote");
+    assert_eq!(upstream.hits("up/index.txt"), 2);
+    let not_remote = client
+        .delete(server.url("/api/v2/repositories/files/cache"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_remote.status(), StatusCode::BAD_REQUEST);
+}

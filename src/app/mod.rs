@@ -4,6 +4,7 @@ pub mod cas;
 pub mod config;
 pub mod health;
 pub mod hosted;
+pub mod objects;
 pub mod proxy;
 pub mod repositories;
 pub mod tokens;

@@ -115,3 +115,18 @@ pub enum TokenError {
     #[error("backend unavailable: {0}")]
     Unavailable(String),
 }
+
+/// Browsing and evicting the objects of a repository.
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectsError {
+    #[error("repository '{0}' not found")]
+    RepositoryNotFound(String),
+    #[error("'{0}' not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Unsupported(&'static str),
+    #[error("invalid request: {0}")]
+    Invalid(FieldError),
+    #[error("backend unavailable: {0}")]
+    Unavailable(String),
+}

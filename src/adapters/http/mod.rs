@@ -6,6 +6,7 @@ pub mod errors;
 pub mod files;
 pub mod listener;
 pub mod metrics;
+pub mod objects_api;
 pub mod remote;
 pub mod repositories_api;
 pub mod tokens_api;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 use crate::app::auth::AuthService;
 use crate::app::health::HealthService;
 use crate::app::hosted::HostedService;
+use crate::app::objects::ObjectsService;
 use crate::app::proxy::RemoteService;
 use crate::app::repositories::RepositoryService;
 use crate::app::tokens::TokenService;
@@ -28,6 +30,7 @@ pub struct AppState {
     pub hosted: HostedService,
     pub remote: RemoteService,
     pub repositories: RepositoryService,
+    pub objects: ObjectsService,
     pub auth: AuthService,
     pub tokens: TokenService,
     pub health: HealthService,
@@ -39,6 +42,7 @@ pub fn openapi_service() -> OpenApiService<
     (
         admin::AdminApi,
         repositories_api::RepositoriesApi,
+        objects_api::ObjectsApi,
         tokens_api::TokensApi,
     ),
     (),
@@ -47,6 +51,7 @@ pub fn openapi_service() -> OpenApiService<
         (
             admin::AdminApi,
             repositories_api::RepositoriesApi,
+            objects_api::ObjectsApi,
             tokens_api::TokensApi,
         ),
         "ArtifactAPI",
