@@ -131,10 +131,16 @@ async fn serve(config: Config) -> Result<(), String> {
     }
     let report = state
         .repositories
-        .apply_config(config.repositories.clone())
+        .apply_config(config.repositories.clone(), config.prune)
         .await
         .map_err(|e| format!("[[repository]] config: {e}"))?;
-    tracing::info!(created = ?report.created, updated = ?report.updated, unchanged = report.unchanged.len(), "repositories from config applied");
+    tracing::info!(
+        created = ?report.created,
+        updated = ?report.updated,
+        deleted = ?report.deleted,
+        unchanged = report.unchanged.len(),
+        "repositories from config applied"
+    );
 
     let acceptor = http::listener::NoDelayAcceptor::bind(&config.listen)
         .await

@@ -48,6 +48,8 @@ pub struct Config {
     pub shutdown_timeout: u64,
     pub log_format: LogFormat,
     pub log_level: String,
+    /// Delete config-managed repositories that are no longer listed in `[[repository]]`.
+    pub prune: bool,
     #[serde(rename = "repository")]
     pub repositories: Vec<RepositoryDraft>,
 }
@@ -71,6 +73,7 @@ impl Default for Config {
             shutdown_timeout: 30,
             log_format: LogFormat::Human,
             log_level: "info".into(),
+            prune: false,
             repositories: Vec::new(),
         }
     }
@@ -101,6 +104,7 @@ const KEYS: &[(&str, ValueType)] = &[
     ("shutdown_timeout", ValueType::Integer),
     ("log_format", ValueType::Text),
     ("log_level", ValueType::Text),
+    ("prune", ValueType::Boolean),
 ];
 
 impl Config {

@@ -31,6 +31,7 @@ pub struct ApplyReport {
     pub created: Vec<String>,
     pub updated: Vec<String>,
     pub unchanged: Vec<String>,
+    pub deleted: Vec<String>,
 }
 
 impl RepositoryService {
@@ -151,6 +152,10 @@ impl RepositoryService {
         if repo.managed_by == ManagedBy::Config {
             return Err(RepositoryError::ManagedByConfig(name.to_string()));
         }
+        self.remove(name, force).await
+    }
+
+    async fn remove(&self, name: &str, force: bool) -> Result<(), RepositoryError> {
         let referrers: Vec<Repository> = self
             .list()
             .await?
@@ -181,7 +186,13 @@ impl RepositoryService {
     /// Config as code: creates or updates every listed repository (marked `managed_by: config`).
     /// Everything is validated before anything is written; virtual repositories go last so their
     /// members exist.
-    pub async fn apply_config(&self, drafts: Vec<RepositoryDraft>) -> Result<ApplyReport, RepositoryError> {
+    /// With `prune`, config-managed repositories no longer listed are deleted (and removed from
+    /// virtual repositories that list them); repositories managed by the API are never touched.
+    pub async fn apply_config(
+        &self,
+        drafts: Vec<RepositoryDraft>,
+        prune: bool,
+    ) -> Result<ApplyReport, RepositoryError> {
         let mut repos = drafts
             .into_iter()
             .map(|d| d.validate(ManagedBy::Config).map_err(RepositoryError::Invalid))
@@ -201,6 +212,25 @@ impl RepositoryService {
                     self.catalog.update(&repo).await.map_err(unavailable)?;
                     report.updated.push(name);
                 }
+            }
+        }
+        if prune {
+            let listed: std::collections::HashSet<&String> = report
+                .created
+                .iter()
+                .chain(&report.updated)
+                .chain(&report.unchanged)
+                .collect();
+            let stale: Vec<String> = self
+                .list()
+                .await?
+                .into_iter()
+                .filter(|r| r.managed_by == ManagedBy::Config && !listed.contains(&r.name.to_string()))
+                .map(|r| r.name.to_string())
+                .collect();
+            for name in stale {
+                self.remove(&name, true).await?;
+                report.deleted.push(name);
             }
         }
         Ok(report)
@@ -475,7 +505,7 @@ mod tests {
             .times(1)
             .returning(|_| Ok(()));
         let report = service(catalog, MockHostedFiles::new(), MockArtifactIndex::new())
-            .apply_config(vec![same, changed, draft("new", "local", "generic")])
+            .apply_config(vec![same, changed, draft("new", "local", "generic")], false)
             .await
             .unwrap();
         assert_eq!(
@@ -483,9 +513,53 @@ mod tests {
             ApplyReport {
                 created: vec!["new".into()],
                 updated: vec!["changed".into()],
-                unchanged: vec!["same".into()]
+                unchanged: vec!["same".into()],
+                deleted: vec![],
             }
         );
+    }
+
+    #[tokio::test]
+    async fn prune_deletes_only_unlisted_config_managed_repositories() {
+        let kept = draft("kept", "local", "generic");
+        let stored_kept = kept.clone().validate(ManagedBy::Config).unwrap();
+        let gone = draft("gone", "local", "generic").validate(ManagedBy::Config).unwrap();
+        let api = draft("api-made", "local", "generic").validate(ManagedBy::Api).unwrap();
+        let mut catalog = MockRepositoryCatalog::new();
+        let (k, g) = (stored_kept.clone(), gone.clone());
+        catalog
+            .expect_get()
+            .with(eq("kept"))
+            .returning(move |_| Ok(Some(k.clone())));
+        catalog
+            .expect_get()
+            .with(eq("gone"))
+            .returning(move |_| Ok(Some(g.clone())));
+        let all = vec![stored_kept, gone, api];
+        catalog.expect_list().returning(move || Ok(all.clone()));
+        catalog
+            .expect_delete()
+            .with(eq("gone"))
+            .times(1)
+            .returning(|_| Ok(true));
+        let mut files = MockHostedFiles::new();
+        files
+            .expect_delete_repo()
+            .with(eq("gone"))
+            .times(1)
+            .returning(|_| Ok(0));
+        let mut index = MockArtifactIndex::new();
+        index
+            .expect_delete_repo()
+            .with(eq("gone"))
+            .times(1)
+            .returning(|_| Ok(0));
+        let report = service(catalog, files, index)
+            .apply_config(vec![kept], true)
+            .await
+            .unwrap();
+        assert_eq!(report.deleted, vec!["gone".to_string()]);
+        assert_eq!(report.unchanged, vec!["kept".to_string()]);
     }
 
     #[tokio::test]
@@ -494,7 +568,10 @@ mod tests {
         catalog.expect_create().times(0);
         catalog.expect_get().times(0);
         let err = service(catalog, MockHostedFiles::new(), MockArtifactIndex::new())
-            .apply_config(vec![draft("ok", "local", "generic"), draft("bad", "local", "maven")])
+            .apply_config(
+                vec![draft("ok", "local", "generic"), draft("bad", "local", "maven")],
+                false,
+            )
             .await
             .unwrap_err();
         assert!(matches!(err, RepositoryError::Invalid(f) if f.field == "package"));
