@@ -19,6 +19,7 @@ use crate::adapters::upstream::http::{HttpUpstream, UpstreamConfig};
 use crate::app::auth::AuthService;
 use crate::app::cas::ContentStore;
 use crate::app::config::{BlobStoreUrl, CacheUrl, Config, ConfigError, DatabaseUrl};
+use crate::app::events::EventBus;
 use crate::app::health::HealthService;
 use crate::app::hosted::HostedService;
 use crate::app::objects::ObjectsService;
@@ -161,6 +162,7 @@ pub fn app_state(config: &Config, backends: &Backends) -> Arc<AppState> {
         config.scratch_dir(),
     ));
     let metrics = Arc::new(Metrics::new());
+    let events = Arc::new(EventBus::new(backends.cache.clone(), backends.clock.clone()));
     // One hot catalog and index per process, so writes through this replica invalidate them.
     let catalog: Arc<dyn RepositoryCatalog> = Arc::new(HotCatalog::new(meta.clone()));
     let index: Arc<dyn ArtifactIndex> = Arc::new(HotIndex::new(meta.clone()));
@@ -184,6 +186,7 @@ pub fn app_state(config: &Config, backends: &Backends) -> Arc<AppState> {
                 clock: backends.clock.clone(),
                 signing: meta.clone(),
                 telemetry: metrics.clone(),
+                events: events.clone(),
             },
             ProxyConfig::default(),
         ),
@@ -193,6 +196,7 @@ pub fn app_state(config: &Config, backends: &Backends) -> Arc<AppState> {
         tokens: TokenService::new(meta.clone(), backends.clock.clone()),
         health: HealthService::new(meta.clone(), backends.blobs.clone(), backends.cache.clone()),
         metrics,
+        events,
     })
 }
 

@@ -2,6 +2,7 @@
 pub mod auth;
 pub mod cas;
 pub mod config;
+pub mod events;
 pub mod health;
 pub mod hosted;
 pub mod objects;

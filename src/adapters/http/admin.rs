@@ -440,6 +440,10 @@ impl AdminApi {
         match state.repositories.create(body.0.into()).await {
             Ok(repo) => {
                 tracing::info!(repository = %repo.name, by = ?principal_name(&principal), "repository created");
+                state
+                    .events
+                    .publish("repository_created", repo.name.as_str(), None)
+                    .await;
                 R::Created(Json(repo.into()))
             }
             Err(e) => {
@@ -521,6 +525,7 @@ impl AdminApi {
         match state.repositories.delete(&name.0, force.0.unwrap_or(false)).await {
             Ok(()) => {
                 tracing::info!(repository = %name.0, by = ?principal_name(&principal), "repository deleted");
+                state.events.publish("repository_deleted", &name.0, None).await;
                 R::Deleted
             }
             Err(e) => {

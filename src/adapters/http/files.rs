@@ -77,6 +77,7 @@ async fn serve(req: &Request, body: Body, state: &AppState) -> Result<Response, 
             ensure_local(&target, state).await?;
             state.hosted.delete(repo, &target.path).await?;
             log_write(&principal, "delete", &target);
+            state.events.publish("delete", repo, Some(target.path.as_str())).await;
             Ok(StatusCode::NO_CONTENT.into_response())
         }
         _ => Ok(HttpError::new(
@@ -234,6 +235,10 @@ async fn upload(req: &Request, body: Body, target: Target, state: &AppState) -> 
     let stored = state.hosted.upload(request).await?;
     state.metrics.count_received(target.repo.as_str(), 201, stored.size);
     tracing::info!(repository = %target.repo, path = %target.path, digest = %stored.digest, size = stored.size, "uploaded");
+    state
+        .events
+        .publish("upload", target.repo.as_str(), Some(target.path.as_str()))
+        .await;
     let json = serde_json::json!({
         "repository": stored.repo,
         "path": stored.path,

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod auth;
 pub mod errors;
+pub mod events_api;
 pub mod files;
 pub mod listener;
 pub mod metrics;
@@ -17,6 +18,7 @@ use poem_openapi::OpenApiService;
 use std::sync::Arc;
 
 use crate::app::auth::AuthService;
+use crate::app::events::EventBus;
 use crate::app::health::HealthService;
 use crate::app::hosted::HostedService;
 use crate::app::objects::ObjectsService;
@@ -35,6 +37,7 @@ pub struct AppState {
     pub tokens: TokenService,
     pub health: HealthService,
     pub metrics: Arc<Metrics>,
+    pub events: Arc<EventBus>,
 }
 
 /// The management API's OpenAPI service (also used by `artifactapi openapi` to print the spec).
@@ -44,6 +47,7 @@ pub fn openapi_service() -> OpenApiService<
         repositories_api::RepositoriesApi,
         objects_api::ObjectsApi,
         tokens_api::TokensApi,
+        events_api::EventsApi,
     ),
     (),
 > {
@@ -53,6 +57,7 @@ pub fn openapi_service() -> OpenApiService<
             repositories_api::RepositoriesApi,
             objects_api::ObjectsApi,
             tokens_api::TokensApi,
+            events_api::EventsApi,
         ),
         "ArtifactAPI",
         env!("CARGO_PKG_VERSION"),

@@ -168,6 +168,7 @@ impl ObjectsApi {
         match state.objects.evict(&name.0, &path.0).await {
             Ok(()) => {
                 tracing::info!(repository = %name.0, path = %path.0, "object evicted");
+                state.events.publish("evict", &name.0, Some(&path.0)).await;
                 EvictResponse::Ok(Json(FlushView { removed: 1 }), None)
             }
             Err(e) => EvictResponse::failed(e),
@@ -202,6 +203,7 @@ impl ObjectsApi {
         match state.objects.flush(&name.0, scope).await {
             Ok(removed) => {
                 tracing::info!(repository = %name.0, removed, "cache flushed");
+                state.events.publish("flush", &name.0, None).await;
                 FlushResponse::Ok(Json(FlushView { removed }), None)
             }
             Err(e) => FlushResponse::failed(e),

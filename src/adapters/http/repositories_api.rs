@@ -77,6 +77,10 @@ impl RepositoriesApi {
         {
             Ok(repo) => {
                 tracing::info!(repository = %repo.name, "repository replaced");
+                state
+                    .events
+                    .publish("repository_replaced", repo.name.as_str(), None)
+                    .await;
                 R::Ok(Json(repo.into()))
             }
             Err(e) => {

@@ -207,6 +207,7 @@ impl Inner {
                 match self.index.upsert(&object).await {
                     Ok(()) => {
                         tracing::info!(repository = %target.repo, path = %target.path, size = object.size, "cached from upstream");
+                        self.events.publish("fetch", &target.repo, Some(&target.path)).await;
                         DONE_OK
                     }
                     Err(e) => {

@@ -121,6 +121,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     signing: Arc<dyn SigningKeys>,
     telemetry: Arc<dyn ProxyTelemetry>,
+    events: Arc<crate::app::events::EventBus>,
     signer: tokio::sync::OnceCell<LinkSigner>,
     config: ProxyConfig,
 }
@@ -143,6 +144,7 @@ pub struct RemotePorts {
     pub clock: Arc<dyn Clock>,
     pub signing: Arc<dyn SigningKeys>,
     pub telemetry: Arc<dyn ProxyTelemetry>,
+    pub events: Arc<crate::app::events::EventBus>,
 }
 
 impl RemoteService {
@@ -157,6 +159,7 @@ impl RemoteService {
             clock,
             signing,
             telemetry,
+            events,
         } = ports;
         let signer = tokio::sync::OnceCell::new();
         Self {
@@ -170,6 +173,7 @@ impl RemoteService {
                 clock,
                 signing,
                 telemetry,
+                events,
                 signer,
                 config,
             }),

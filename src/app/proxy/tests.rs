@@ -117,9 +117,13 @@ impl Mocks {
                 cas: Arc::new(cas),
                 cache: Arc::new(self.cache),
                 upstream: Arc::new(self.upstream),
-                clock,
+                clock: clock.clone(),
                 signing: Arc::new(signing),
                 telemetry: Arc::new(telemetry()),
+                events: Arc::new(crate::app::events::EventBus::new(
+                    Arc::new(quiet_cache()),
+                    clock.clone(),
+                )),
             },
             ProxyConfig::default(),
         )
@@ -136,6 +140,13 @@ fn telemetry() -> MockProxyTelemetry {
     t.expect_fetched_bytes().return_const(());
     t.expect_upstream_latency().return_const(());
     t
+}
+
+/// Event publication is best effort and checked end to end; here it goes nowhere.
+fn quiet_cache() -> MockTtlCache {
+    let mut c = MockTtlCache::new();
+    c.expect_publish().returning(|_, _| Ok(()));
+    c
 }
 
 fn path(p: &str) -> ArtifactPath {

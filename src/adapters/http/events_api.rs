@@ -1,0 +1,80 @@
+//! `GET /api/v2/events`: Server-Sent Events of activity on every replica.
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use poem::Request;
+use poem::web::Data;
+use poem_openapi::payload::{EventStream, Json};
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::AppState;
+use super::admin::{ApiError, ApiTags, Denied, require, unavailable};
+use crate::app::events::Event;
+use crate::domain::token::Scope;
+
+/// One event.
+#[derive(Object, Debug, Clone)]
+pub struct EventView {
+    /// `upload`, `delete`, `fetch`, `evict`, `flush`, `repository_created`, `repository_deleted`,
+    /// `repository_replaced`.
+    pub kind: String,
+    pub repository: String,
+    pub path: Option<String>,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<Event> for EventView {
+    fn from(e: Event) -> Self {
+        EventView {
+            kind: e.kind,
+            repository: e.repository,
+            path: e.path,
+            at: e.at,
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+enum EventsResponse {
+    /// A stream of events (`text/event-stream`), each `data:` line one JSON event.
+    #[oai(status = 200)]
+    Stream(EventStream<BoxStream<'static, EventView>>),
+    /// Reads need a token on this instance.
+    #[oai(status = 401)]
+    Unauthorized(Json<ApiError>),
+    /// The token lacks the admin scope.
+    #[oai(status = 403)]
+    Forbidden(Json<ApiError>),
+    /// The event channel is unavailable.
+    #[oai(status = 503)]
+    Unavailable(Json<ApiError>),
+}
+
+pub struct EventsApi;
+
+#[OpenApi(prefix_path = "/api/v2")]
+impl EventsApi {
+    /// Stream activity events
+    #[oai(
+        path = "/events",
+        method = "get",
+        operation_id = "streamEvents",
+        tag = "ApiTags::Health"
+    )]
+    async fn stream_events(&self, req: &Request, Data(state): Data<&Arc<AppState>>) -> EventsResponse {
+        match require(state, req, Scope::Admin, None).await {
+            Ok(_) => {}
+            Err(Denied::Unauthorized(e)) => return EventsResponse::Unauthorized(e),
+            Err(Denied::Forbidden(e)) => return EventsResponse::Forbidden(e),
+            Err(Denied::Unavailable(e)) => return EventsResponse::Unavailable(e),
+        }
+        match state.events.subscribe().await {
+            Ok(events) => {
+                let views = events.map(EventView::from).boxed();
+                EventsResponse::Stream(EventStream::new(views).keep_alive(Duration::from_secs(15)))
+            }
+            Err(e) => EventsResponse::Unavailable(unavailable(&e.to_string())),
+        }
+    }
+}
