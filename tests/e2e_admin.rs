@@ -288,3 +288,90 @@ async fn objects_browse_evict_and_flush() {
         .unwrap();
     assert_eq!(not_remote.status(), StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn probe_reaches_the_upstream_and_caches_nothing() {
+    use bytes::Bytes;
+    use support::upstream::{FakeFile, FakeUpstream};
+    let upstream = FakeUpstream::start().await;
+    upstream.put("up/a.bin", FakeFile::Bytes(Bytes::from_static(b"aaaa")));
+    let server = Server::start(&[]).await;
+    let client = reqwest::Client::new();
+    let remote = json!({"name": "up", "kind": "remote", "package": "generic", "base_url": format!("{}/up", upstream.base),
+        "blocklist": ["secret"]});
+    let created = client
+        .post(server.url("/api/v2/repositories"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&remote)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let probe = |body: Value, token: Option<&str>| {
+        let mut r = client.post(server.url("/api/v2/probe")).json(&body);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send()
+    };
+    let ok = probe(json!({"repository": "up", "path": "a.bin"}), Some(ADMIN_TOKEN))
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    let ok: Value = ok.json().await.unwrap();
+    assert_eq!(ok["status"], 200);
+    assert_eq!(ok["headers"]["content-length"], "4");
+    assert_eq!(ok["url"], format!("{}/up/a.bin", upstream.base));
+    let listed: Value = client
+        .get(server.url("/api/v2/repositories/up/objects"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed, json!([]), "a probe caches nothing");
+    let missing: Value = probe(json!({"repository": "up", "path": "nope"}), Some(ADMIN_TOKEN))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(missing["status"], 404);
+    assert_eq!(
+        probe(json!({"repository": "up", "path": "secret.bin"}), Some(ADMIN_TOKEN))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        probe(json!({"repository": "nope", "path": "a"}), Some(ADMIN_TOKEN))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        probe(json!({"repository": "up", "path": "../x"}), Some(ADMIN_TOKEN))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        probe(json!({"repository": "up", "path": "a.bin"}), None)
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    upstream.stop().await;
+    let down: Value = probe(json!({"repository": "up", "path": "a.bin"}), Some(ADMIN_TOKEN))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(down["status"].is_null() && down["error"].is_string(), "{down}");
+}

@@ -8,6 +8,7 @@ pub mod files;
 pub mod listener;
 pub mod metrics;
 pub mod objects_api;
+pub mod probe_api;
 pub mod remote;
 pub mod repositories_api;
 pub mod tokens_api;
@@ -48,6 +49,7 @@ pub fn openapi_service() -> OpenApiService<
         objects_api::ObjectsApi,
         tokens_api::TokensApi,
         events_api::EventsApi,
+        probe_api::ProbeApi,
     ),
     (),
 > {
@@ -58,6 +60,7 @@ pub fn openapi_service() -> OpenApiService<
             objects_api::ObjectsApi,
             tokens_api::TokensApi,
             events_api::EventsApi,
+            probe_api::ProbeApi,
         ),
         "ArtifactAPI",
         env!("CARGO_PKG_VERSION"),

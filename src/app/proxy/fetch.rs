@@ -312,7 +312,7 @@ impl Target {
 
 /// Basic auth with the remote's credentials (only towards its own `base_url`, never to the
 /// other hosts an index links to), and the client's `Accept` for negotiated indexes.
-fn request_headers(target: &Target) -> Vec<(String, String)> {
+pub(super) fn request_headers(target: &Target) -> Vec<(String, String)> {
     let mut headers = Vec::new();
     let own_host = target
         .location

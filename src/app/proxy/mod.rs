@@ -4,6 +4,9 @@
 //! for that fetch and serve the stored copy. Upstream failures fall back to a stale copy.
 mod breaker;
 mod fetch;
+mod probe;
+
+pub use probe::ProbeResult;
 
 use std::sync::Arc;
 use std::time::Duration;
