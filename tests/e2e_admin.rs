@@ -119,6 +119,22 @@ async fn list_replace_take_over_and_delete_members() {
     assert_eq!(taken.status(), StatusCode::OK);
     assert_eq!(taken.json::<Value>().await.unwrap()["managed_by"], "api");
 
+    let patch = |name: &str, body: Value| {
+        client
+            .patch(server.url(&format!("/api/v2/repositories/{name}")))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&body)
+            .send()
+    };
+    let patched = patch("c-files", json!({"allow_overwrite": false})).await.unwrap();
+    assert_eq!(patched.status(), StatusCode::OK);
+    assert_eq!(patched.json::<Value>().await.unwrap()["allow_overwrite"], false);
+    let bad_patch = patch("c-files", json!({"package": "maven"})).await.unwrap();
+    assert_eq!(bad_patch.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(bad_patch.json::<Value>().await.unwrap()["field"], "package");
+    let unknown_field = patch("c-files", json!({"colour": "red"})).await.unwrap();
+    assert_eq!(unknown_field.status(), StatusCode::BAD_REQUEST);
+
     let delete = |name: &str, query: &str| {
         client
             .delete(server.url(&format!("/api/v2/repositories/{name}{query}")))

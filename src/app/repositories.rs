@@ -118,6 +118,23 @@ impl RepositoryService {
         Ok(repo)
     }
 
+    /// Partial update (`PATCH`, RFC 7386 merge patch over the stored definition). The password
+    /// is write-only: a string sets it, leaving it out keeps it.
+    pub async fn patch(
+        &self,
+        name: &str,
+        patch: &serde_json::Value,
+        take_over: bool,
+    ) -> Result<Repository, RepositoryError> {
+        let existing = self.get(name).await?;
+        let mut merged =
+            serde_json::to_value(existing.to_draft()).map_err(|e| RepositoryError::Unavailable(e.to_string()))?;
+        crate::domain::repository::merge_patch(&mut merged, patch);
+        let draft: RepositoryDraft = serde_json::from_value(merged)
+            .map_err(|e| RepositoryError::Invalid(FieldError::new("body", e.to_string())))?;
+        self.replace(name, draft, take_over).await
+    }
+
     /// True when `target` is reachable from `members` through virtual repositories.
     async fn reaches(
         &self,

@@ -402,3 +402,93 @@ mod tests {
         assert!(!format!("{repo:?}").contains("hunter2"));
     }
 }
+
+impl Repository {
+    /// The editable form of a stored definition (the password stays write-only: `None`).
+    pub fn to_draft(&self) -> RepositoryDraft {
+        let mut draft = RepositoryDraft {
+            name: self.name.to_string(),
+            kind: self.kind().to_string(),
+            package: self.package.to_string(),
+            ..RepositoryDraft::default()
+        };
+        match &self.settings {
+            KindSettings::Remote(s) => {
+                draft.base_url = Some(s.base_url.clone());
+                draft.username = s.username.clone();
+                draft.mutable_ttl = Some(s.mutable_ttl);
+                draft.immutable_ttl = Some(s.immutable_ttl);
+                draft.patterns = s.patterns.clone();
+                draft.blocklist = s.blocklist.clone();
+                draft.mutable_patterns = s.mutable_patterns.clone();
+                draft.immutable_patterns = s.immutable_patterns.clone();
+                draft.ban_tags = s.ban_tags.clone();
+                draft.offline = Some(s.offline);
+            }
+            KindSettings::Local(s) => draft.allow_overwrite = Some(s.allow_overwrite),
+            KindSettings::Virtual(s) => draft.members = s.members.iter().map(|m| m.to_string()).collect(),
+        }
+        draft
+    }
+}
+
+/// RFC 7386 JSON merge patch: objects merge key by key, `null` removes a key, anything else
+/// replaces.
+pub fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
+    let serde_json::Value::Object(patch_map) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = serde_json::Value::Object(serde_json::Map::new());
+    }
+    if let serde_json::Value::Object(target_map) = target {
+        for (key, value) in patch_map {
+            if value.is_null() {
+                target_map.remove(key);
+            } else {
+                merge_patch(target_map.entry(key.clone()).or_insert(serde_json::Value::Null), value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod patch_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn merge_patch_follows_rfc_7386() {
+        let table = [
+            (json!({"a": "b"}), json!({"a": "c"}), json!({"a": "c"})),
+            (json!({"a": "b"}), json!({"b": "c"}), json!({"a": "b", "b": "c"})),
+            (json!({"a": "b"}), json!({"a": null}), json!({})),
+            (json!({"a": ["b"]}), json!({"a": ["c", "d"]}), json!({"a": ["c", "d"]})),
+            (
+                json!({"a": {"b": "c"}}),
+                json!({"a": {"b": "d", "c": null}}),
+                json!({"a": {"b": "d"}}),
+            ),
+            (json!(["a"]), json!({"a": "c"}), json!({"a": "c"})),
+        ];
+        for (mut target, patch, expected) in table {
+            merge_patch(&mut target, &patch);
+            assert_eq!(target, expected);
+        }
+    }
+
+    #[test]
+    fn drafts_round_trip_through_validation() {
+        let draft = RepositoryDraft {
+            name: "r".into(),
+            kind: "remote".into(),
+            package: "pypi".into(),
+            base_url: Some("http://127.0.0.1:9".into()),
+            patterns: vec!["^a".into()],
+            ..Default::default()
+        };
+        let repo = draft.validate(ManagedBy::Api).unwrap();
+        assert_eq!(repo.to_draft().validate(ManagedBy::Api).unwrap(), repo);
+    }
+}

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::AppState;
 use super::admin::{ApiError, ApiTags, Denied, RepositoryInput, RepositoryView, api_error, require, unavailable};
 use crate::domain::error::RepositoryError;
+use crate::domain::repository::Repository;
 use crate::domain::token::Scope;
 
 // Built once per request and moved straight into the response: boxing buys nothing.
@@ -43,6 +44,32 @@ fn replace_bad_request(err: poem::Error) -> ReplaceRepositoryResponse {
     ReplaceRepositoryResponse::BadRequest(api_error("INVALID_BODY", err.to_string(), None))
 }
 
+async fn replaced(result: Result<Repository, RepositoryError>, state: &AppState) -> ReplaceRepositoryResponse {
+    use ReplaceRepositoryResponse as R;
+    match result {
+        Ok(repo) => {
+            tracing::info!(repository = %repo.name, "repository replaced");
+            state
+                .events
+                .publish("repository_replaced", repo.name.as_str(), None)
+                .await;
+            R::Ok(Json(repo.into()))
+        }
+        Err(e) => {
+            let message = e.to_string();
+            match e {
+                RepositoryError::Invalid(f) => R::BadRequest(api_error("INVALID_FIELD", f.to_string(), Some(f.field))),
+                RepositoryError::NotFound(_) => R::NotFound(api_error("REPOSITORY_NOT_FOUND", message, None)),
+                RepositoryError::ManagedByConfig(_) => R::Conflict(api_error("MANAGED_BY_CONFIG", message, None)),
+                RepositoryError::AlreadyExists(_) | RepositoryError::InUse { .. } => {
+                    R::Conflict(api_error("CONFLICT", message, None))
+                }
+                RepositoryError::Unavailable(cause) => R::Unavailable(unavailable(&cause)),
+            }
+        }
+    }
+}
+
 pub struct RepositoriesApi;
 
 #[OpenApi(prefix_path = "/api/v2")]
@@ -70,33 +97,47 @@ impl RepositoriesApi {
             Err(Denied::Forbidden(e)) => return R::Forbidden(e),
             Err(Denied::Unavailable(e)) => return R::Unavailable(e),
         }
-        match state
-            .repositories
-            .replace(&name.0, body.0.into(), take_over.0.unwrap_or(false))
-            .await
-        {
-            Ok(repo) => {
-                tracing::info!(repository = %repo.name, "repository replaced");
-                state
-                    .events
-                    .publish("repository_replaced", repo.name.as_str(), None)
-                    .await;
-                R::Ok(Json(repo.into()))
-            }
-            Err(e) => {
-                let message = e.to_string();
-                match e {
-                    RepositoryError::Invalid(f) => {
-                        R::BadRequest(api_error("INVALID_FIELD", f.to_string(), Some(f.field)))
-                    }
-                    RepositoryError::NotFound(_) => R::NotFound(api_error("REPOSITORY_NOT_FOUND", message, None)),
-                    RepositoryError::ManagedByConfig(_) => R::Conflict(api_error("MANAGED_BY_CONFIG", message, None)),
-                    RepositoryError::AlreadyExists(_) | RepositoryError::InUse { .. } => {
-                        R::Conflict(api_error("CONFLICT", message, None))
-                    }
-                    RepositoryError::Unavailable(cause) => R::Unavailable(unavailable(&cause)),
-                }
-            }
+        replaced(
+            state
+                .repositories
+                .replace(&name.0, body.0.into(), take_over.0.unwrap_or(false))
+                .await,
+            state,
+        )
+        .await
+    }
+
+    /// Update part of a repository
+    #[oai(
+        path = "/repositories/:name",
+        method = "patch",
+        operation_id = "patchRepository",
+        tag = "ApiTags::Repositories"
+    )]
+    async fn patch_repository(
+        &self,
+        req: &Request,
+        Data(state): Data<&Arc<AppState>>,
+        name: Path<String>,
+        /// Take over a repository defined in the config file (it becomes managed by the API).
+        take_over: Query<Option<bool>>,
+        /// A JSON merge patch (RFC 7386) over the repository's fields; `password` is write-only.
+        body: Json<serde_json::Value>,
+    ) -> ReplaceRepositoryResponse {
+        use ReplaceRepositoryResponse as R;
+        match require(state, req, Scope::Admin, None).await {
+            Ok(_) => {}
+            Err(Denied::Unauthorized(e)) => return R::Unauthorized(e),
+            Err(Denied::Forbidden(e)) => return R::Forbidden(e),
+            Err(Denied::Unavailable(e)) => return R::Unavailable(e),
         }
+        replaced(
+            state
+                .repositories
+                .patch(&name.0, &body.0, take_over.0.unwrap_or(false))
+                .await,
+            state,
+        )
+        .await
     }
 }
