@@ -13,6 +13,18 @@ pub struct Server {
     pub dir: tempfile::TempDir,
 }
 
+/// `127.0.0.1:<port>` from the server's `listening` log line (human or JSON format).
+fn listening_address(log: &str) -> Option<String> {
+    let line = log
+        .lines()
+        .find(|l| l.contains("listening") && l.contains("socket://127.0.0.1:"))?;
+    let rest = &line[line.find("socket://127.0.0.1:")? + "socket://".len()..];
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ':'))
+        .unwrap_or(rest.len());
+    Some(rest[..end].to_string())
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -39,22 +51,39 @@ impl Server {
         Self::start_with(env, &[]).await
     }
 
+    /// The server binds port 0 and the address is read from its `listening` log line, so
+    /// servers started in parallel can never answer each other's requests.
     pub async fn start_with(env: &[(&str, String)], extra_args: &[&str]) -> Server {
         let dir = tempfile::tempdir().unwrap();
-        let addr = format!("127.0.0.1:{}", free_port());
         let mut all: Vec<(&str, String)> = vec![
-            ("ARTIFACTAPI_LISTEN", addr.clone()),
+            ("ARTIFACTAPI_LISTEN", "127.0.0.1:0".to_string()),
             ("ARTIFACTAPI_ADMIN_TOKEN", ADMIN_TOKEN.to_string()),
         ];
         all.extend(env.iter().cloned());
         let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
         let mut args = extra_args.to_vec();
         args.push("serve");
-        let child = command(dir.path(), &args, &all)
+        let mut child = command(dir.path(), &args, &all)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
             .unwrap();
+        let log_path = dir.path().join("server.log");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let addr = loop {
+            let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+            if let Some(addr) = listening_address(&text) {
+                break addr;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("server exited ({status}) before listening; log:\n{text}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "server did not start listening; log:\n{text}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
         let server = Server {
             child,
             base: format!("http://{addr}"),
