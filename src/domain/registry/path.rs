@@ -232,7 +232,8 @@ mod tests {
     #[test]
     fn bad_routes_rejected() {
         let long = format!("docker/{}/manifests/latest", "a".repeat(256));
-        let cases: Vec<(String, fn(&PathError) -> bool)> = vec![
+        type Check = fn(&PathError) -> bool;
+        let cases: Vec<(String, Check)> = vec![
             ("docker/UPPER/manifests/latest".into(), |e| {
                 matches!(e, PathError::NameInvalid(_))
             }),
