@@ -316,6 +316,19 @@ enum ReadinessResponse {
     Unavailable(Json<ReadinessView>),
 }
 
+/// Maps an auth failure onto an operation's response enum, which must have `Unauthorized`,
+/// `Forbidden` and `Unavailable` variants.
+macro_rules! denied {
+    ($response:ident, $denied:expr) => {
+        match $denied {
+            Denied::Unauthorized(e) => $response::Unauthorized(e),
+            Denied::Forbidden(e) => $response::Forbidden(e),
+            Denied::Unavailable(e) => $response::Unavailable(e),
+        }
+    };
+}
+pub(super) use denied;
+
 /// Auth failures, mapped once for every operation.
 pub(super) enum Denied {
     Unauthorized(Json<ApiError>),
@@ -433,9 +446,7 @@ impl AdminApi {
         use CreateRepositoryResponse as R;
         let principal = match require(state, req, Scope::Admin, None).await {
             Ok(p) => p,
-            Err(Denied::Unauthorized(e)) => return R::Unauthorized(e),
-            Err(Denied::Forbidden(e)) => return R::Forbidden(e),
-            Err(Denied::Unavailable(e)) => return R::Unavailable(e),
+            Err(d) => return denied!(R, d),
         };
         match state.repositories.create(body.0.into()).await {
             Ok(repo) => {
@@ -479,9 +490,7 @@ impl AdminApi {
         use GetRepositoryResponse as R;
         match require(state, req, Scope::Read, Some(&name.0)).await {
             Ok(_) => {}
-            Err(Denied::Unauthorized(e)) => return R::Unauthorized(e),
-            Err(Denied::Forbidden(e)) => return R::Forbidden(e),
-            Err(Denied::Unavailable(e)) => return R::Unavailable(e),
+            Err(d) => return denied!(R, d),
         }
         match state.repositories.get(&name.0).await {
             Ok(repo) => R::Ok(Json(repo.into())),
@@ -518,9 +527,7 @@ impl AdminApi {
         use DeleteRepositoryResponse as R;
         let principal = match require(state, req, Scope::Admin, None).await {
             Ok(p) => p,
-            Err(Denied::Unauthorized(e)) => return R::Unauthorized(e),
-            Err(Denied::Forbidden(e)) => return R::Forbidden(e),
-            Err(Denied::Unavailable(e)) => return R::Unavailable(e),
+            Err(d) => return denied!(R, d),
         };
         match state.repositories.delete(&name.0, force.0.unwrap_or(false)).await {
             Ok(()) => {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::AppState;
-use super::admin::{ApiError, ApiTags, Denied, require, unavailable};
+use super::admin::{ApiError, ApiTags, Denied, denied, require, unavailable};
 use crate::app::events::Event;
 use crate::domain::token::Scope;
 
@@ -65,9 +65,7 @@ impl EventsApi {
     async fn stream_events(&self, req: &Request, Data(state): Data<&Arc<AppState>>) -> EventsResponse {
         match require(state, req, Scope::Admin, None).await {
             Ok(_) => {}
-            Err(Denied::Unauthorized(e)) => return EventsResponse::Unauthorized(e),
-            Err(Denied::Forbidden(e)) => return EventsResponse::Forbidden(e),
-            Err(Denied::Unavailable(e)) => return EventsResponse::Unavailable(e),
+            Err(d) => return denied!(EventsResponse, d),
         }
         match state.events.subscribe().await {
             Ok(events) => {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::AppState;
-use super::admin::{ApiError, ApiTags, Denied, api_error, require, unavailable};
+use super::admin::{ApiError, ApiTags, Denied, api_error, denied, require, unavailable};
 use crate::domain::error::ProxyError;
 use crate::domain::path::ArtifactPath;
 use crate::domain::token::Scope;
@@ -76,9 +76,7 @@ impl ProbeApi {
         use ProbeResponse as R;
         match require(state, req, Scope::Admin, None).await {
             Ok(_) => {}
-            Err(Denied::Unauthorized(e)) => return R::Unauthorized(e),
-            Err(Denied::Forbidden(e)) => return R::Forbidden(e),
-            Err(Denied::Unavailable(e)) => return R::Unavailable(e),
+            Err(d) => return denied!(R, d),
         }
         let path = match ArtifactPath::parse(&body.0.path) {
             Ok(p) => p,

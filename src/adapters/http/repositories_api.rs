@@ -7,7 +7,9 @@ use poem_openapi::{ApiResponse, OpenApi};
 use std::sync::Arc;
 
 use super::AppState;
-use super::admin::{ApiError, ApiTags, Denied, RepositoryInput, RepositoryView, api_error, require, unavailable};
+use super::admin::{
+    ApiError, ApiTags, Denied, RepositoryInput, RepositoryView, api_error, denied, require, unavailable,
+};
 use crate::domain::error::RepositoryError;
 use crate::domain::repository::Repository;
 use crate::domain::token::Scope;
@@ -93,9 +95,7 @@ impl RepositoriesApi {
         use ReplaceRepositoryResponse as R;
         match require(state, req, Scope::Admin, None).await {
             Ok(_) => {}
-            Err(Denied::Unauthorized(e)) => return R::Unauthorized(e),
-            Err(Denied::Forbidden(e)) => return R::Forbidden(e),
-            Err(Denied::Unavailable(e)) => return R::Unavailable(e),
+            Err(d) => return denied!(R, d),
         }
         replaced(
             state
@@ -127,9 +127,7 @@ impl RepositoriesApi {
         use ReplaceRepositoryResponse as R;
         match require(state, req, Scope::Admin, None).await {
             Ok(_) => {}
-            Err(Denied::Unauthorized(e)) => return R::Unauthorized(e),
-            Err(Denied::Forbidden(e)) => return R::Forbidden(e),
-            Err(Denied::Unavailable(e)) => return R::Unavailable(e),
+            Err(d) => return denied!(R, d),
         }
         replaced(
             state

@@ -9,7 +9,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use std::sync::Arc;
 
 use super::AppState;
-use super::admin::{ApiError, ApiTags, Denied, api_error, require, unavailable};
+use super::admin::{ApiError, ApiTags, Denied, api_error, denied, require, unavailable};
 use crate::app::tokens::TokenRequest;
 use crate::domain::error::TokenError;
 use crate::domain::token::Scope;
@@ -146,9 +146,7 @@ impl TokensApi {
         use CreateTokenResponse as R;
         match require(state, req, Scope::Admin, None).await {
             Ok(_) => {}
-            Err(Denied::Unauthorized(e)) => return R::Unauthorized(e),
-            Err(Denied::Forbidden(e)) => return R::Forbidden(e),
-            Err(Denied::Unavailable(e)) => return R::Unavailable(e),
+            Err(d) => return denied!(R, d),
         }
         let input = body.0;
         let request = TokenRequest {
@@ -188,9 +186,7 @@ impl TokensApi {
         use ListTokensResponse as R;
         match require(state, req, Scope::Admin, None).await {
             Ok(_) => {}
-            Err(Denied::Unauthorized(e)) => return R::Unauthorized(e),
-            Err(Denied::Forbidden(e)) => return R::Forbidden(e),
-            Err(Denied::Unavailable(e)) => return R::Unavailable(e),
+            Err(d) => return denied!(R, d),
         }
         match state.tokens.list().await {
             Ok(tokens) => R::Ok(Json(tokens.into_iter().map(TokenView::from).collect())),
@@ -214,9 +210,7 @@ impl TokensApi {
         use RevokeTokenResponse as R;
         match require(state, req, Scope::Admin, None).await {
             Ok(_) => {}
-            Err(Denied::Unauthorized(e)) => return R::Unauthorized(e),
-            Err(Denied::Forbidden(e)) => return R::Forbidden(e),
-            Err(Denied::Unavailable(e)) => return R::Unavailable(e),
+            Err(d) => return denied!(R, d),
         }
         match state.tokens.revoke(&id.0).await {
             Ok(()) => {

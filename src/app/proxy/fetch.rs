@@ -142,7 +142,7 @@ impl Inner {
         let size = response.header("content-length").and_then(|v| v.parse::<u64>().ok());
         let content_type = response.header("content-type").map(str::to_string);
         let (tx, rx) = tokio::sync::mpsc::channel(FORWARD_CHUNKS);
-        let task_target = target.shallow_clone();
+        let task_target = target.clone();
         tokio::spawn(self.store(task_target, lease, response, forward.then_some(tx)));
         if !forward {
             return Ok(None);
@@ -291,22 +291,6 @@ impl Inner {
         Ok(Box::pin(futures::stream::once(
             async move { Ok(Bytes::from(rewritten)) },
         )))
-    }
-}
-
-impl Target {
-    fn shallow_clone(&self) -> Target {
-        Target {
-            repo: self.repo.clone(),
-            path: self.path.clone(),
-            key: self.key.clone(),
-            settings: self.settings.clone(),
-            format: self.format,
-            class: self.class,
-            location: self.location.clone(),
-            accept: self.accept.clone(),
-            public_base: self.public_base.clone(),
-        }
     }
 }
 

@@ -91,6 +91,7 @@ impl ProxyRead {
 }
 
 /// Everything a request needs about its remote and path.
+#[derive(Clone)]
 struct Target {
     repo: String,
     /// The repository path the client asked for.
