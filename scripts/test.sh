@@ -55,6 +55,8 @@ ensure_clients() {
   command -v npm >/dev/null 2>&1 || { echo "installing npm"; apt_install nodejs npm; }
   python3 -m pip --version >/dev/null 2>&1 || { echo "installing pip"; apt_install python3-pip; }
   command -v go >/dev/null 2>&1 || { echo "installing go"; apt_install golang-go; }
+  command -v skopeo >/dev/null 2>&1 || { echo "installing skopeo"; apt_install skopeo; }
+  command -v tar >/dev/null 2>&1 && command -v gzip >/dev/null 2>&1 || apt_install tar gzip
 }
 
 ensure_postgres

@@ -24,6 +24,8 @@ use crate::app::health::HealthService;
 use crate::app::hosted::HostedService;
 use crate::app::objects::ObjectsService;
 use crate::app::proxy::{ProxyConfig, RemotePorts, RemoteService};
+use crate::app::registry::{RegistryPorts, RegistryService};
+use crate::app::registry_tokens::RegistryTokens;
 use crate::app::repositories::RepositoryService;
 use crate::app::tokens::TokenService;
 use crate::ports::{ArtifactIndex, BlobStore, Clock, PortError, RepositoryCatalog, TtlCache, Upstream};
@@ -190,6 +192,18 @@ pub fn app_state(config: &Config, backends: &Backends) -> Arc<AppState> {
             },
             ProxyConfig::default(),
         ),
+        registry: RegistryService::new(
+            RegistryPorts {
+                catalog: catalog.clone(),
+                files: meta.clone(),
+                blobs: backends.blobs.clone(),
+                cas: cas.clone(),
+                uploads: meta.clone(),
+                clock: backends.clock.clone(),
+            },
+            config.max_upload_size,
+        ),
+        registry_tokens: RegistryTokens::new(meta.clone(), backends.clock.clone()),
         repositories: RepositoryService::new(catalog.clone(), meta.clone(), index.clone()),
         objects: ObjectsService::new(catalog, meta.clone(), index),
         auth: AuthService::new(meta.clone(), backends.clock.clone(), config.anonymous_read),

@@ -148,6 +148,7 @@ async fn serve(config: Config) -> Result<(), String> {
     for addr in acceptor.local_addr() {
         tracing::info!(address = %addr, "listening");
     }
+    spawn_upload_reaper(state.clone());
     let app = http::routes(state);
     poem::Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(
@@ -159,6 +160,22 @@ async fn serve(config: Config) -> Result<(), String> {
         .map_err(|e| format!("server: {e}"))?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Reaps registry uploads abandoned for a day, hourly. Every replica runs it; deleting a session
+/// twice is harmless.
+fn spawn_upload_reaper(state: std::sync::Arc<http::AppState>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match state.registry.reap_uploads().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(reaped = n, "abandoned registry uploads reaped"),
+                Err(e) => tracing::warn!(error = %e, "reaping registry uploads failed"),
+            }
+        }
+    });
 }
 
 /// Resolves on SIGTERM or SIGINT; in-flight requests then get `shutdown_timeout` to finish.

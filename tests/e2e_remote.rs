@@ -8,7 +8,7 @@ use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use support::server::{ADMIN_TOKEN, Server};
+use support::server::Server;
 use support::upstream::{FakeFile, FakeUpstream};
 
 async fn remote(server: &Server, name: &str, upstream: &FakeUpstream, extra: Value) {
@@ -17,14 +17,7 @@ async fn remote(server: &Server, name: &str, upstream: &FakeUpstream, extra: Val
     for (k, v) in extra.as_object().unwrap() {
         body[k] = v.clone();
     }
-    let r = reqwest::Client::new()
-        .post(server.url("/api/v2/repositories"))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
+    server.create_repository(body).await;
 }
 
 async fn sha256_of(response: reqwest::Response) -> Result<String, reqwest::Error> {

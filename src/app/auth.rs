@@ -47,9 +47,14 @@ impl AuthService {
         let Some(secret) = secret else {
             return Ok(Principal::Anonymous);
         };
+        self.authenticate_hash(&hash_secret(secret)).await
+    }
+
+    /// Resolves a token by the hash of its secret (what a registry bearer token carries).
+    pub async fn authenticate_hash(&self, secret_hash: &str) -> Result<Principal, AuthError> {
         let record = self
             .credentials
-            .find_by_hash(&hash_secret(secret))
+            .find_by_hash(secret_hash)
             .await
             .map_err(unavailable)?
             .ok_or(AuthError::InvalidToken)?;

@@ -7,5 +7,7 @@ pub mod health;
 pub mod hosted;
 pub mod objects;
 pub mod proxy;
+pub mod registry;
+pub mod registry_tokens;
 pub mod repositories;
 pub mod tokens;

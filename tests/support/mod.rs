@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod data;
+pub mod oci;
 pub mod postgres;
 pub mod s3;
 pub mod server;

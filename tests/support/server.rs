@@ -120,6 +120,18 @@ impl Server {
         format!("{}{path}", self.base)
     }
 
+    /// Creates a repository through the management API as the admin; anything but 201 fails.
+    pub async fn create_repository(&self, body: serde_json::Value) {
+        let r = reqwest::Client::new()
+            .post(self.url("/api/v2/repositories"))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::CREATED, "{}", r.text().await.unwrap());
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

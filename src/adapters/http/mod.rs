@@ -9,6 +9,7 @@ pub mod listener;
 pub mod metrics;
 pub mod objects_api;
 pub mod probe_api;
+pub mod registry;
 pub mod remote;
 pub mod repositories_api;
 pub mod tokens_api;
@@ -24,6 +25,8 @@ use crate::app::health::HealthService;
 use crate::app::hosted::HostedService;
 use crate::app::objects::ObjectsService;
 use crate::app::proxy::RemoteService;
+use crate::app::registry::RegistryService;
+use crate::app::registry_tokens::RegistryTokens;
 use crate::app::repositories::RepositoryService;
 use crate::app::tokens::TokenService;
 use metrics::Metrics;
@@ -32,6 +35,8 @@ use metrics::Metrics;
 pub struct AppState {
     pub hosted: HostedService,
     pub remote: RemoteService,
+    pub registry: RegistryService,
+    pub registry_tokens: RegistryTokens,
     pub repositories: RepositoryService,
     pub objects: ObjectsService,
     pub auth: AuthService,
@@ -78,6 +83,9 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
             "/",
             Route::new()
                 .at("/api/v1/*rest", files::protocol)
+                .at("/v2", registry::endpoint)
+                .at("/v2/", registry::endpoint)
+                .at("/v2/*rest", registry::endpoint)
                 .at("/metrics", metrics::render)
                 .nest("/", api),
         )

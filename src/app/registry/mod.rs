@@ -1,0 +1,210 @@
+//! Docker repositories as an OCI registry (DESIGN §7): blobs, chunked uploads, manifests, tags,
+//! catalog and referrers for local repositories, and virtual ones resolving reads over their
+//! members in order. Registry state is rows of `HostedFiles` (layout in `domain::registry::keys`)
+//! over the shared CAS, so every replica sees the same registry.
+mod blobs;
+mod listing;
+mod manifests;
+mod uploads;
+
+pub use blobs::BlobRead;
+pub use listing::{CatalogPage, TagsPage};
+pub use manifests::{ManifestRead, PushedManifest};
+
+use futures::StreamExt;
+use std::sync::Arc;
+
+use crate::app::cas::{ContentStore, IngestError};
+use crate::domain::digest::Digest;
+use crate::domain::registry::error::RegistryError;
+use crate::domain::registry::path::ImageName;
+use crate::domain::repository::{KindSettings, PackageType, Repository};
+use crate::ports::{
+    BlobStore, ByteStream, Clock, HostedFile, HostedFiles, PageRequest, PortError, RepositoryCatalog, UploadSessions,
+};
+
+/// Virtual repositories may nest; deeper chains than this are treated as a configuration error.
+const MAX_VIRTUAL_DEPTH: usize = 8;
+/// Page size when a use case walks a whole prefix.
+const SCAN_PAGE: u64 = 1000;
+
+pub struct RegistryPorts {
+    pub catalog: Arc<dyn RepositoryCatalog>,
+    pub files: Arc<dyn HostedFiles>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub cas: Arc<ContentStore>,
+    pub uploads: Arc<dyn UploadSessions>,
+    pub clock: Arc<dyn Clock>,
+}
+
+pub struct RegistryService {
+    catalog: Arc<dyn RepositoryCatalog>,
+    files: Arc<dyn HostedFiles>,
+    blobs: Arc<dyn BlobStore>,
+    cas: Arc<ContentStore>,
+    uploads: Arc<dyn UploadSessions>,
+    clock: Arc<dyn Clock>,
+    max_upload: u64,
+}
+
+pub(crate) fn unavailable(e: PortError) -> RegistryError {
+    RegistryError::Unavailable(e.to_string())
+}
+
+pub(crate) fn ingest_error(e: IngestError) -> RegistryError {
+    match e {
+        IngestError::TooLarge { limit } => RegistryError::TooLarge { limit },
+        IngestError::Mismatch { expected, actual } => {
+            RegistryError::DigestInvalid(format!("expected {expected}, content is {actual}"))
+        }
+        IngestError::IntegrityMismatch { expected, actual } => {
+            RegistryError::DigestInvalid(format!("expected {expected}, content is {actual}"))
+        }
+        IngestError::Interrupted(m) => RegistryError::BlobUploadInvalid(format!("body interrupted: {m}")),
+        IngestError::Unavailable(m) => RegistryError::Unavailable(m),
+    }
+}
+
+impl RegistryService {
+    pub fn new(ports: RegistryPorts, max_upload: u64) -> Self {
+        Self {
+            catalog: ports.catalog,
+            files: ports.files,
+            blobs: ports.blobs,
+            cas: ports.cas,
+            uploads: ports.uploads,
+            clock: ports.clock,
+            max_upload,
+        }
+    }
+
+    /// The docker repository a name addresses (any kind); anything else is `NAME_UNKNOWN`.
+    async fn repository(&self, name: &str) -> Result<Repository, RegistryError> {
+        match self.catalog.get(name).await.map_err(unavailable)? {
+            Some(repo) if repo.package == PackageType::Docker => Ok(repo),
+            _ => Err(RegistryError::NameUnknown(name.to_string())),
+        }
+    }
+
+    /// The local repositories a read of `repo` consults, in order: itself when local, its
+    /// members (depth first) when virtual. Remote members are not consulted yet.
+    async fn read_order(&self, name: &ImageName) -> Result<Vec<String>, RegistryError> {
+        let root = self.repository(name.repo.as_str()).await?;
+        let mut order = Vec::new();
+        let mut stack = vec![(root, 0usize)];
+        while let Some((repo, depth)) = stack.pop() {
+            match &repo.settings {
+                KindSettings::Local(_) => {
+                    if !order.contains(&repo.name.to_string()) {
+                        order.push(repo.name.to_string());
+                    }
+                }
+                KindSettings::Virtual(v) if depth < MAX_VIRTUAL_DEPTH => {
+                    // Pushed in reverse so the first member is visited first.
+                    for member in v.members.iter().rev() {
+                        if let Ok(m) = self.repository(member.as_str()).await {
+                            stack.push((m, depth + 1));
+                        }
+                    }
+                }
+                KindSettings::Virtual(_) | KindSettings::Remote(_) => {}
+            }
+        }
+        Ok(order)
+    }
+
+    /// The local repository a write to `repo` lands in: itself, or a virtual's first local
+    /// member. Remote repositories are pull-through only.
+    async fn write_target(&self, name: &ImageName) -> Result<String, RegistryError> {
+        let repo = self.repository(name.repo.as_str()).await?;
+        match &repo.settings {
+            KindSettings::Local(_) => Ok(repo.name.to_string()),
+            KindSettings::Virtual(_) => self
+                .read_order(name)
+                .await?
+                .into_iter()
+                .next()
+                .ok_or_else(|| RegistryError::Unsupported(format!("virtual '{}' has no local member", repo.name))),
+            KindSettings::Remote(_) => Err(RegistryError::Unsupported(format!(
+                "'{}' is a remote (pull-through) repository; push to a local one",
+                repo.name
+            ))),
+        }
+    }
+
+    /// The first of `repos` holding the row `path`.
+    async fn find_row(&self, repos: &[String], path: &str) -> Result<Option<HostedFile>, RegistryError> {
+        for repo in repos {
+            if let Some(row) = self.files.get(repo, path).await.map_err(unavailable)? {
+                return Ok(Some(row));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Every row of `repo` under `prefix`, page by page.
+    async fn scan(&self, repo: &str, prefix: &str) -> Result<Vec<HostedFile>, RegistryError> {
+        let mut all = Vec::new();
+        let mut after = None;
+        loop {
+            let page = PageRequest {
+                prefix: prefix.to_string(),
+                after: after.clone(),
+                limit: SCAN_PAGE,
+            };
+            let rows = self.files.list(repo, &page).await.map_err(unavailable)?;
+            let full = rows.len() as u64 == SCAN_PAGE;
+            after = rows.last().map(|r| r.path.clone());
+            all.extend(rows);
+            if !full {
+                return Ok(all);
+            }
+        }
+    }
+
+    /// Reads a stored manifest (at most `MAX_MANIFEST_BYTES`, enforced at push) into memory.
+    async fn read_small(&self, digest: &Digest) -> Result<Vec<u8>, RegistryError> {
+        let object = self.blobs.get(&digest.blob_key(), None).await.map_err(|e| match e {
+            PortError::NotFound => RegistryError::Unavailable(format!("blob {digest} missing from the blob store")),
+            other => unavailable(other),
+        })?;
+        let mut body = object.body;
+        let mut out = Vec::with_capacity(object.meta.size as usize);
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| RegistryError::Unavailable(e.to_string()))?;
+            if (out.len() + chunk.len()) as u64 > crate::domain::registry::manifest::MAX_MANIFEST_BYTES {
+                return Err(RegistryError::Unavailable(format!(
+                    "stored manifest {digest} is too large"
+                )));
+            }
+            out.extend_from_slice(&chunk);
+        }
+        Ok(out)
+    }
+
+    async fn put_row(
+        &self,
+        repo: &str,
+        path: String,
+        digest: &Digest,
+        size: u64,
+        content_type: Option<String>,
+    ) -> Result<(), RegistryError> {
+        let row = HostedFile {
+            repo: repo.to_string(),
+            path,
+            digest: digest.clone(),
+            size,
+            content_type,
+            created_at: self.clock.now(),
+        };
+        self.files.upsert(&row).await.map_err(unavailable)
+    }
+}
+
+fn once(bytes: Vec<u8>) -> ByteStream {
+    Box::pin(futures::stream::once(async move { Ok(bytes::Bytes::from(bytes)) }))
+}
+
+#[cfg(test)]
+mod tests;
