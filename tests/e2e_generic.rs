@@ -220,18 +220,7 @@ async fn postgres_s3_redis() {
         return;
     }
     let s3 = support::s3::TestS3::start().await;
-    let server = Server::start(&[
-        ("ARTIFACTAPI_DATABASE_URL", database_url),
-        (
-            "ARTIFACTAPI_BLOB_STORE",
-            format!("s3://e2e-blobs?endpoint={}&region=us-east-1", s3.endpoint),
-        ),
-        ("ARTIFACTAPI_S3_ACCESS_KEY", s3.access_key.clone()),
-        ("ARTIFACTAPI_S3_SECRET_KEY", s3.secret_key.clone()),
-        ("ARTIFACTAPI_CACHE_URL", support::test_redis_url()),
-        ("ARTIFACTAPI_SECRET_KEY", "e2e-secret-key-for-passwords".to_string()),
-    ])
-    .await;
+    let server = Server::start(&support::shared_backends_env(database_url, &s3, "e2e-blobs")).await;
     generic_slice(&server).await;
     assert!(
         !server.data_dir().join("meta.db").exists(),

@@ -310,20 +310,7 @@ async fn two_replicas_sharing_postgres_s3_and_redis_fetch_once() {
     let s3 = support::s3::TestS3::start().await;
     let upstream = FakeUpstream::start().await;
     upstream.put("files/shared.bin", FakeFile::Generated { seed: 21, size: SIZE });
-    let env = [
-        ("ARTIFACTAPI_DATABASE_URL", database_url),
-        (
-            "ARTIFACTAPI_BLOB_STORE",
-            format!("s3://replicas?endpoint={}&region=us-east-1", s3.endpoint),
-        ),
-        ("ARTIFACTAPI_S3_ACCESS_KEY", s3.access_key.clone()),
-        ("ARTIFACTAPI_S3_SECRET_KEY", s3.secret_key.clone()),
-        ("ARTIFACTAPI_CACHE_URL", support::test_redis_url()),
-        (
-            "ARTIFACTAPI_SECRET_KEY",
-            "shared-secret-key-for-both-replicas".to_string(),
-        ),
-    ];
+    let env = support::shared_backends_env(database_url, &s3, "replicas");
     let a = Server::start(&env).await;
     let b = Server::start(&env).await;
     // Unique per run: the Redis keys of concurrent test runs must not meet.

@@ -33,3 +33,22 @@ pub fn test_database_url() -> String {
 pub fn test_redis_url() -> String {
     std::env::var("ARTIFACTAPI_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
+
+/// The environment of a server on PostgreSQL + S3 (bucket `bucket` of `s3`) + Redis, with the
+/// secret key replicas must share.
+pub fn shared_backends_env(database_url: String, s3: &s3::TestS3, bucket: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("ARTIFACTAPI_DATABASE_URL", database_url),
+        (
+            "ARTIFACTAPI_BLOB_STORE",
+            format!("s3://{bucket}?endpoint={}&region=us-east-1", s3.endpoint),
+        ),
+        ("ARTIFACTAPI_S3_ACCESS_KEY", s3.access_key.clone()),
+        ("ARTIFACTAPI_S3_SECRET_KEY", s3.secret_key.clone()),
+        ("ARTIFACTAPI_CACHE_URL", test_redis_url()),
+        (
+            "ARTIFACTAPI_SECRET_KEY",
+            "shared-secret-key-for-both-replicas".to_string(),
+        ),
+    ]
+}
