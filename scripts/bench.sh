@@ -63,3 +63,4 @@ read -r S3_ENDPOINT S3_ACCESS S3_SECRET < "$WORK/s3.txt"
 run_case s3 ARTIFACTAPI_BLOB_STORE="s3://bench?endpoint=$S3_ENDPOINT&region=us-east-1" \
   ARTIFACTAPI_S3_ACCESS_KEY="$S3_ACCESS" ARTIFACTAPI_S3_SECRET_KEY="$S3_SECRET"
 scripts/bench_remote.sh
+scripts/bench_registry.sh
