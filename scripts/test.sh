@@ -56,6 +56,7 @@ ensure_clients() {
   python3 -m pip --version >/dev/null 2>&1 || { echo "installing pip"; apt_install python3-pip; }
   command -v go >/dev/null 2>&1 || { echo "installing go"; apt_install golang-go; }
   command -v skopeo >/dev/null 2>&1 || { echo "installing skopeo"; apt_install skopeo; }
+  command -v docker-registry >/dev/null 2>&1 || { echo "installing docker-registry"; apt_install docker-registry; }
   command -v tar >/dev/null 2>&1 && command -v gzip >/dev/null 2>&1 || apt_install tar gzip
 }
 

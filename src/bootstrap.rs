@@ -168,6 +168,21 @@ pub fn app_state(config: &Config, backends: &Backends) -> Arc<AppState> {
     // One hot catalog and index per process, so writes through this replica invalidate them.
     let catalog: Arc<dyn RepositoryCatalog> = Arc::new(HotCatalog::new(meta.clone()));
     let index: Arc<dyn ArtifactIndex> = Arc::new(HotIndex::new(meta.clone()));
+    let remote = RemoteService::new(
+        RemotePorts {
+            catalog: catalog.clone(),
+            index: index.clone(),
+            blobs: backends.blobs.clone(),
+            cas: cas.clone(),
+            cache: backends.cache.clone(),
+            upstream: backends.upstream.clone(),
+            clock: backends.clock.clone(),
+            signing: meta.clone(),
+            telemetry: metrics.clone(),
+            events: events.clone(),
+        },
+        ProxyConfig::default(),
+    );
     Arc::new(AppState {
         hosted: HostedService::new(
             catalog.clone(),
@@ -177,21 +192,7 @@ pub fn app_state(config: &Config, backends: &Backends) -> Arc<AppState> {
             backends.clock.clone(),
             config.max_upload_size,
         ),
-        remote: RemoteService::new(
-            RemotePorts {
-                catalog: catalog.clone(),
-                index: index.clone(),
-                blobs: backends.blobs.clone(),
-                cas: cas.clone(),
-                cache: backends.cache.clone(),
-                upstream: backends.upstream.clone(),
-                clock: backends.clock.clone(),
-                signing: meta.clone(),
-                telemetry: metrics.clone(),
-                events: events.clone(),
-            },
-            ProxyConfig::default(),
-        ),
+        remote: remote.clone(),
         registry: RegistryService::new(
             RegistryPorts {
                 catalog: catalog.clone(),
@@ -202,7 +203,8 @@ pub fn app_state(config: &Config, backends: &Backends) -> Arc<AppState> {
                 clock: backends.clock.clone(),
             },
             config.max_upload_size,
-        ),
+        )
+        .with_remote(remote),
         registry_tokens: RegistryTokens::new(meta.clone(), backends.clock.clone()),
         repositories: RepositoryService::new(catalog.clone(), meta.clone(), index.clone()),
         objects: ObjectsService::new(catalog, meta.clone(), index),

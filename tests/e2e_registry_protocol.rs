@@ -504,20 +504,10 @@ async fn bearer_token_flow_and_permissions() {
     );
 
     // A read-only token is DENIED on push.
-    let created: Value = client
-        .post(server.url("/api/v2/tokens"))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&json!({"name": "reader", "scopes": ["read"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let reader = created["secret"].as_str().unwrap();
+    let reader = server.create_token(json!({"name": "reader", "scopes": ["read"]})).await;
     let r = client
         .post(server.url("/v2/reg/app/blobs/uploads/"))
-        .basic_auth("reader", Some(reader))
+        .basic_auth("reader", Some(&reader))
         .send()
         .await
         .unwrap();

@@ -5,35 +5,10 @@
 mod support;
 
 use serde_json::{Value, json};
-use std::path::Path;
 use std::process::Command;
 use support::oci;
 use support::server::{ADMIN_TOKEN, Server};
-
-fn skopeo_available() -> bool {
-    Command::new("skopeo")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// Runs skopeo (blocking, so on the blocking pool) and returns (success, stderr).
-async fn skopeo(args: Vec<String>) -> (bool, String) {
-    tokio::task::spawn_blocking(move || {
-        let out = Command::new("skopeo")
-            .arg("--insecure-policy")
-            .args(&args)
-            .output()
-            .unwrap();
-        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
-    })
-    .await
-    .unwrap()
-}
-
-fn args(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| s.to_string()).collect()
-}
+use support::skopeo::{args, creds, inspect_raw, pull, push, skopeo, skopeo_available};
 
 /// A server with a local docker repository `containers`, or `None` when skopeo is missing
 /// (outside `scripts/test.sh`).
@@ -44,46 +19,6 @@ async fn server_with_skopeo() -> Option<Server> {
         .create_repository(json!({"name": "containers", "kind": "local", "package": "docker"}))
         .await;
     Some(server)
-}
-
-fn creds() -> String {
-    format!("ci:{ADMIN_TOKEN}")
-}
-
-async fn push(layout: &Path, tag: &str, dest: &str, all: bool) {
-    let mut a = args(&["copy", "--dest-tls-verify=false", "--dest-creds", &creds()]);
-    if all {
-        a.push("--all".into());
-    }
-    a.push(format!("oci:{}:{tag}", layout.display()));
-    a.push(dest.to_string());
-    let (ok, err) = skopeo(a).await;
-    assert!(ok, "push to {dest} failed: {err}");
-}
-
-async fn pull(src: &str, layout: &Path, all: bool) {
-    let mut a = args(&["copy", "--src-tls-verify=false"]);
-    if all {
-        a.push("--all".into());
-    }
-    a.push(src.to_string());
-    a.push(format!("oci:{}:pulled", layout.display()));
-    let (ok, err) = skopeo(a).await;
-    assert!(ok, "pull of {src} failed: {err}");
-}
-
-async fn inspect_raw(src: &str) -> Value {
-    let src = src.to_string();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("skopeo")
-            .args(["--insecure-policy", "inspect", "--raw", "--tls-verify=false", &src])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,10 +2,12 @@
 #![allow(dead_code)]
 
 pub mod data;
+pub mod distribution;
 pub mod oci;
 pub mod postgres;
 pub mod s3;
 pub mod server;
+pub mod skopeo;
 pub mod upstream;
 
 /// Under `ARTIFACTAPI_REQUIRE_BACKENDS=1` (set by `scripts/test.sh`), a missing backend fails the

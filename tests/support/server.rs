@@ -132,6 +132,20 @@ impl Server {
         assert_eq!(r.status(), reqwest::StatusCode::CREATED, "{}", r.text().await.unwrap());
     }
 
+    /// Creates an API token as the admin and returns its secret.
+    pub async fn create_token(&self, body: serde_json::Value) -> String {
+        let r = reqwest::Client::new()
+            .post(self.url("/api/v2/tokens"))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+        let created: serde_json::Value = r.json().await.unwrap();
+        created["secret"].as_str().unwrap().to_string()
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

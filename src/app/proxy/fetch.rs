@@ -10,7 +10,7 @@ use crate::app::cas::IngestOptions;
 use crate::domain::cache_policy;
 use crate::domain::error::ProxyError;
 use crate::domain::formats::{IndexContext, MAX_INDEX_BYTES};
-use crate::ports::{ByteStream, CachedObject, Lease, Method, UpstreamRequest, UpstreamResponse};
+use crate::ports::{ByteStream, CachedObject, Lease, Method, UpstreamResponse};
 use bytes::Bytes;
 
 /// Chunks buffered between the fetch task and the fetcher's client.
@@ -106,14 +106,8 @@ impl Inner {
         lease: Lease,
         forward: bool,
     ) -> Result<Option<ProxyRead>, ProxyError> {
-        let request = UpstreamRequest {
-            method: Method::Get,
-            url: target.location.url.clone(),
-            headers: request_headers(target),
-            timeout: None,
-        };
         let started = std::time::Instant::now();
-        let sent = self.upstream.send(request).await;
+        let sent = self.send_upstream(target, Method::Get).await;
         self.telemetry.upstream_latency(&target.repo, started.elapsed());
         let response = match sent {
             Ok(r) => r,
@@ -206,6 +200,7 @@ impl Inner {
                 };
                 match self.index.upsert(&object).await {
                     Ok(()) => {
+                        self.record_alias(&target, &object).await;
                         tracing::info!(repository = %target.repo, path = %target.path, size = object.size, "cached from upstream");
                         self.events.publish("fetch", &target.repo, Some(&target.path)).await;
                         DONE_OK
@@ -225,6 +220,21 @@ impl Inner {
         drop(hold_open);
     }
 
+    /// Also files the body under the format's alias (a docker tag manifest under its digest).
+    async fn record_alias(&self, target: &Target, object: &CachedObject) {
+        let Some(alias) = target.format.alias(&target.path, &object.digest) else {
+            return;
+        };
+        let aliased = CachedObject {
+            path: alias,
+            class: crate::domain::cache_policy::CacheClass::Immutable,
+            ..object.clone()
+        };
+        if let Err(e) = self.index.upsert(&aliased).await {
+            tracing::warn!(repository = %target.repo, path = %aliased.path, error = %e, "could not record alias");
+        }
+    }
+
     /// Releases the fetch lock and tells the waiters how it went.
     async fn finish(&self, target: &Target, lease: &Lease, outcome: &str) {
         if let Err(e) = self.cache.release(lease).await {
@@ -237,15 +247,8 @@ impl Inner {
 
     /// HEAD of an uncached path: asks the upstream, caches nothing.
     pub(super) async fn upstream_head(&self, target: &Target) -> Result<ProxyRead, ProxyError> {
-        let request = UpstreamRequest {
-            method: Method::Head,
-            url: target.location.url.clone(),
-            headers: request_headers(target),
-            timeout: None,
-        };
         let response = self
-            .upstream
-            .send(request)
+            .send_upstream(target, Method::Head)
             .await
             .map_err(|e| ProxyError::UpstreamFailed(e.to_string()))?;
         match response.status {
@@ -294,6 +297,13 @@ impl Inner {
     }
 }
 
+/// `Basic <base64(user:password)>` of the remote's credentials, when it has them.
+pub(super) fn basic_credentials(target: &Target) -> Option<String> {
+    let (user, password) = (target.settings.username.as_ref()?, target.settings.password.as_ref()?);
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{}", password.expose()));
+    Some(format!("Basic {token}"))
+}
+
 /// Basic auth with the remote's credentials (only towards its own `base_url`, never to the
 /// other hosts an index links to), and the client's `Accept` for negotiated indexes.
 pub(super) fn request_headers(target: &Target) -> Vec<(String, String)> {
@@ -302,9 +312,11 @@ pub(super) fn request_headers(target: &Target) -> Vec<(String, String)> {
         .location
         .url
         .starts_with(&format!("{}/", target.settings.base_url.trim_end_matches('/')));
-    if let (Some(user), Some(password), true) = (&target.settings.username, &target.settings.password, own_host) {
-        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{}", password.expose()));
-        headers.push(("authorization".to_string(), format!("Basic {token}")));
+    if own_host
+        && target.format.preemptive_basic()
+        && let Some(basic) = basic_credentials(target)
+    {
+        headers.push(("authorization".to_string(), basic));
     }
     if let Some(accept) = &target.accept {
         headers.push(("accept".to_string(), accept.clone()));

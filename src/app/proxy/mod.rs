@@ -2,6 +2,7 @@
 //! served from the blob store; a miss is fetched once across all replicas (a lock in the
 //! `TtlCache`) while the fetcher's client receives the body as it is stored; other callers wait
 //! for that fetch and serve the stored copy. Upstream failures fall back to a stale copy.
+mod bearer;
 mod breaker;
 mod fetch;
 mod probe;
@@ -110,6 +111,8 @@ struct Target {
     public_base: Option<String>,
 }
 
+/// Cheap to clone: the state is shared.
+#[derive(Clone)]
 pub struct RemoteService {
     inner: Arc<Inner>,
 }
@@ -127,6 +130,8 @@ struct Inner {
     telemetry: Arc<dyn ProxyTelemetry>,
     events: Arc<crate::app::events::EventBus>,
     signer: tokio::sync::OnceCell<LinkSigner>,
+    /// Upstream Bearer tokens by remote and image, with the instant they stop being used.
+    bearer_tokens: tokio::sync::Mutex<std::collections::HashMap<String, (String, chrono::DateTime<chrono::Utc>)>>,
     config: ProxyConfig,
 }
 
@@ -179,6 +184,7 @@ impl RemoteService {
                 telemetry,
                 events,
                 signer,
+                bearer_tokens: tokio::sync::Mutex::default(),
                 config,
             }),
         }
@@ -221,6 +227,7 @@ impl RemoteService {
             let detached = request.range.is_some()
                 || request.head_only
                 || target.format.rewrites(&target.path)
+                || target.format.buffered(&target.path)
                 || target.location.expected.is_some()
                 || target.location.expected_sha512.is_some();
             inner.clone_arc().fetch_or_wait(&target, detached).await
@@ -300,7 +307,11 @@ impl Inner {
             Some(v) => format!("{path}#{v}"),
             None => path.to_string(),
         };
-        let accept = variant.and(accept).map(str::to_string);
+        let accept = if variant.is_some() || format.forwards_accept(path) {
+            accept.map(str::to_string)
+        } else {
+            None
+        };
         let public_base = public_base.map(str::to_string);
         Ok(Target {
             repo: repo.to_string(),

@@ -11,7 +11,7 @@ use crate::ports::repository_catalog::MockRepositoryCatalog;
 use crate::ports::telemetry::MockProxyTelemetry;
 use crate::ports::ttl_cache::MockTtlCache;
 use crate::ports::upstream::MockUpstream;
-use crate::ports::{BlobMeta, BlobObject, Lease, UpstreamResponse};
+use crate::ports::{BlobMeta, BlobObject, Lease, Method, UpstreamRequest, UpstreamResponse};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
@@ -343,4 +343,80 @@ async fn blocked_paths_are_refused_before_any_lookup() {
         .err()
         .unwrap();
     assert!(matches!(err, ProxyError::Forbidden(_)));
+}
+
+fn response(status: u16, headers: Vec<(&str, &str)>, body: &'static [u8]) -> UpstreamResponse {
+    UpstreamResponse {
+        status,
+        headers: headers
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        body: Box::pin(futures::stream::iter(vec![Ok(Bytes::from_static(body))])),
+    }
+}
+
+#[tokio::test]
+async fn a_bearer_challenge_is_answered_with_the_remotes_credentials_and_the_token_reused() {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<UpstreamRequest>::new()));
+    let mut mocks = Mocks::new(false, Utc::now());
+    let log = seen.clone();
+    mocks.upstream.expect_send().returning(move |req| {
+        log.lock().unwrap().push(req.clone());
+        let auth = req
+            .headers
+            .iter()
+            .find(|(k, _)| k == "authorization")
+            .map(|(_, v)| v.clone());
+        Ok(if req.url.starts_with("http://127.0.0.1:9/token") {
+            response(200, vec![], br#"{"token":"tok-1","expires_in":300}"#)
+        } else if auth.as_deref() == Some("Bearer tok-1") {
+            response(200, vec![], b"manifest")
+        } else {
+            let challenge = r#"Bearer realm="http://127.0.0.1:9/token",service="reg",scope="repository:team/app:pull""#;
+            response(401, vec![("www-authenticate", challenge)], b"")
+        })
+    });
+    let service = mocks.service();
+    let mut remote = settings(false);
+    remote.username = Some("mirror".into());
+    remote.password = Some(crate::domain::repository::Secret::new("s3cret".into()));
+    let format = crate::domain::formats::for_package(PackageType::Docker).unwrap();
+    let target = Target {
+        repo: "hub".into(),
+        path: "team/app/manifests/v1".into(),
+        key: "team/app/manifests/v1".into(),
+        settings: remote,
+        format,
+        class: CacheClass::Mutable,
+        location: crate::domain::formats::links::ExternalFile {
+            url: "http://127.0.0.1:9/v2/team/app/manifests/v1".into(),
+            ..Default::default()
+        },
+        accept: None,
+        public_base: None,
+    };
+    let first = service.inner.send_upstream(&target, Method::Get).await.unwrap();
+    assert_eq!(first.status, 200);
+    let second = service.inner.send_upstream(&target, Method::Get).await.unwrap();
+    assert_eq!(second.status, 200);
+
+    let seen = seen.lock().unwrap();
+    let auth = |i: usize| {
+        seen[i]
+            .headers
+            .iter()
+            .find(|(k, _)| k == "authorization")
+            .map(|(_, v)| v.clone())
+    };
+    // 1: no credentials upfront (docker); 2: the token, with Basic; 3: the retry; 4: reused.
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    assert_eq!(auth(0), None);
+    assert_eq!(
+        seen[1].url,
+        "http://127.0.0.1:9/token?service=reg&scope=repository%3Ateam%2Fapp%3Apull"
+    );
+    assert_eq!(auth(1).as_deref(), Some("Basic bWlycm9yOnMzY3JldA=="));
+    assert_eq!(auth(2).as_deref(), Some("Bearer tok-1"));
+    assert_eq!(auth(3).as_deref(), Some("Bearer tok-1"));
 }

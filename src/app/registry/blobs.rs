@@ -1,11 +1,12 @@
 //! Blob reads, deletes and cross-repository mounts.
-use super::{RegistryService, unavailable};
+use super::{Member, RegistryService, unavailable};
+use crate::app::hosted::ReadRequest;
 use crate::domain::digest::Digest;
 use crate::domain::range::{ByteSpan, RangeRequest, resolve_range};
 use crate::domain::registry::error::RegistryError;
 use crate::domain::registry::keys;
 use crate::domain::registry::path::ImageName;
-use crate::ports::{ByteStream, HostedFile, PortError};
+use crate::ports::{ByteStream, HostedFile};
 
 /// A blob found in a repository; `body` is `None` for HEAD.
 pub struct BlobRead {
@@ -15,18 +16,18 @@ pub struct BlobRead {
 }
 
 impl RegistryService {
-    /// The blob's row in the first repository (in read order) that links it. Manifests are
-    /// blobs too, so a manifest digest is found as well.
-    async fn blob_row(&self, name: &ImageName, digest: &Digest) -> Result<HostedFile, RegistryError> {
+    /// The blob's row in the first local repository (in read order) that links it. Manifests
+    /// are blobs too, so a manifest digest is found as well.
+    async fn blob_row(&self, name: &ImageName, digest: &Digest) -> Result<Option<HostedFile>, RegistryError> {
         let order = self.read_order(name).await?;
         if let Some(row) = self.find_row(&order, &keys::blob_link(&name.image, digest)).await? {
-            return Ok(row);
+            return Ok(Some(row));
         }
-        self.find_row(&order, &keys::manifest_row(&name.image, digest))
-            .await?
-            .ok_or_else(|| RegistryError::BlobUnknown(digest.to_string()))
+        self.find_row(&order, &keys::manifest_row(&name.image, digest)).await
     }
 
+    /// The blob from the first member that has it: local rows first in member order, remotes
+    /// through the pull-through engine.
     pub async fn read_blob(
         &self,
         name: &ImageName,
@@ -34,7 +35,58 @@ impl RegistryService {
         range: Option<&str>,
         head_only: bool,
     ) -> Result<BlobRead, RegistryError> {
-        let row = self.blob_row(name, digest).await?;
+        let mut remote_failure = None;
+        for member in self.members(name).await? {
+            match member {
+                Member::Local(repo) => {
+                    let repos = [repo];
+                    let found = match self.find_row(&repos, &keys::blob_link(&name.image, digest)).await? {
+                        Some(row) => Some(row),
+                        None => self.find_row(&repos, &keys::manifest_row(&name.image, digest)).await?,
+                    };
+                    if let Some(row) = found {
+                        return self.open_blob(row, range, head_only).await;
+                    }
+                }
+                Member::Remote(repo) => {
+                    let path = format!("{}/blobs/{digest}", name.image);
+                    let request = ReadRequest {
+                        range,
+                        head_only,
+                        ..ReadRequest::default()
+                    };
+                    match self.remote_read(&repo, &path, request, Some(digest)).await {
+                        Ok(Some(found)) => {
+                            return Ok(BlobRead {
+                                row: found.row,
+                                span: found.span,
+                                body: found.body,
+                            });
+                        }
+                        Ok(None) => {}
+                        Err(e) => remote_failure = Some(e),
+                    }
+                }
+            }
+        }
+        match remote_failure {
+            // A HEAD is an existence check (clients ask before pushing): a remote member that
+            // cannot answer means "not here", so the push goes ahead.
+            Some(e) if head_only => {
+                tracing::warn!(error = %e, %digest, "remote member failed during a blob HEAD");
+                Err(RegistryError::BlobUnknown(digest.to_string()))
+            }
+            Some(e) => Err(e),
+            None => Err(RegistryError::BlobUnknown(digest.to_string())),
+        }
+    }
+
+    async fn open_blob(
+        &self,
+        row: HostedFile,
+        range: Option<&str>,
+        head_only: bool,
+    ) -> Result<BlobRead, RegistryError> {
         let span = match resolve_range(range, row.size) {
             RangeRequest::Full => None,
             RangeRequest::Partial(span) => Some(span),
@@ -43,10 +95,7 @@ impl RegistryService {
         if head_only {
             return Ok(BlobRead { row, span, body: None });
         }
-        let object = self.blobs.get(&digest.blob_key(), span).await.map_err(|e| match e {
-            PortError::NotFound => RegistryError::Unavailable(format!("blob {digest} missing from the blob store")),
-            other => unavailable(other),
-        })?;
+        let object = self.open_stored(&row.digest, span).await?;
         Ok(BlobRead {
             row,
             span,
@@ -75,8 +124,8 @@ impl RegistryService {
     pub async fn mount(&self, name: &ImageName, digest: &Digest, from: &ImageName) -> Result<bool, RegistryError> {
         let target = self.write_target(name).await?;
         let source = match self.blob_row(from, digest).await {
-            Ok(row) => row,
-            Err(RegistryError::BlobUnknown(_) | RegistryError::NameUnknown(_)) => return Ok(false),
+            Ok(Some(row)) => row,
+            Ok(None) | Err(RegistryError::NameUnknown(_)) => return Ok(false),
             Err(e) => return Err(e),
         };
         self.put_row(

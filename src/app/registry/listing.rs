@@ -2,7 +2,7 @@
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
 
-use super::{RegistryService, unavailable};
+use super::{Member, RegistryService, unavailable};
 use crate::domain::digest::Digest;
 use crate::domain::registry::error::RegistryError;
 use crate::domain::registry::keys;
@@ -44,24 +44,39 @@ impl RegistryService {
     /// Tags in lexical order after `last`, at most `n`. An image with no manifest anywhere is
     /// `NAME_UNKNOWN`.
     pub async fn tags(&self, name: &ImageName, n: Option<u64>, last: Option<&str>) -> Result<TagsPage, RegistryError> {
-        let order = self.read_order(name).await?;
-        if self.find_row(&order, &keys::image_marker(&name.image)).await?.is_none() {
-            return Err(RegistryError::NameUnknown(name.full()));
-        }
         let prefix = keys::tags_prefix(&name.image);
+        let mut known = false;
         let mut all = BTreeSet::new();
-        for repo in &order {
-            let page = PageRequest {
-                prefix: prefix.clone(),
-                after: last.map(|l| format!("{prefix}{l}")),
-                // One more than asked, to know whether another page exists.
-                limit: n.map_or(MAX_UNPAGED, |n| n + 1),
-            };
-            let rows = self.files.list(repo, &page).await.map_err(unavailable)?;
-            all.extend(
-                rows.into_iter()
-                    .filter_map(|r| r.path.strip_prefix(&prefix).map(str::to_string)),
-            );
+        for member in self.members(name).await? {
+            match member {
+                Member::Local(repo) => {
+                    let marker = keys::image_marker(&name.image);
+                    if self.files.get(&repo, &marker).await.map_err(unavailable)?.is_none() {
+                        continue;
+                    }
+                    known = true;
+                    let page = PageRequest {
+                        prefix: prefix.clone(),
+                        after: last.map(|l| format!("{prefix}{l}")),
+                        // One more than asked, to know whether another page exists.
+                        limit: n.map_or(MAX_UNPAGED, |n| n + 1),
+                    };
+                    let rows = self.files.list(&repo, &page).await.map_err(unavailable)?;
+                    all.extend(
+                        rows.into_iter()
+                            .filter_map(|r| r.path.strip_prefix(&prefix).map(str::to_string)),
+                    );
+                }
+                Member::Remote(repo) => {
+                    if let Some(tags) = self.remote_tags(&repo, &name.image).await? {
+                        known = true;
+                        all.extend(tags.into_iter().filter(|t| last.is_none_or(|l| t.as_str() > l)));
+                    }
+                }
+            }
+        }
+        if !known {
+            return Err(RegistryError::NameUnknown(name.full()));
         }
         let (tags, next) = paginate(all, n);
         Ok(TagsPage { tags, next })

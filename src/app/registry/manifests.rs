@@ -3,14 +3,15 @@
 //! marker for the catalog.
 use futures::StreamExt;
 
-use super::{RegistryService, ingest_error, once, unavailable};
+use super::{Member, RegistryService, ingest_error, once, unavailable};
 use crate::app::cas::IngestOptions;
+use crate::app::hosted::ReadRequest;
 use crate::domain::digest::Digest;
 use crate::domain::registry::error::RegistryError;
 use crate::domain::registry::keys;
 use crate::domain::registry::manifest::{self, MAX_MANIFEST_BYTES, ManifestKind, ParsedManifest};
 use crate::domain::registry::path::{ImageName, Reference};
-use crate::ports::{ByteStream, HostedFile, PortError};
+use crate::ports::{ByteStream, HostedFile};
 
 pub struct PushedManifest {
     pub digest: Digest,
@@ -114,38 +115,56 @@ impl RegistryService {
         Ok(())
     }
 
+    /// The manifest from the first member that has it. `accept` is the client's `Accept`,
+    /// which decides what a remote's upstream returns for a tag.
     pub async fn read_manifest(
         &self,
         name: &ImageName,
         reference: &Reference,
         head_only: bool,
+        accept: Option<&str>,
     ) -> Result<ManifestRead, RegistryError> {
-        let order = self.read_order(name).await?;
-        let path = match reference {
-            Reference::Tag(tag) => keys::tag_row(&name.image, tag),
-            Reference::Digest(d) => keys::manifest_row(&name.image, d),
+        let (path, digest) = match reference {
+            Reference::Tag(tag) => (keys::tag_row(&name.image, tag), None),
+            Reference::Digest(d) => (keys::manifest_row(&name.image, d), Some(d)),
         };
-        let row = self
-            .find_row(&order, &path)
-            .await?
-            .ok_or_else(|| RegistryError::ManifestUnknown(reference_text(reference)))?;
-        if head_only {
-            return Ok(ManifestRead { row, body: None });
-        }
-        let object = self
-            .blobs
-            .get(&row.digest.blob_key(), None)
-            .await
-            .map_err(|e| match e {
-                PortError::NotFound => {
-                    RegistryError::Unavailable(format!("manifest {} missing from the blob store", row.digest))
+        let mut remote_failure = None;
+        for member in self.members(name).await? {
+            let repo = match member {
+                Member::Local(repo) => repo,
+                Member::Remote(repo) => {
+                    let upstream_path = format!("{}/manifests/{}", name.image, reference_text(reference));
+                    // Always a GET: a HEAD must still name the digest, which only the body gives.
+                    let request = ReadRequest {
+                        accept,
+                        ..ReadRequest::default()
+                    };
+                    match self.remote_read(&repo, &upstream_path, request, digest).await {
+                        Ok(Some(found)) => {
+                            return Ok(ManifestRead {
+                                row: found.row,
+                                body: if head_only { None } else { found.body },
+                            });
+                        }
+                        Ok(None) => {}
+                        Err(e) => remote_failure = Some(e),
+                    }
+                    continue;
                 }
-                other => unavailable(other),
-            })?;
-        Ok(ManifestRead {
-            row,
-            body: Some(object.body),
-        })
+            };
+            let Some(row) = self.files.get(&repo, &path).await.map_err(unavailable)? else {
+                continue;
+            };
+            if head_only {
+                return Ok(ManifestRead { row, body: None });
+            }
+            let object = self.open_stored(&row.digest, None).await?;
+            return Ok(ManifestRead {
+                row,
+                body: Some(object.body),
+            });
+        }
+        Err(remote_failure.unwrap_or_else(|| RegistryError::ManifestUnknown(reference_text(reference))))
     }
 
     /// By tag: removes the tag. By digest: removes the manifest, every tag pointing at it and

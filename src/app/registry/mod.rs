@@ -5,6 +5,7 @@
 mod blobs;
 mod listing;
 mod manifests;
+mod remote;
 mod uploads;
 
 pub use blobs::BlobRead;
@@ -15,7 +16,9 @@ use futures::StreamExt;
 use std::sync::Arc;
 
 use crate::app::cas::{ContentStore, IngestError};
+use crate::app::proxy::RemoteService;
 use crate::domain::digest::Digest;
+use crate::domain::range::ByteSpan;
 use crate::domain::registry::error::RegistryError;
 use crate::domain::registry::path::ImageName;
 use crate::domain::repository::{KindSettings, PackageType, Repository};
@@ -38,6 +41,8 @@ pub struct RegistryPorts {
 }
 
 pub struct RegistryService {
+    /// Docker remotes are read through the pull-through engine.
+    remote: Option<RemoteService>,
     catalog: Arc<dyn RepositoryCatalog>,
     files: Arc<dyn HostedFiles>,
     blobs: Arc<dyn BlobStore>,
@@ -45,6 +50,13 @@ pub struct RegistryService {
     uploads: Arc<dyn UploadSessions>,
     clock: Arc<dyn Clock>,
     max_upload: u64,
+}
+
+/// A repository a read consults.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Member {
+    Local(String),
+    Remote(String),
 }
 
 pub(crate) fn unavailable(e: PortError) -> RegistryError {
@@ -68,6 +80,7 @@ pub(crate) fn ingest_error(e: IngestError) -> RegistryError {
 impl RegistryService {
     pub fn new(ports: RegistryPorts, max_upload: u64) -> Self {
         Self {
+            remote: None,
             catalog: ports.catalog,
             files: ports.files,
             blobs: ports.blobs,
@@ -78,6 +91,12 @@ impl RegistryService {
         }
     }
 
+    /// Serves docker remotes (directly and as virtual members) through `remote`.
+    pub fn with_remote(mut self, remote: RemoteService) -> Self {
+        self.remote = Some(remote);
+        self
+    }
+
     /// The docker repository a name addresses (any kind); anything else is `NAME_UNKNOWN`.
     async fn repository(&self, name: &str) -> Result<Repository, RegistryError> {
         match self.catalog.get(name).await.map_err(unavailable)? {
@@ -86,31 +105,46 @@ impl RegistryService {
         }
     }
 
-    /// The local repositories a read of `repo` consults, in order: itself when local, its
-    /// members (depth first) when virtual. Remote members are not consulted yet.
-    async fn read_order(&self, name: &ImageName) -> Result<Vec<String>, RegistryError> {
+    /// The repositories a read of `name` consults, in order: itself when local or remote, its
+    /// members (depth first) when virtual.
+    async fn members(&self, name: &ImageName) -> Result<Vec<Member>, RegistryError> {
         let root = self.repository(name.repo.as_str()).await?;
         let mut order = Vec::new();
         let mut stack = vec![(root, 0usize)];
         while let Some((repo, depth)) = stack.pop() {
-            match &repo.settings {
-                KindSettings::Local(_) => {
-                    if !order.contains(&repo.name.to_string()) {
-                        order.push(repo.name.to_string());
-                    }
-                }
-                KindSettings::Virtual(v) if depth < MAX_VIRTUAL_DEPTH => {
-                    // Pushed in reverse so the first member is visited first.
-                    for member in v.members.iter().rev() {
-                        if let Ok(m) = self.repository(member.as_str()).await {
-                            stack.push((m, depth + 1));
+            let member = match &repo.settings {
+                KindSettings::Local(_) => Member::Local(repo.name.to_string()),
+                KindSettings::Remote(_) => Member::Remote(repo.name.to_string()),
+                KindSettings::Virtual(v) => {
+                    if depth < MAX_VIRTUAL_DEPTH {
+                        // Pushed in reverse so the first member is visited first.
+                        for member in v.members.iter().rev() {
+                            if let Ok(m) = self.repository(member.as_str()).await {
+                                stack.push((m, depth + 1));
+                            }
                         }
                     }
+                    continue;
                 }
-                KindSettings::Virtual(_) | KindSettings::Remote(_) => {}
+            };
+            if !order.contains(&member) {
+                order.push(member);
             }
         }
         Ok(order)
+    }
+
+    /// The local repositories among `members`, in order.
+    async fn read_order(&self, name: &ImageName) -> Result<Vec<String>, RegistryError> {
+        Ok(self
+            .members(name)
+            .await?
+            .into_iter()
+            .filter_map(|m| match m {
+                Member::Local(repo) => Some(repo),
+                Member::Remote(_) => None,
+            })
+            .collect())
     }
 
     /// The local repository a write to `repo` lands in: itself, or a virtual's first local
@@ -162,12 +196,22 @@ impl RegistryService {
         }
     }
 
-    /// Reads a stored manifest (at most `MAX_MANIFEST_BYTES`, enforced at push) into memory.
-    async fn read_small(&self, digest: &Digest) -> Result<Vec<u8>, RegistryError> {
-        let object = self.blobs.get(&digest.blob_key(), None).await.map_err(|e| match e {
+    /// Opens a stored blob (or a span of it). A row whose blob is gone is a storage fault, not
+    /// a client error.
+    async fn open_stored(
+        &self,
+        digest: &Digest,
+        span: Option<ByteSpan>,
+    ) -> Result<crate::ports::BlobObject, RegistryError> {
+        self.blobs.get(&digest.blob_key(), span).await.map_err(|e| match e {
             PortError::NotFound => RegistryError::Unavailable(format!("blob {digest} missing from the blob store")),
             other => unavailable(other),
-        })?;
+        })
+    }
+
+    /// Reads a stored manifest (at most `MAX_MANIFEST_BYTES`, enforced at push) into memory.
+    async fn read_small(&self, digest: &Digest) -> Result<Vec<u8>, RegistryError> {
+        let object = self.open_stored(digest, None).await?;
         let mut body = object.body;
         let mut out = Vec::with_capacity(object.meta.size as usize);
         while let Some(chunk) = body.next().await {

@@ -2,6 +2,7 @@
 //! live upstream, what access patterns match, and how its indexes are rewritten so that clients
 //! download every file through this remote.
 pub mod alpine;
+pub mod docker;
 pub mod generic;
 pub mod goproxy;
 pub mod helm;
@@ -71,6 +72,31 @@ pub trait Format: Send + Sync {
         None
     }
 
+    /// Whether the remote's credentials go upfront as Basic auth. Docker registries instead
+    /// challenge first and take credentials only at their token realm (or after a Basic
+    /// challenge).
+    fn preemptive_basic(&self) -> bool {
+        true
+    }
+
+    /// True when the client's `Accept` must reach the upstream even without a cache variant
+    /// (docker manifests by digest).
+    fn forwards_accept(&self, _path: &str) -> bool {
+        false
+    }
+
+    /// True when a miss is served only once stored (small bodies whose digest the response
+    /// must name, such as docker manifests), never streamed while fetching.
+    fn buffered(&self, _path: &str) -> bool {
+        false
+    }
+
+    /// Another path under which the body fetched for `path` is also valid (a docker tag
+    /// manifest is also its digest manifest).
+    fn alias(&self, _path: &str, _digest: &super::digest::Digest) -> Option<String> {
+        None
+    }
+
     /// True when the body at `path` is an index whose links must be rewritten.
     fn rewrites(&self, _path: &str) -> bool {
         false
@@ -97,7 +123,8 @@ pub fn for_package(package: PackageType) -> Option<&'static dyn Format> {
         PackageType::Rpm => Some(&rpm::Rpm),
         PackageType::Alpine => Some(&alpine::Alpine),
         PackageType::Terraform => Some(&terraform::Terraform),
-        PackageType::Docker | PackageType::Puppet => None,
+        PackageType::Docker => Some(&docker::Docker),
+        PackageType::Puppet => None,
     }
 }
 

@@ -30,8 +30,11 @@ pub enum RegistryError {
     SizeInvalid(String),
     #[error("authentication required")]
     Unauthorized,
-    #[error("requested access to the resource is denied")]
-    Denied,
+    #[error("requested access to the resource is denied: {0}")]
+    Denied(String),
+    /// A docker remote's upstream failed and nothing is cached (HTTP 502).
+    #[error("upstream registry failed: {0}")]
+    Upstream(String),
     #[error("the operation is unsupported: {0}")]
     Unsupported(String),
     #[error("upload is larger than the limit of {limit} bytes")]
@@ -57,7 +60,8 @@ impl RegistryError {
             RegistryError::NameUnknown(_) => "NAME_UNKNOWN",
             RegistryError::SizeInvalid(_) | RegistryError::TooLarge { .. } => "SIZE_INVALID",
             RegistryError::Unauthorized => "UNAUTHORIZED",
-            RegistryError::Denied => "DENIED",
+            RegistryError::Denied(_) => "DENIED",
+            RegistryError::Upstream(_) => "UPSTREAM_FAILED",
             RegistryError::Unsupported(_) | RegistryError::RangeNotSatisfiable { .. } => "UNSUPPORTED",
             RegistryError::Unavailable(_) => "UNAVAILABLE",
         }

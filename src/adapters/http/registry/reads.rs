@@ -17,7 +17,20 @@ pub async fn manifest(
     head: bool,
 ) -> Result<Response, OciError> {
     call.authorize(Scope::Read, name)?;
-    let found = call.state.registry.read_manifest(name, reference, head).await?;
+    // Docker clients send one `Accept` line per media type; the upstream must see them all.
+    let accept: Vec<&str> = call
+        .req
+        .headers()
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let accept = (!accept.is_empty()).then(|| accept.join(", "));
+    let found = call
+        .state
+        .registry
+        .read_manifest(name, reference, head, accept.as_deref())
+        .await?;
     let row = found.row;
     let builder = Response::builder()
         .content_type(
