@@ -61,6 +61,18 @@ async fn skopeo_pulls_through_a_docker_remote_and_again_with_the_upstream_gone()
     let raw = inspect_raw(&format!("docker://{host}/hub/team/app:v2")).await;
     assert_eq!(raw["mediaType"], oci::OCI_INDEX);
 
+    // Banned tags and blocked images are refused before any upstream request.
+    server
+        .create_repository(json!({"name": "strict", "kind": "remote", "package": "docker",
+            "base_url": format!("http://{}", upstream.addr), "ban_tags": ["^v2$"], "blocklist": ["^secret/"]}))
+        .await;
+    for path in ["/v2/strict/team/app/manifests/v2", "/v2/strict/secret/app/manifests/v1"] {
+        let r = reqwest::get(server.url(path)).await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["errors"][0]["code"], "DENIED");
+    }
+
     let client = reqwest::Client::new();
     let get_index = || {
         client

@@ -18,6 +18,8 @@ pub struct AccessRequest<'a> {
     pub path: &'a str,
     /// A mutable index page that the allowlist does not restrict.
     pub exempt_index: bool,
+    /// The docker tag a manifest path names, checked against `ban_tags`.
+    pub tag: Option<&'a str>,
 }
 
 pub fn decide(settings: &RemoteSettings, request: &AccessRequest<'_>) -> Access {
@@ -30,6 +32,14 @@ pub fn decide(settings: &RemoteSettings, request: &AccessRequest<'_>) -> Access 
     };
     if let Some(pattern) = matching(&settings.blocklist) {
         return Access::Deny(format!("blocked by blocklist pattern '{pattern}'"));
+    }
+    if let Some(tag) = request.tag
+        && let Some(pattern) = settings
+            .ban_tags
+            .iter()
+            .find(|p| Regex::new(p).is_ok_and(|r| r.is_match(tag)))
+    {
+        return Access::Deny(format!("tag '{tag}' is banned by pattern '{pattern}'"));
     }
     if settings.patterns.is_empty() || request.exempt_index || matching(&settings.patterns).is_some() {
         Access::Allow
@@ -63,6 +73,7 @@ mod tests {
             subject,
             path,
             exempt_index,
+            tag: None,
         }
     }
 
@@ -83,5 +94,24 @@ mod tests {
         }
         assert_eq!(decide(&settings(&[], &[]), &request("x", "x", false)), Access::Allow);
         assert!(matches!(decide(&s, &request("a/secret", "a/secret", false)), Access::Deny(m) if m.contains("secret")));
+    }
+
+    #[test]
+    fn banned_docker_tags() {
+        let mut s = settings(&[], &[]);
+        s.ban_tags = vec!["^latest$".into(), "-rc".into()];
+        let tagged = |tag| AccessRequest {
+            subject: "library/alpine",
+            path: "library/alpine/manifests/x",
+            exempt_index: false,
+            tag: Some(tag),
+        };
+        assert!(matches!(decide(&s, &tagged("latest")), Access::Deny(m) if m.contains("latest")));
+        assert!(matches!(decide(&s, &tagged("3.20-rc1")), Access::Deny(_)));
+        assert_eq!(decide(&s, &tagged("3.20")), Access::Allow);
+        assert_eq!(
+            decide(&s, &request("library/alpine", "library/alpine/blobs/x", false)),
+            Access::Allow
+        );
     }
 }

@@ -293,6 +293,7 @@ impl Inner {
             subject: format.pattern_subject(path),
             path,
             exempt_index: format.is_exempt_index(path),
+            tag: format.tag_of(path),
         };
         if let Access::Deny(reason) = access::decide(&settings, &request) {
             return Err(ProxyError::Forbidden(reason));

@@ -106,6 +106,13 @@ impl Format for Docker {
         Some(format!("accept-{}", &hash[..12]))
     }
 
+    fn tag_of<'a>(&self, path: &'a str) -> Option<&'a str> {
+        match split(path) {
+            Part::Manifest { reference, .. } if digest_in(reference).is_none() => Some(reference),
+            _ => None,
+        }
+    }
+
     fn preemptive_basic(&self) -> bool {
         false
     }
@@ -237,6 +244,9 @@ mod tests {
         assert_eq!(Docker.alias("a/manifests/v1", &d), Some(format!("a/manifests/{d}")));
         assert_eq!(Docker.alias(&format!("a/manifests/{d}"), &d), None);
         assert_eq!(Docker.alias(&format!("a/blobs/{d}"), &d), None);
+        assert_eq!(Docker.tag_of("a/b/manifests/v1"), Some("v1"));
+        assert_eq!(Docker.tag_of(&format!("a/manifests/{d}")), None);
+        assert_eq!(Docker.tag_of(&format!("a/blobs/{d}")), None);
     }
 
     #[test]

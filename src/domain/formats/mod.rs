@@ -72,6 +72,11 @@ pub trait Format: Send + Sync {
         None
     }
 
+    /// The tag a path names (docker manifests by tag), for `ban_tags`.
+    fn tag_of<'a>(&self, _path: &'a str) -> Option<&'a str> {
+        None
+    }
+
     /// Whether the remote's credentials go upfront as Basic auth. Docker registries instead
     /// challenge first and take credentials only at their token realm (or after a Basic
     /// challenge).
