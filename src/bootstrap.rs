@@ -27,6 +27,7 @@ use crate::app::proxy::{ProxyConfig, RemotePorts, RemoteService};
 use crate::app::registry::{RegistryPorts, RegistryService};
 use crate::app::registry_tokens::RegistryTokens;
 use crate::app::repositories::RepositoryService;
+use crate::app::stats::StatsService;
 use crate::app::tokens::TokenService;
 use crate::ports::{ArtifactIndex, BlobStore, Clock, PortError, RepositoryCatalog, TtlCache, Upstream};
 
@@ -207,6 +208,7 @@ pub fn app_state(config: &Config, backends: &Backends) -> Arc<AppState> {
         .with_remote(remote),
         registry_tokens: RegistryTokens::new(meta.clone(), backends.clock.clone()),
         repositories: RepositoryService::new(catalog.clone(), meta.clone(), index.clone()),
+        stats: StatsService::new(catalog.clone(), index.clone(), meta.clone(), metrics.clone()),
         objects: ObjectsService::new(catalog, meta.clone(), index),
         auth: AuthService::new(meta.clone(), backends.clock.clone(), config.anonymous_read),
         tokens: TokenService::new(meta.clone(), backends.clock.clone()),

@@ -143,6 +143,8 @@ async fn generated_admin_token_is_printed_once_and_works() {
     };
     let mut first = start();
     let token = read_token_line(&mut first).await.expect("first start prints the token");
+    // The token is printed before the server listens.
+    wait_healthy(&listen).await;
     let client = reqwest::Client::new();
     let created = client
         .post(format!("http://{listen}/api/v2/repositories"))

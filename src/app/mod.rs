@@ -10,4 +10,5 @@ pub mod proxy;
 pub mod registry;
 pub mod registry_tokens;
 pub mod repositories;
+pub mod stats;
 pub mod tokens;

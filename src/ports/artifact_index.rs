@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{PageRequest, PortError};
+use super::{PageRequest, PortError, Usage};
 use crate::domain::digest::Digest;
 
 pub use crate::domain::cache_policy::CacheClass;
@@ -35,4 +35,6 @@ pub trait ArtifactIndex: Send + Sync {
     async fn list(&self, repo: &str, page: &PageRequest) -> Result<Vec<CachedObject>, PortError>;
     /// Drops every row of a repository (repository deletion); returns how many.
     async fn delete_repo(&self, repo: &str) -> Result<u64, PortError>;
+    /// Row count and summed sizes of a repository (0 and 0 when it has none).
+    async fn usage(&self, repo: &str) -> Result<Usage, PortError>;
 }

@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{PageRequest, PortError};
+use super::{PageRequest, PortError, Usage};
 use crate::domain::digest::Digest;
 
 /// A file published to a local repository.
@@ -29,4 +29,6 @@ pub trait HostedFiles: Send + Sync {
     async fn delete(&self, repo: &str, path: &str) -> Result<bool, PortError>;
     async fn list(&self, repo: &str, page: &PageRequest) -> Result<Vec<HostedFile>, PortError>;
     async fn delete_repo(&self, repo: &str) -> Result<u64, PortError>;
+    /// Row count and summed sizes of a repository (0 and 0 when it has none).
+    async fn usage(&self, repo: &str) -> Result<Usage, PortError>;
 }

@@ -24,7 +24,7 @@ pub use error::PortError;
 pub use hosted_files::{HostedFile, HostedFiles};
 pub use repository_catalog::RepositoryCatalog;
 pub use stream::ByteStream;
-pub use telemetry::ProxyTelemetry;
+pub use telemetry::{ProxyCounts, ProxyTelemetry};
 pub use ttl_cache::{Lease, TtlCache};
 pub use upload_sessions::{UploadSession, UploadSessions};
 pub use upstream::{Method, Upstream, UpstreamRequest, UpstreamResponse};
@@ -35,4 +35,11 @@ pub struct PageRequest {
     pub prefix: String,
     pub after: Option<String>,
     pub limit: u64,
+}
+
+/// How much a repository holds: rows and the bytes they name (shared blobs counted per row).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub objects: u64,
+    pub bytes: u64,
 }

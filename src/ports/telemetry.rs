@@ -1,7 +1,17 @@
 use std::time::Duration;
 
+/// This process's counters of one repository since it started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProxyCounts {
+    pub hits: u64,
+    pub misses: u64,
+    pub stale_served: u64,
+    pub upstream_errors: u64,
+    pub fetched_bytes: u64,
+}
+
 /// What the pull-through cache reports for `/metrics`, by repository. Infallible and cheap:
-/// implementations only bump in-memory counters.
+/// implementations only bump in-memory counters (and read them back for `/api/v2/stats`).
 #[cfg_attr(test, mockall::automock)]
 pub trait ProxyTelemetry: Send + Sync {
     fn hit(&self, repo: &str);
@@ -10,4 +20,5 @@ pub trait ProxyTelemetry: Send + Sync {
     fn upstream_error(&self, repo: &str);
     fn fetched_bytes(&self, repo: &str, bytes: u64);
     fn upstream_latency(&self, repo: &str, elapsed: Duration);
+    fn counts(&self, repo: &str) -> ProxyCounts;
 }

@@ -3,7 +3,9 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use artifactapi::ports::{ArtifactIndex, CacheClass, CachedObject, HostedFile, HostedFiles, PageRequest, PortError};
+use artifactapi::ports::{
+    ArtifactIndex, CacheClass, CachedObject, HostedFile, HostedFiles, PageRequest, PortError, Usage,
+};
 use chrono::{Duration, Utc};
 
 use super::{digest, now};
@@ -130,6 +132,11 @@ pub async fn artifact_index_contract(index: Arc<dyn ArtifactIndex>) {
     })
     .await;
 
+    let usage = index.usage("r").await.unwrap();
+    assert_eq!(usage.objects, PATHS.len() as u64);
+    let expected_bytes: u64 = PATHS.iter().map(|p| object("r", p, p).size).sum();
+    assert_eq!(usage.bytes, expected_bytes);
+    assert_eq!(index.usage("nothing-here").await.unwrap(), Usage::default());
     assert!(index.delete("r", "a/1").await.unwrap());
     assert!(!index.delete("r", "a/1").await.unwrap());
     assert_eq!(index.get("r", "a/1").await.unwrap(), None);
@@ -219,6 +226,10 @@ pub async fn hosted_files_contract(files: Arc<dyn HostedFiles>) {
         async move { Ok(files.list("r", &p).await?.into_iter().map(|f| f.path).collect()) }
     })
     .await;
+    let usage = files.usage("r").await.unwrap();
+    assert_eq!(usage.objects, PATHS.len() as u64);
+    assert_eq!(usage.bytes, PATHS.iter().map(|p| file("r", p, p).size).sum::<u64>());
+    assert_eq!(files.usage("nothing-here").await.unwrap(), Usage::default());
     assert_eq!(files.delete_repo("r").await.unwrap(), PATHS.len() as u64);
     assert!(files.get("other", "pkg/1.0.tgz").await.unwrap().is_some());
 }

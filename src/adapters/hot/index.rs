@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 use moka::future::Cache;
 use std::sync::Arc;
 
-use crate::ports::{ArtifactIndex, CachedObject, PageRequest, PortError};
+use crate::ports::{ArtifactIndex, CachedObject, PageRequest, PortError, Usage};
 
 /// `ArtifactIndex` with found rows kept for `INDEX_TTL`. A row only points at a blob that GC
 /// keeps for at least its grace period, so a second-old copy of it is always servable.
@@ -62,6 +62,10 @@ impl ArtifactIndex for HotIndex {
 
     async fn list(&self, repo: &str, page: &PageRequest) -> Result<Vec<CachedObject>, PortError> {
         self.inner.list(repo, page).await
+    }
+
+    async fn usage(&self, repo: &str) -> Result<Usage, PortError> {
+        self.inner.usage(repo).await
     }
 
     async fn delete_repo(&self, repo: &str) -> Result<u64, PortError> {

@@ -75,6 +75,18 @@ impl crate::ports::ProxyTelemetry for Metrics {
         self.fetched.get_or_create(&repo(repository)).inc_by(bytes);
     }
 
+    fn counts(&self, repository: &str) -> crate::ports::ProxyCounts {
+        let labels = repo(repository);
+        let read = |family: &Family<RepoLabels, Counter>| family.get(&labels).map_or(0, |c| c.get());
+        crate::ports::ProxyCounts {
+            hits: read(&self.hits),
+            misses: read(&self.misses),
+            stale_served: read(&self.stale),
+            upstream_errors: read(&self.upstream_errors),
+            fetched_bytes: read(&self.fetched),
+        }
+    }
+
     fn upstream_latency(&self, repository: &str, elapsed: std::time::Duration) {
         self.latency
             .get_or_create(&repo(repository))

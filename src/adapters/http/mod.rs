@@ -12,6 +12,7 @@ pub mod probe_api;
 pub mod registry;
 pub mod remote;
 pub mod repositories_api;
+pub mod stats_api;
 pub mod tokens_api;
 
 use poem::middleware::Tracing;
@@ -28,6 +29,7 @@ use crate::app::proxy::RemoteService;
 use crate::app::registry::RegistryService;
 use crate::app::registry_tokens::RegistryTokens;
 use crate::app::repositories::RepositoryService;
+use crate::app::stats::StatsService;
 use crate::app::tokens::TokenService;
 use metrics::Metrics;
 
@@ -38,6 +40,7 @@ pub struct AppState {
     pub registry: RegistryService,
     pub registry_tokens: RegistryTokens,
     pub repositories: RepositoryService,
+    pub stats: StatsService,
     pub objects: ObjectsService,
     pub auth: AuthService,
     pub tokens: TokenService,
@@ -46,18 +49,19 @@ pub struct AppState {
     pub events: Arc<EventBus>,
 }
 
+/// Every management API group, in the order the spec lists them.
+type ManagementApis = (
+    admin::AdminApi,
+    repositories_api::RepositoriesApi,
+    objects_api::ObjectsApi,
+    tokens_api::TokensApi,
+    events_api::EventsApi,
+    probe_api::ProbeApi,
+    stats_api::StatsApi,
+);
+
 /// The management API's OpenAPI service (also used by `artifactapi openapi` to print the spec).
-pub fn openapi_service() -> OpenApiService<
-    (
-        admin::AdminApi,
-        repositories_api::RepositoriesApi,
-        objects_api::ObjectsApi,
-        tokens_api::TokensApi,
-        events_api::EventsApi,
-        probe_api::ProbeApi,
-    ),
-    (),
-> {
+pub fn openapi_service() -> OpenApiService<ManagementApis, ()> {
     OpenApiService::new(
         (
             admin::AdminApi,
@@ -66,11 +70,14 @@ pub fn openapi_service() -> OpenApiService<
             tokens_api::TokensApi,
             events_api::EventsApi,
             probe_api::ProbeApi,
+            stats_api::StatsApi,
         ),
         "ArtifactAPI",
         env!("CARGO_PKG_VERSION"),
     )
-    .description("Management API of ArtifactAPI: repositories, tokens, health and readiness.")
+    .description(
+        "Management API of ArtifactAPI: repositories, objects, statistics, tokens, events, probes, health and readiness.",
+    )
 }
 
 pub fn routes(state: Arc<AppState>) -> impl Endpoint {

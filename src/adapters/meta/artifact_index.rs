@@ -5,8 +5,8 @@ use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::entities::artifact::{ActiveModel, Column, Entity, Model};
-use super::{MetaStore, db_err, db_time, from_db_size, page_condition, parse_digest, to_db_size};
-use crate::ports::{ArtifactIndex, CacheClass, CachedObject, PageRequest, PortError};
+use super::{MetaStore, db_err, db_time, from_db_size, page_condition, parse_digest, to_db_size, usage_of};
+use crate::ports::{ArtifactIndex, CacheClass, CachedObject, PageRequest, PortError, Usage};
 
 fn parse_class(raw: &str) -> Result<CacheClass, PortError> {
     match raw {
@@ -121,5 +121,9 @@ impl ArtifactIndex for MetaStore {
             .await
             .map_err(db_err)?;
         Ok(result.rows_affected)
+    }
+
+    async fn usage(&self, repo: &str) -> Result<Usage, PortError> {
+        usage_of(&self.db, Entity::find().filter(Column::Repo.eq(repo))).await
     }
 }

@@ -4,8 +4,8 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::entities::hosted_file::{ActiveModel, Column, Entity, Model};
-use super::{MetaStore, db_err, db_time, from_db_size, page_condition, parse_digest, to_db_size};
-use crate::ports::{HostedFile, HostedFiles, PageRequest, PortError};
+use super::{MetaStore, db_err, db_time, from_db_size, page_condition, parse_digest, to_db_size, usage_of};
+use crate::ports::{HostedFile, HostedFiles, PageRequest, PortError, Usage};
 
 fn to_file(row: Model) -> Result<HostedFile, PortError> {
     Ok(HostedFile {
@@ -93,5 +93,9 @@ impl HostedFiles for MetaStore {
             .await
             .map_err(db_err)?;
         Ok(result.rows_affected)
+    }
+
+    async fn usage(&self, repo: &str) -> Result<Usage, PortError> {
+        usage_of(&self.db, Entity::find().filter(Column::Repo.eq(repo))).await
     }
 }

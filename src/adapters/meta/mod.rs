@@ -226,6 +226,29 @@ pub(crate) fn page_condition<C: sea_orm::ColumnTrait>(
     cond
 }
 
+/// Row count and summed `size` of a filtered query. SUM of a BIGINT is NUMERIC on PostgreSQL,
+/// so it is cast back to an integer for both databases.
+pub(super) async fn usage_of<E: sea_orm::EntityTrait>(
+    db: &DatabaseConnection,
+    query: sea_orm::Select<E>,
+) -> Result<crate::ports::Usage, PortError> {
+    use sea_orm::QuerySelect;
+    use sea_orm::sea_query::Expr;
+    let row: Option<(i64, i64)> = query
+        .select_only()
+        .expr_as(Expr::cust("COUNT(*)"), "objects")
+        .expr_as(Expr::cust("CAST(COALESCE(SUM(size), 0) AS BIGINT)"), "bytes")
+        .into_tuple()
+        .one(db)
+        .await
+        .map_err(db_err)?;
+    let (objects, bytes) = row.unwrap_or_default();
+    Ok(crate::ports::Usage {
+        objects: u64::try_from(objects).unwrap_or_default(),
+        bytes: u64::try_from(bytes).unwrap_or_default(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
