@@ -1,4 +1,5 @@
-//! `artifactapi`: serve, migrate, print the OpenAPI spec, manage the admin token.
+//! `artifactapi`: serve, migrate, print the OpenAPI spec, manage the admin token, and apply a
+//! repositories file to a running server.
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,6 +42,33 @@ enum Command {
         #[command(subcommand)]
         action: TokenAction,
     },
+    /// Make a running server's API-managed repositories match FILE's `[[repository]]` tables:
+    /// print the plan (create/update/delete), then carry it out.
+    Apply {
+        /// TOML with `[[repository]]` tables (a full config file works; other keys are ignored).
+        file: PathBuf,
+        /// The server's root URL.
+        #[arg(long, env = "ARTIFACTAPI_SERVER", default_value = "http://127.0.0.1:8000")]
+        server: String,
+        /// An admin-scoped API token.
+        #[arg(long, env = "ARTIFACTAPI_TOKEN", hide_env_values = true)]
+        token: String,
+        /// Also delete API-managed repositories the file does not list (or `prune = true` in it).
+        #[arg(long)]
+        prune: bool,
+        /// Print the plan and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+/// What `apply` reads from its file.
+#[derive(serde::Deserialize)]
+struct ApplyFile {
+    #[serde(default)]
+    repository: Vec<artifactapi::domain::repository::RepositoryDraft>,
+    #[serde(default)]
+    prune: bool,
 }
 
 #[derive(Subcommand)]
@@ -54,6 +82,23 @@ fn main() -> ExitCode {
     if let Command::Openapi = cli.command {
         println!("{}", http::openapi_service().spec());
         return ExitCode::SUCCESS;
+    }
+    if let Command::Apply {
+        file,
+        server,
+        token,
+        prune,
+        dry_run,
+    } = &cli.command
+    {
+        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(r) => r,
+            Err(e) => return fail(&format!("cannot start the runtime: {e}")),
+        };
+        return match runtime.block_on(apply(file, server, token.clone(), *prune, *dry_run)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => fail(&message),
+        };
     }
     let config = match Config::load(cli.config.as_deref(), |k| std::env::var(k).ok()) {
         Ok(c) => c,
@@ -79,7 +124,7 @@ fn main() -> ExitCode {
             Command::Token {
                 action: TokenAction::ResetAdmin,
             } => reset_admin(config).await,
-            Command::Openapi => Ok(()),
+            Command::Openapi | Command::Apply { .. } => Ok(()),
         }
     });
     match result {
@@ -105,6 +150,32 @@ fn init_logging(format: LogFormat, level: &str) {
         LogFormat::Json => builder.json().init(),
         LogFormat::Human => builder.init(),
     }
+}
+
+async fn apply(file: &std::path::Path, server: &str, token: String, prune: bool, dry_run: bool) -> Result<(), String> {
+    use artifactapi::app::apply::{ApplyService, describe};
+    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let parsed: ApplyFile = toml::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+    let client =
+        artifactapi::adapters::management_client::ManagementClient::new(server, token).map_err(|e| e.to_string())?;
+    let service = ApplyService::new(std::sync::Arc::new(client));
+    let steps = service
+        .plan(&parsed.repository, prune || parsed.prune)
+        .await
+        .map_err(|e| e.to_string())?;
+    for step in &steps {
+        println!("{}", describe(step));
+    }
+    if dry_run {
+        println!("dry run: nothing changed");
+        return Ok(());
+    }
+    service
+        .execute(&parsed.repository, &steps)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("applied");
+    Ok(())
 }
 
 async fn reset_admin(config: Config) -> Result<(), String> {

@@ -4,5 +4,6 @@ pub mod cache;
 pub mod clock;
 pub mod hot;
 pub mod http;
+pub mod management_client;
 pub mod meta;
 pub mod upstream;

@@ -1,4 +1,5 @@
 //! Use cases, one per file. They hold `Arc<dyn Port>` and never name an adapter.
+pub mod apply;
 pub mod auth;
 pub mod cas;
 pub mod config;

@@ -8,4 +8,5 @@ pub mod path;
 pub mod range;
 pub mod registry;
 pub mod repository;
+pub mod repository_plan;
 pub mod token;
