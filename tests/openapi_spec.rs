@@ -24,3 +24,22 @@ fn every_operation_has_an_id_and_a_summary() {
         }
     }
 }
+
+/// Two `OpenApi` impls declaring methods of one path make the path key appear twice in the JSON,
+/// and every parser then keeps only one of them: operations silently vanish from generated
+/// clients. Every `operationId` in the text must survive parsing.
+#[test]
+fn no_path_is_declared_twice() {
+    let text = artifactapi::adapters::http::openapi_service().spec();
+    let spec: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let parsed: usize = spec["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|ops| ops.as_object().unwrap().len())
+        .sum();
+    assert_eq!(parsed, text.matches("\"operationId\"").count(), "a path key is duplicated");
+    for id in ["getRepository", "deleteRepository", "replaceRepository", "patchRepository"] {
+        assert!(text.contains(&format!("\"operationId\": \"{id}\"")), "{id} missing");
+    }
+}

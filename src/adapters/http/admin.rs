@@ -2,7 +2,7 @@
 //! with explicit statuses, each domain error mapped exhaustively.
 use poem::Request;
 use poem::web::Data;
-use poem_openapi::param::{Path, Query};
+use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 use std::sync::Arc;
@@ -231,49 +231,6 @@ fn create_bad_request(err: poem::Error) -> CreateRepositoryResponse {
     CreateRepositoryResponse::BadRequest(api_error("INVALID_BODY", err.to_string(), None))
 }
 
-// Built once per request and moved straight into the response: boxing buys nothing.
-#[allow(clippy::large_enum_variant)]
-#[derive(ApiResponse)]
-enum GetRepositoryResponse {
-    /// The repository.
-    #[oai(status = 200)]
-    Ok(Json<RepositoryView>),
-    /// Reads need a token on this instance.
-    #[oai(status = 401)]
-    Unauthorized(Json<ApiError>),
-    /// The token lacks the read scope for this repository.
-    #[oai(status = 403)]
-    Forbidden(Json<ApiError>),
-    /// No such repository.
-    #[oai(status = 404)]
-    NotFound(Json<ApiError>),
-    /// A backend is unavailable.
-    #[oai(status = 503)]
-    Unavailable(Json<ApiError>),
-}
-
-#[derive(ApiResponse)]
-enum DeleteRepositoryResponse {
-    /// Deleted; its files become unreferenced and GC reclaims them.
-    #[oai(status = 204)]
-    Deleted,
-    /// No token, or an invalid one.
-    #[oai(status = 401)]
-    Unauthorized(Json<ApiError>),
-    /// The token lacks the admin scope.
-    #[oai(status = 403)]
-    Forbidden(Json<ApiError>),
-    /// No such repository.
-    #[oai(status = 404)]
-    NotFound(Json<ApiError>),
-    /// The repository is defined in the config file.
-    #[oai(status = 409)]
-    Conflict(Json<ApiError>),
-    /// A backend is unavailable.
-    #[oai(status = 503)]
-    Unavailable(Json<ApiError>),
-}
-
 /// Liveness.
 #[derive(Object)]
 struct HealthView {
@@ -474,82 +431,6 @@ impl AdminApi {
         }
     }
 
-    /// Get a repository
-    #[oai(
-        path = "/repositories/:name",
-        method = "get",
-        operation_id = "getRepository",
-        tag = "ApiTags::Repositories"
-    )]
-    async fn get_repository(
-        &self,
-        req: &Request,
-        Data(state): Data<&Arc<AppState>>,
-        name: Path<String>,
-    ) -> GetRepositoryResponse {
-        use GetRepositoryResponse as R;
-        match require(state, req, Scope::Read, Some(&name.0)).await {
-            Ok(_) => {}
-            Err(d) => return denied!(R, d),
-        }
-        match state.repositories.get(&name.0).await {
-            Ok(repo) => R::Ok(Json(repo.into())),
-            Err(e) => {
-                let message = e.to_string();
-                match e {
-                    RepositoryError::NotFound(_) | RepositoryError::Invalid(_) => {
-                        R::NotFound(api_error("REPOSITORY_NOT_FOUND", message, None))
-                    }
-                    RepositoryError::Unavailable(cause) => R::Unavailable(unavailable(&cause)),
-                    RepositoryError::AlreadyExists(_)
-                    | RepositoryError::ManagedByConfig(_)
-                    | RepositoryError::InUse { .. } => R::Unavailable(unavailable(&message)),
-                }
-            }
-        }
-    }
-
-    /// Delete a repository
-    #[oai(
-        path = "/repositories/:name",
-        method = "delete",
-        operation_id = "deleteRepository",
-        tag = "ApiTags::Repositories"
-    )]
-    async fn delete_repository(
-        &self,
-        req: &Request,
-        Data(state): Data<&Arc<AppState>>,
-        name: Path<String>,
-        /// Also remove it from the virtual repositories it is a member of.
-        force: Query<Option<bool>>,
-    ) -> DeleteRepositoryResponse {
-        use DeleteRepositoryResponse as R;
-        let principal = match require(state, req, Scope::Admin, None).await {
-            Ok(p) => p,
-            Err(d) => return denied!(R, d),
-        };
-        match state.repositories.delete(&name.0, force.0.unwrap_or(false)).await {
-            Ok(()) => {
-                tracing::info!(repository = %name.0, by = ?principal_name(&principal), "repository deleted");
-                state.events.publish("repository_deleted", &name.0, None).await;
-                R::Deleted
-            }
-            Err(e) => {
-                let message = e.to_string();
-                match e {
-                    RepositoryError::NotFound(_) | RepositoryError::Invalid(_) => {
-                        R::NotFound(api_error("REPOSITORY_NOT_FOUND", message, None))
-                    }
-                    RepositoryError::ManagedByConfig(_) => R::Conflict(api_error("MANAGED_BY_CONFIG", message, None)),
-                    RepositoryError::InUse { .. } => R::Conflict(api_error("REPOSITORY_IN_USE", message, None)),
-                    RepositoryError::AlreadyExists(_) => R::Conflict(api_error("CONFLICT", message, None)),
-                    RepositoryError::Unavailable(cause) => R::Unavailable(unavailable(&cause)),
-                }
-            }
-        }
-    }
-
     /// Liveness
     #[oai(path = "/health", method = "get", operation_id = "health", tag = "ApiTags::Health")]
     async fn health(&self) -> HealthResponse {
@@ -589,7 +470,7 @@ impl AdminApi {
     }
 }
 
-fn principal_name(p: &Principal) -> &str {
+pub(super) fn principal_name(p: &Principal) -> &str {
     match p {
         Principal::Anonymous => "anonymous",
         Principal::Token { name, .. } => name,

@@ -1,4 +1,5 @@
-//! `PUT /api/v2/repositories/{name}`: replace a repository definition.
+//! `/api/v2/repositories/{name}`: get, replace, patch and delete one repository definition.
+//! All methods of one path live in one `OpenApi` impl, so the spec has the path once.
 use poem::Request;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
@@ -8,11 +9,54 @@ use std::sync::Arc;
 
 use super::AppState;
 use super::admin::{
-    ApiError, ApiTags, Denied, RepositoryInput, RepositoryView, api_error, denied, require, unavailable,
+    ApiError, ApiTags, Denied, RepositoryInput, RepositoryView, api_error, denied, principal_name, require, unavailable,
 };
 use crate::domain::error::RepositoryError;
 use crate::domain::repository::Repository;
 use crate::domain::token::Scope;
+
+// Built once per request and moved straight into the response: boxing buys nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(ApiResponse)]
+enum GetRepositoryResponse {
+    /// The repository.
+    #[oai(status = 200)]
+    Ok(Json<RepositoryView>),
+    /// Reads need a token on this instance.
+    #[oai(status = 401)]
+    Unauthorized(Json<ApiError>),
+    /// The token lacks the read scope for this repository.
+    #[oai(status = 403)]
+    Forbidden(Json<ApiError>),
+    /// No such repository.
+    #[oai(status = 404)]
+    NotFound(Json<ApiError>),
+    /// A backend is unavailable.
+    #[oai(status = 503)]
+    Unavailable(Json<ApiError>),
+}
+
+#[derive(ApiResponse)]
+enum DeleteRepositoryResponse {
+    /// Deleted; its files become unreferenced and GC reclaims them.
+    #[oai(status = 204)]
+    Deleted,
+    /// No token, or an invalid one.
+    #[oai(status = 401)]
+    Unauthorized(Json<ApiError>),
+    /// The token lacks the admin scope.
+    #[oai(status = 403)]
+    Forbidden(Json<ApiError>),
+    /// No such repository.
+    #[oai(status = 404)]
+    NotFound(Json<ApiError>),
+    /// The repository is defined in the config file.
+    #[oai(status = 409)]
+    Conflict(Json<ApiError>),
+    /// A backend is unavailable.
+    #[oai(status = 503)]
+    Unavailable(Json<ApiError>),
+}
 
 // Built once per request and moved straight into the response: boxing buys nothing.
 #[allow(clippy::large_enum_variant)]
@@ -76,6 +120,82 @@ pub struct RepositoriesApi;
 
 #[OpenApi(prefix_path = "/api/v2")]
 impl RepositoriesApi {
+    /// Get a repository
+    #[oai(
+        path = "/repositories/:name",
+        method = "get",
+        operation_id = "getRepository",
+        tag = "ApiTags::Repositories"
+    )]
+    async fn get_repository(
+        &self,
+        req: &Request,
+        Data(state): Data<&Arc<AppState>>,
+        name: Path<String>,
+    ) -> GetRepositoryResponse {
+        use GetRepositoryResponse as R;
+        match require(state, req, Scope::Read, Some(&name.0)).await {
+            Ok(_) => {}
+            Err(d) => return denied!(R, d),
+        }
+        match state.repositories.get(&name.0).await {
+            Ok(repo) => R::Ok(Json(repo.into())),
+            Err(e) => {
+                let message = e.to_string();
+                match e {
+                    RepositoryError::NotFound(_) | RepositoryError::Invalid(_) => {
+                        R::NotFound(api_error("REPOSITORY_NOT_FOUND", message, None))
+                    }
+                    RepositoryError::Unavailable(cause) => R::Unavailable(unavailable(&cause)),
+                    RepositoryError::AlreadyExists(_)
+                    | RepositoryError::ManagedByConfig(_)
+                    | RepositoryError::InUse { .. } => R::Unavailable(unavailable(&message)),
+                }
+            }
+        }
+    }
+
+    /// Delete a repository
+    #[oai(
+        path = "/repositories/:name",
+        method = "delete",
+        operation_id = "deleteRepository",
+        tag = "ApiTags::Repositories"
+    )]
+    async fn delete_repository(
+        &self,
+        req: &Request,
+        Data(state): Data<&Arc<AppState>>,
+        name: Path<String>,
+        /// Also remove it from the virtual repositories it is a member of.
+        force: Query<Option<bool>>,
+    ) -> DeleteRepositoryResponse {
+        use DeleteRepositoryResponse as R;
+        let principal = match require(state, req, Scope::Admin, None).await {
+            Ok(p) => p,
+            Err(d) => return denied!(R, d),
+        };
+        match state.repositories.delete(&name.0, force.0.unwrap_or(false)).await {
+            Ok(()) => {
+                tracing::info!(repository = %name.0, by = ?principal_name(&principal), "repository deleted");
+                state.events.publish("repository_deleted", &name.0, None).await;
+                R::Deleted
+            }
+            Err(e) => {
+                let message = e.to_string();
+                match e {
+                    RepositoryError::NotFound(_) | RepositoryError::Invalid(_) => {
+                        R::NotFound(api_error("REPOSITORY_NOT_FOUND", message, None))
+                    }
+                    RepositoryError::ManagedByConfig(_) => R::Conflict(api_error("MANAGED_BY_CONFIG", message, None)),
+                    RepositoryError::InUse { .. } => R::Conflict(api_error("REPOSITORY_IN_USE", message, None)),
+                    RepositoryError::AlreadyExists(_) => R::Conflict(api_error("CONFLICT", message, None)),
+                    RepositoryError::Unavailable(cause) => R::Unavailable(unavailable(&cause)),
+                }
+            }
+        }
+    }
+
     /// Replace a repository
     #[oai(
         path = "/repositories/:name",
