@@ -38,8 +38,17 @@ fn no_path_is_declared_twice() {
         .values()
         .map(|ops| ops.as_object().unwrap().len())
         .sum();
-    assert_eq!(parsed, text.matches("\"operationId\"").count(), "a path key is duplicated");
-    for id in ["getRepository", "deleteRepository", "replaceRepository", "patchRepository"] {
+    assert_eq!(
+        parsed,
+        text.matches("\"operationId\"").count(),
+        "a path key is duplicated"
+    );
+    for id in [
+        "getRepository",
+        "deleteRepository",
+        "replaceRepository",
+        "patchRepository",
+    ] {
         assert!(text.contains(&format!("\"operationId\": \"{id}\"")), "{id} missing");
     }
 }

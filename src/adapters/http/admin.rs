@@ -117,6 +117,7 @@ impl From<RepositoryInput> for RepositoryDraft {
 /// A repository as stored. The upstream password is never returned: `has_password` says
 /// whether one is set.
 #[derive(Object, Debug)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RepositoryView {
     pub name: String,
     pub kind: String,
@@ -248,6 +249,7 @@ enum HealthResponse {
 
 /// One backend's readiness.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct BackendView {
     /// `database`, `blob_store` or `cache`.
     name: String,

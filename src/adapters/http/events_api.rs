@@ -15,6 +15,7 @@ use crate::domain::token::Scope;
 
 /// One event.
 #[derive(Object, Debug, Clone)]
+#[oai(skip_serializing_if_is_none)]
 pub struct EventView {
     /// `upload`, `delete`, `fetch`, `evict`, `flush`, `repository_created`, `repository_deleted`,
     /// `repository_replaced`.

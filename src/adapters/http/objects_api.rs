@@ -16,6 +16,7 @@ use crate::ports::PageRequest;
 
 /// A hosted file or a cached copy.
 #[derive(Object, Debug)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ObjectView {
     pub path: String,
     pub size: u64,

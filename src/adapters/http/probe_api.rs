@@ -24,6 +24,7 @@ pub struct ProbeInput {
 
 /// What the upstream answered.
 #[derive(Object, Debug)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ProbeView {
     pub url: String,
     /// Absent when no HTTP response came back (see `error`).

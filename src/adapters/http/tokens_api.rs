@@ -31,6 +31,7 @@ pub struct TokenInput {
 
 /// A stored token, without its secret.
 #[derive(Object, Debug)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TokenView {
     pub id: String,
     pub name: String,
