@@ -182,6 +182,7 @@ impl From<Repository> for RepositoryView {
 }
 
 #[derive(ApiResponse)]
+#[oai(bad_request_handler = "list_bad_request")]
 enum ListRepositoriesResponse {
     /// A page of repositories ordered by name; `X-Next-Cursor` is set when more follow.
     #[oai(status = 200)]
@@ -226,6 +227,10 @@ enum CreateRepositoryResponse {
     /// A backend is unavailable.
     #[oai(status = 503)]
     Unavailable(Json<ApiError>),
+}
+
+fn list_bad_request(err: poem::Error) -> ListRepositoriesResponse {
+    ListRepositoriesResponse::BadRequest(api_error("INVALID_PARAMETER", err.to_string(), None))
 }
 
 fn create_bad_request(err: poem::Error) -> CreateRepositoryResponse {

@@ -52,6 +52,7 @@ pub struct FlushView {
 macro_rules! object_response {
     ($(#[$doc:meta])* $name:ident, $ok_doc:literal, $ok_status:literal, $ok:ty) => {
         #[derive(ApiResponse)]
+        #[oai(bad_request_handler = "Self::bad_request")]
         $(#[$doc])*
         enum $name {
             #[doc = $ok_doc]
@@ -75,6 +76,11 @@ macro_rules! object_response {
         }
 
         impl $name {
+            /// A query parameter that does not parse, as JSON like every other error.
+            fn bad_request(err: poem::Error) -> Self {
+                $name::BadRequest(api_error("INVALID_PARAMETER", err.to_string(), None))
+            }
+
             fn denied(d: Denied) -> Self {
                 match d {
                     Denied::Unauthorized(e) => $name::Unauthorized(e),

@@ -37,10 +37,14 @@ enum GetRepositoryResponse {
 }
 
 #[derive(ApiResponse)]
+#[oai(bad_request_handler = "delete_bad_request")]
 enum DeleteRepositoryResponse {
     /// Deleted; its files become unreferenced and GC reclaims them.
     #[oai(status = 204)]
     Deleted,
+    /// A query parameter that does not parse (`force` takes `true` or `false`).
+    #[oai(status = 400)]
+    BadRequest(Json<ApiError>),
     /// No token, or an invalid one.
     #[oai(status = 401)]
     Unauthorized(Json<ApiError>),
@@ -84,6 +88,10 @@ enum ReplaceRepositoryResponse {
     /// A backend is unavailable.
     #[oai(status = 503)]
     Unavailable(Json<ApiError>),
+}
+
+fn delete_bad_request(err: poem::Error) -> DeleteRepositoryResponse {
+    DeleteRepositoryResponse::BadRequest(api_error("INVALID_PARAMETER", err.to_string(), None))
 }
 
 fn replace_bad_request(err: poem::Error) -> ReplaceRepositoryResponse {
