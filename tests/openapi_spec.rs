@@ -52,3 +52,20 @@ fn no_path_is_declared_twice() {
         assert!(text.contains(&format!("\"operationId\": \"{id}\"")), "{id} missing");
     }
 }
+
+/// The main request and response bodies carry examples (shown in Swagger UI, used by fuzzers).
+#[test]
+fn main_bodies_have_examples() {
+    let spec: serde_json::Value = serde_json::from_str(&artifactapi::adapters::http::openapi_service().spec()).unwrap();
+    let schemas = &spec["components"]["schemas"];
+    for name in [
+        "RepositoryInput",
+        "RepositoryView",
+        "ApiError",
+        "TokenInput",
+        "ProbeInput",
+        "StatsView",
+    ] {
+        assert!(schemas[name]["example"].is_object(), "{name} has no example");
+    }
+}

@@ -28,6 +28,7 @@ pub(super) enum ApiTags {
 /// An error: a stable machine-readable `code`, a human `message`, and the offending `field` for
 /// validation errors.
 #[derive(Object, Debug)]
+#[oai(example)]
 pub struct ApiError {
     pub code: String,
     pub message: String,
@@ -55,6 +56,7 @@ pub(super) fn unavailable(cause: &str) -> Json<ApiError> {
 /// A repository to create. Field names follow the original ArtifactAPI configuration.
 #[derive(Object, Debug)]
 #[oai(deny_unknown_fields)]
+#[oai(example)]
 pub struct RepositoryInput {
     /// `[a-z0-9][a-z0-9._-]{0,63}`
     pub name: String,
@@ -118,6 +120,7 @@ impl From<RepositoryInput> for RepositoryDraft {
 /// whether one is set.
 #[derive(Object, Debug)]
 #[oai(skip_serializing_if_is_none)]
+#[oai(example)]
 pub struct RepositoryView {
     pub name: String,
     pub kind: String,

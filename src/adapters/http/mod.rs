@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod errors;
 pub mod events_api;
+mod examples;
 pub mod files;
 pub mod listener;
 pub mod metrics;

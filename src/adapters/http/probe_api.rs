@@ -15,6 +15,7 @@ use crate::domain::token::Scope;
 /// What to probe.
 #[derive(Object, Debug)]
 #[oai(deny_unknown_fields)]
+#[oai(example)]
 pub struct ProbeInput {
     /// A remote repository.
     pub repository: String,

@@ -17,6 +17,7 @@ use crate::domain::token::Scope;
 /// What a repository holds (same on every replica) and how its cache has been used (this
 /// replica, since it started).
 #[derive(Object, Debug)]
+#[oai(example)]
 pub struct StatsView {
     /// Cached objects of a remote, files of a local repository; 0 for virtual ones.
     pub objects: u64,

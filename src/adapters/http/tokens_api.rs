@@ -18,6 +18,7 @@ use crate::ports::TokenRecord;
 /// A token to create.
 #[derive(Object, Debug)]
 #[oai(deny_unknown_fields)]
+#[oai(example)]
 pub struct TokenInput {
     /// `[A-Za-z0-9._-]{1,64}`, unique; `admin` is reserved.
     pub name: String,

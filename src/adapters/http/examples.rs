@@ -1,0 +1,99 @@
+//! Examples shown in the OpenAPI spec (and Swagger UI) for the main request and response bodies.
+//! They are realistic values that the server accepts or returns.
+use poem_openapi::types::Example;
+
+use super::admin::{ApiError, RepositoryInput, RepositoryView};
+use super::probe_api::ProbeInput;
+use super::stats_api::StatsView;
+use super::tokens_api::TokenInput;
+
+impl Example for RepositoryInput {
+    fn example() -> Self {
+        RepositoryInput {
+            name: "pypi-remote".into(),
+            kind: "remote".into(),
+            package: "pypi".into(),
+            base_url: Some("https://pypi.example.internal".into()),
+            username: None,
+            password: None,
+            mutable_ttl: Some(300),
+            immutable_ttl: Some(0),
+            patterns: None,
+            blocklist: Some(vec!["^simple/evil-package/".into()]),
+            mutable_patterns: None,
+            immutable_patterns: None,
+            ban_tags: None,
+            offline: Some(false),
+            members: None,
+            allow_overwrite: None,
+        }
+    }
+}
+
+impl Example for RepositoryView {
+    fn example() -> Self {
+        RepositoryView {
+            name: "files".into(),
+            kind: "local".into(),
+            package: "generic".into(),
+            managed_by: "api".into(),
+            base_url: None,
+            username: None,
+            has_password: false,
+            mutable_ttl: None,
+            immutable_ttl: None,
+            patterns: None,
+            blocklist: None,
+            mutable_patterns: None,
+            immutable_patterns: None,
+            ban_tags: None,
+            offline: None,
+            members: None,
+            allow_overwrite: Some(false),
+        }
+    }
+}
+
+impl Example for ApiError {
+    fn example() -> Self {
+        ApiError {
+            code: "INVALID_FIELD".into(),
+            message: "base_url: a remote repository needs an http(s) base_url".into(),
+            field: Some("base_url".into()),
+        }
+    }
+}
+
+impl Example for TokenInput {
+    fn example() -> Self {
+        TokenInput {
+            name: "ci-publisher".into(),
+            scopes: vec!["write".into()],
+            repositories: Some(vec!["team-*".into()]),
+            expires_at: None,
+        }
+    }
+}
+
+impl Example for ProbeInput {
+    fn example() -> Self {
+        ProbeInput {
+            repository: "pypi-remote".into(),
+            path: "simple/requests/".into(),
+        }
+    }
+}
+
+impl Example for StatsView {
+    fn example() -> Self {
+        StatsView {
+            objects: 1204,
+            bytes: 734_003_200,
+            hits: 98_311,
+            misses: 1_412,
+            stale_served: 3,
+            upstream_errors: 7,
+            fetched_bytes: 741_120_512,
+        }
+    }
+}
