@@ -1,4 +1,4 @@
-//! End to end: `pip install` through a PyPI remote whose index links to files on another host,
+//! End to end: `pip install` (and `uv pip install`) through a PyPI remote whose index links to files on another host,
 //! then again with both upstream hosts stopped (served from the cache).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod support;
@@ -77,6 +77,35 @@ fn pip_install_blocking(index: &str, package: &str, target: &Path) -> std::proce
         .unwrap()
 }
 
+/// The same install with uv (`uv pip install`, from PyPI, installed by `scripts/test.sh`), which
+/// asks for PEP 691 JSON first and falls back to the HTML page.
+async fn uv_install(server: &Server, package: &str, target: &Path) -> std::process::Output {
+    let (index, package, target) = (
+        server.url("/api/v1/remote/pypi/simple/"),
+        package.to_string(),
+        target.to_path_buf(),
+    );
+    tokio::task::spawn_blocking(move || {
+        Command::new("python3")
+            .args(["-m", "uv", "pip", "install", "--no-cache", "--no-deps", "--no-config"])
+            .args(["--index-url", &index, "--python", "python3"])
+            .arg("--target")
+            .arg(&target)
+            .arg(&package)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+fn uv_available() -> bool {
+    Command::new("python3")
+        .args(["-m", "uv", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
 fn simple_page(links: &[(String, String)]) -> FakeFile {
     let anchors: String = links
         .iter()
@@ -152,6 +181,21 @@ async fn pip_installs_through_the_remote_and_again_from_cache() {
     );
     assert!(work.path().join("first/aademo/__init__.py").exists());
     assert_eq!(files.hits("packages/aa/aademo-1.0-py3-none-any.whl"), 1);
+    let uv = support::backend_or_skip("uv", uv_available().then_some(())).is_some();
+    if uv {
+        let out = uv_install(&server, "aademo", &work.path().join("uv-first")).await;
+        assert!(
+            out.status.success(),
+            "uv failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(work.path().join("uv-first/aademo/__init__.py").exists());
+        assert_eq!(
+            files.hits("packages/aa/aademo-1.0-py3-none-any.whl"),
+            1,
+            "the wheel came from the cache"
+        );
+    }
 
     let bad = pip_install(&server, "aabad", &work.path().join("bad")).await;
     assert!(
@@ -169,6 +213,15 @@ async fn pip_installs_through_the_remote_and_again_from_cache() {
         String::from_utf8_lossy(&second.stderr)
     );
     assert!(work.path().join("second/aademo/__init__.py").exists());
+    if uv {
+        let out = uv_install(&server, "aademo", &work.path().join("uv-second")).await;
+        assert!(
+            out.status.success(),
+            "uv from cache failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(work.path().join("uv-second/aademo/__init__.py").exists());
+    }
 }
 
 #[tokio::test]
