@@ -59,6 +59,7 @@ ensure_clients() {
   command -v docker-registry >/dev/null 2>&1 || { echo "installing docker-registry"; apt_install docker-registry; }
   command -v dnf >/dev/null 2>&1 && command -v createrepo_c >/dev/null 2>&1 && command -v rpmbuild >/dev/null 2>&1 \
     || { echo "installing dnf, createrepo_c and rpmbuild"; apt_install dnf createrepo-c rpm; }
+  command -v puppet >/dev/null 2>&1 || { echo "installing puppet"; apt_install puppet; }
   python3 -m uv --version >/dev/null 2>&1 || { echo "installing uv"; python3 -m pip install -q uv; }
   python3 -m schemathesis.cli --version >/dev/null 2>&1 || { echo "installing schemathesis"; python3 -m pip install -q schemathesis; }
   command -v podman >/dev/null 2>&1 && command -v buildah >/dev/null 2>&1 || { echo "installing podman and buildah"; apt_install podman buildah; }

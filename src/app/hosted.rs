@@ -32,6 +32,8 @@ pub struct ReadRequest<'a> {
     pub accept: Option<&'a str>,
     /// The repository's absolute URL as the client addressed it (from `Host`).
     pub public_base: Option<&'a str>,
+    /// The raw query string, for formats whose upstream API takes one (puppet Forge).
+    pub query: Option<&'a str>,
 }
 
 pub enum ReadOutcome {

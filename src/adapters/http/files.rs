@@ -128,6 +128,7 @@ async fn read(req: &Request, target: &Target, state: &AppState) -> Result<Respon
         head_only: req.method() == Method::HEAD,
         accept: header(req, header::ACCEPT),
         public_base: public_base.as_deref(),
+        query: req.uri().query(),
     };
     match target.kind {
         Kind::Local => {}

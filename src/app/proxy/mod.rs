@@ -197,7 +197,7 @@ impl RemoteService {
         request: ReadRequest<'_>,
     ) -> Result<ProxyRead, ProxyError> {
         let inner = &self.inner;
-        let target = inner.target(repo, path, request.accept, request.public_base).await?;
+        let target = inner.target(repo, path, &request).await?;
         let cached = inner.index.get(&target.repo, &target.key).await.map_err(unavailable)?;
         let now = inner.clock.now();
         let ttl = cache_policy::ttl(target.class, &target.settings);
@@ -271,13 +271,8 @@ impl Inner {
             .await
     }
 
-    async fn target(
-        &self,
-        repo: &str,
-        path: &ArtifactPath,
-        accept: Option<&str>,
-        public_base: Option<&str>,
-    ) -> Result<Target, ProxyError> {
+    async fn target(&self, repo: &str, path: &ArtifactPath, read: &ReadRequest<'_>) -> Result<Target, ProxyError> {
+        let (accept, public_base) = (read.accept, read.public_base);
         let found = self.catalog.get(repo).await.map_err(unavailable)?;
         let repository = found.ok_or_else(|| ProxyError::RepositoryNotFound(repo.to_string()))?;
         let KindSettings::Remote(settings) = repository.settings.clone() else {
@@ -300,14 +295,19 @@ impl Inner {
         }
         let class = cache_policy::classify(format.classify(path), path, &settings);
         let signer = self.signer().await?;
-        let location = format
+        let mut location = format
             .locate(&settings.base_url, repo, path, signer)
             .map_err(|e| ProxyError::Forbidden(e.to_string()))?;
+        let query = format.query(path, read.query);
+        let mut key = path.to_string();
+        if let Some(q) = &query {
+            location.url = format!("{}?{q}", location.url);
+            key = format!("{key}?{q}");
+        }
         let variant = format.variant(path, accept, public_base);
-        let key = match &variant {
-            Some(v) => format!("{path}#{v}"),
-            None => path.to_string(),
-        };
+        if let Some(v) = &variant {
+            key = format!("{key}#{v}");
+        }
         let accept = if variant.is_some() || format.forwards_accept(path) {
             accept.map(str::to_string)
         } else {

@@ -32,7 +32,9 @@ impl RemoteService {
     /// response head and caches nothing. Access rules apply as for clients.
     pub async fn probe(&self, repo: &str, path: &ArtifactPath) -> Result<ProbeResult, ProxyError> {
         let inner = &self.inner;
-        let target = inner.target(repo, path, None, None).await?;
+        let target = inner
+            .target(repo, path, &crate::app::hosted::ReadRequest::default())
+            .await?;
         let request = UpstreamRequest {
             method: Method::Get,
             url: target.location.url.clone(),

@@ -8,6 +8,7 @@ pub mod goproxy;
 pub mod helm;
 pub mod links;
 pub mod npm;
+pub mod puppet;
 pub mod pypi;
 pub mod rpm;
 pub mod terraform;
@@ -72,6 +73,12 @@ pub trait Format: Send + Sync {
         None
     }
 
+    /// The query string to forward upstream and key the cache on, canonical (sorted) so that
+    /// equivalent requests share one entry; `None` drops it (most formats have none).
+    fn query(&self, _path: &str, _query: Option<&str>) -> Option<String> {
+        None
+    }
+
     /// The tag a path names (docker manifests by tag), for `ban_tags`.
     fn tag_of<'a>(&self, _path: &'a str) -> Option<&'a str> {
         None
@@ -129,7 +136,7 @@ pub fn for_package(package: PackageType) -> Option<&'static dyn Format> {
         PackageType::Alpine => Some(&alpine::Alpine),
         PackageType::Terraform => Some(&terraform::Terraform),
         PackageType::Docker => Some(&docker::Docker),
-        PackageType::Puppet => None,
+        PackageType::Puppet => Some(&puppet::Puppet),
     }
 }
 
