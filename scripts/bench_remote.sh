@@ -27,7 +27,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 peak_rss_mib() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 now() { date +%s.%N; }
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
-secs() { python3 -c "print(f'{$2-$1:.2f}')"; }
+secs() { python3 -c "print(f'{$2-$1:.4f}')"; }
 
 mkdir -p "$WORK/files" "$WORK/nginx"
 head -c "${BIG_MB}M" /dev/urandom > "$WORK/files/big.bin"
