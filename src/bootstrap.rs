@@ -10,6 +10,7 @@ use crate::adapters::blob::s3::{S3BlobStore, S3Config};
 use crate::adapters::cache::memory::MemoryCache;
 use crate::adapters::cache::redis::RedisCache;
 use crate::adapters::clock::SystemClock;
+use crate::adapters::hot::blobs::HotBlobs;
 use crate::adapters::hot::catalog::HotCatalog;
 use crate::adapters::hot::index::HotIndex;
 use crate::adapters::http::AppState;
@@ -125,6 +126,8 @@ pub async fn connect(config: &Config) -> Result<Backends, BootstrapError> {
         target: "blob store".into(),
         cause,
     })?;
+    // Small content-addressed blobs (index pages, manifests) are served from memory.
+    let blobs: Arc<dyn BlobStore> = Arc::new(HotBlobs::new(blobs));
     let cache: Arc<dyn TtlCache> = match config.cache()? {
         CacheUrl::Memory => Arc::new(MemoryCache::new()),
         CacheUrl::Redis(url) => {

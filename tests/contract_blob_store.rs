@@ -10,6 +10,7 @@ use std::sync::{Arc, LazyLock};
 
 use artifactapi::adapters::blob::fs::FsBlobStore;
 use artifactapi::adapters::blob::s3::{S3BlobStore, S3Config};
+use artifactapi::adapters::hot::blobs::HotBlobs;
 use artifactapi::domain::range::ByteSpan;
 use artifactapi::ports::{BlobStore, ByteStream, PortError};
 use bytes::Bytes;
@@ -260,6 +261,40 @@ async fn fs_blob_store_honours_the_contract() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = FsBlobStore::open(dir.path().join("blobs-root")).expect("open");
     blob_store_contract(Arc::new(store)).await;
+}
+
+/// The in-memory small-blob decorator keeps the contract (ranges, overwrite, delete, listing),
+/// both on a first read and when serving its own copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hot_blob_store_over_fs_honours_the_contract() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = FsBlobStore::open(dir.path().join("blobs-root")).expect("open");
+    let hot = Arc::new(HotBlobs::new(Arc::new(store)));
+    blob_store_contract(hot.clone()).await;
+    // A small blob read twice: the second read is the kept copy, whole and by range.
+    let data = b"kept in memory".to_vec();
+    hot.put("blobs/sha256/kept", body(&data), None).await.expect("put");
+    for _ in 0..2 {
+        assert_eq!(get_bytes(hot.as_ref(), "blobs/sha256/kept", None).await.1, data);
+        let span = Some(ByteSpan { start: 5, end: 6 });
+        assert_eq!(
+            get_bytes(hot.as_ref(), "blobs/sha256/kept", span).await.1,
+            b"in".to_vec()
+        );
+    }
+    // Overwritten and deleted keys are never served from the kept copy.
+    hot.put("blobs/sha256/kept", body(b"new"), None)
+        .await
+        .expect("overwrite");
+    assert_eq!(
+        get_bytes(hot.as_ref(), "blobs/sha256/kept", None).await.1,
+        b"new".to_vec()
+    );
+    hot.delete("blobs/sha256/kept").await.expect("delete");
+    assert!(matches!(
+        hot.get("blobs/sha256/kept", None).await,
+        Err(PortError::NotFound)
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -3,6 +3,7 @@
 //! the same port in, the same port out. Entries live a few seconds, so a change made through
 //! another replica is seen within that time; writes through this replica invalidate at once.
 //! Nothing is only here: a miss always goes to the shared database.
+pub mod blobs;
 pub mod catalog;
 pub mod index;
 
