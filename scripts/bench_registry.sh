@@ -3,12 +3,12 @@
 # layers to a local docker repository of this server and to Debian's docker-registry (the CNCF
 # distribution registry, filesystem storage), in the same run, with each server's peak RSS.
 # Target: push and pull times <= 1.0x the distribution registry's, peak RSS lower.
-#   BENCH_LAYER_MB=64 BENCH_ROUNDS=3 scripts/bench_registry.sh
+#   BENCH_LAYER_MB=64 BENCH_ROUNDS=5 scripts/bench_registry.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 LAYER_MB=${BENCH_LAYER_MB:-64}
-ROUNDS=${BENCH_ROUNDS:-3}
+ROUNDS=${BENCH_ROUNDS:-5}
 TOKEN=bench-admin-token-0123456789
 WORK=$(mktemp -d)
 PIDS=()
@@ -52,29 +52,29 @@ json.dump({"schemaVersion": 2, "manifests": [manifest]}, open(os.path.join(root,
 open(os.path.join(root, "oci-layout"), "w").write('{"imageLayoutVersion":"1.0.0"}')
 PY
 
-# bench NAME PID HOST/REPO [skopeo creds args...]: ROUNDS pushes (each to a new tag of a fresh
-# image name, so no layer is already there) and pulls; prints the median of each.
-bench() {
-  local name=$1 pid=$2 target=$3; shift 3
-  local pushes=() pulls=()
-  for r in $(seq 1 "$ROUNDS"); do
-    local t0 t1 t2
-    # skopeo remembers where it saw each blob and would mount instead of uploading; forget it.
-    rm -f /var/lib/containers/cache/blob-info-cache-v1.* "${XDG_DATA_HOME:-$HOME/.local/share}"/containers/cache/blob-info-cache-v1.*
-    t0=$(now)
-    skopeo --insecure-policy copy -q --dest-tls-verify=false "$@" "oci:$WORK/image:bench" "docker://$target/img$r:bench"
-    t1=$(now)
-    rm -rf "$WORK/pulled"
-    skopeo --insecure-policy copy -q --src-tls-verify=false "docker://$target/img$r:bench" "oci:$WORK/pulled:bench"
-    t2=$(now)
-    pushes+=("$(python3 -c "print(f'{$t1-$t0:.2f}')")")
-    pulls+=("$(python3 -c "print(f'{$t2-$t1:.2f}')")")
-  done
-  local med_push med_pull
-  med_push=$(printf '%s\n' "${pushes[@]}" | sort -n | sed -n "$(( (ROUNDS + 1) / 2 ))p")
-  med_pull=$(printf '%s\n' "${pulls[@]}" | sort -n | sed -n "$(( (ROUNDS + 1) / 2 ))p")
-  printf '%-16s push %6ss  pull %6ss  (median of %s; pushes %s; pulls %s)  peak RSS %6s MiB\n' \
-    "$name" "$med_push" "$med_pull" "$ROUNDS" "${pushes[*]}" "${pulls[*]}" "$(peak_rss_mib "$pid")"
+# one_round NAME HOST/REPO ROUND [skopeo creds args...]: a push (to a fresh image name, so no
+# layer is already there) and a pull; appends "push pull" seconds to $WORK/NAME.rounds.
+one_round() {
+  local name=$1 target=$2 r=$3; shift 3
+  local t0 t1 t2
+  # skopeo remembers where it saw each blob and would mount instead of uploading; forget it.
+  rm -f /var/lib/containers/cache/blob-info-cache-v1.* "${XDG_DATA_HOME:-$HOME/.local/share}"/containers/cache/blob-info-cache-v1.*
+  t0=$(now)
+  skopeo --insecure-policy copy -q --dest-tls-verify=false "$@" "oci:$WORK/image:bench" "docker://$target/img$r:bench"
+  t1=$(now)
+  rm -rf "$WORK/pulled"
+  skopeo --insecure-policy copy -q --src-tls-verify=false "docker://$target/img$r:bench" "oci:$WORK/pulled:bench"
+  t2=$(now)
+  python3 -c "print(f'{$t1-$t0:.3f} {$t2-$t1:.3f}')" >> "$WORK/$name.rounds"
+}
+
+# report NAME PID: the median push and pull of its rounds, and its peak RSS.
+report() {
+  local name=$1 pid=$2 med_push med_pull
+  med_push=$(cut -d' ' -f1 "$WORK/$name.rounds" | sort -n | sed -n "$(( (ROUNDS + 1) / 2 ))p")
+  med_pull=$(cut -d' ' -f2 "$WORK/$name.rounds" | sort -n | sed -n "$(( (ROUNDS + 1) / 2 ))p")
+  printf '%-16s push %6ss  pull %6ss  (median of %s; push/pull per round: %s)  peak RSS %6s MiB\n' \
+    "$name" "$med_push" "$med_pull" "$ROUNDS" "$(tr '\n' ',' < "$WORK/$name.rounds" | sed 's/,$//')" "$(peak_rss_mib "$pid")"
   echo "$med_push $med_pull" > "$WORK/$name.times"
 }
 
@@ -103,8 +103,14 @@ for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$APORT/api/v2/health" >/dev
 curl -fsS -o /dev/null -X POST "http://127.0.0.1:$APORT/api/v2/repositories" -H "Authorization: Bearer $TOKEN" \
   -H 'Content-Type: application/json' -d '{"name":"bench","kind":"local","package":"docker"}'
 
-bench distribution "$DPID" "127.0.0.1:$DPORT/bench"
-bench artifactapi "$APID" "127.0.0.1:$APORT/bench" --dest-creds "bench:$TOKEN"
+# Rounds alternate between the two servers, so neither gains from running second (warm page
+# cache, a settled machine).
+for r in $(seq 1 "$ROUNDS"); do
+  one_round distribution "127.0.0.1:$DPORT/bench" "$r"
+  one_round artifactapi "127.0.0.1:$APORT/bench" "$r" --dest-creds "bench:$TOKEN"
+done
+report distribution "$DPID"
+report artifactapi "$APID"
 read -r DPUSH DPULL < "$WORK/distribution.times"
 read -r APUSH APULL < "$WORK/artifactapi.times"
 python3 -c "print(f'registry ratio (artifactapi / distribution): push {$APUSH/$DPUSH:.2f}x  pull {$APULL/$DPULL:.2f}x  (target <= 1.0x)')"
