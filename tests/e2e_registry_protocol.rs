@@ -26,6 +26,15 @@ async fn code(r: Response) -> String {
     body["errors"][0]["code"].as_str().unwrap_or_default().to_string()
 }
 
+/// Sends a request with the admin token.
+async fn as_admin(request: reqwest::RequestBuilder) -> Response {
+    request.bearer_auth(ADMIN_TOKEN).send().await.unwrap()
+}
+
+async fn head_status(client: &Client, url: String) -> StatusCode {
+    client.head(url).send().await.unwrap().status()
+}
+
 fn location(r: &Response) -> String {
     r.headers()[reqwest::header::LOCATION].to_str().unwrap().to_string()
 }
@@ -76,12 +85,7 @@ async fn chunked_upload_with_resume_and_gap() {
     let client = Client::new();
     let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
     let digest = digest_of(&data);
-    let started = client
-        .post(server.url("/v2/reg/app/blobs/uploads/"))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap();
+    let started = as_admin(client.post(server.url("/v2/reg/app/blobs/uploads/"))).await;
     assert_eq!(started.status(), StatusCode::ACCEPTED);
     let url = location(&started);
     assert!(started.headers().contains_key("docker-upload-uuid"));
@@ -130,12 +134,7 @@ async fn chunked_upload_with_resume_and_gap() {
     assert_eq!(head.status(), StatusCode::NOT_FOUND);
 
     // The last chunk arrived with the failed PUT; commit with the right digest.
-    let done = client
-        .put(format!("{url}?digest={digest}"))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap();
+    let done = as_admin(client.put(format!("{url}?digest={digest}"))).await;
     assert_eq!(done.status(), StatusCode::CREATED, "{}", done.text().await.unwrap());
     let got = client
         .get(server.url(&format!("/v2/reg/app/blobs/{digest}")))
@@ -167,12 +166,7 @@ async fn chunked_upload_with_resume_and_gap() {
     assert_eq!(code(unknown).await, "BLOB_UPLOAD_UNKNOWN");
 
     // Cancel.
-    let started = client
-        .post(server.url("/v2/reg/app/blobs/uploads/"))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap();
+    let started = as_admin(client.post(server.url("/v2/reg/app/blobs/uploads/"))).await;
     let url = location(&started);
     let cancelled = client.delete(&url).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
     assert_eq!(cancelled.status(), StatusCode::NO_CONTENT);
@@ -336,20 +330,11 @@ async fn tags_catalog_referrers_and_deletes() {
     assert_eq!(catalog["repositories"], json!(["reg/app", "reg/charts/web"]));
 
     // Mount from another repository, then delete.
-    let mounted = client
-        .post(server.url(&format!("/v2/other/app/blobs/uploads/?mount={config}&from=reg/app")))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap();
+    let mounted =
+        as_admin(client.post(server.url(&format!("/v2/other/app/blobs/uploads/?mount={config}&from=reg/app")))).await;
     assert_eq!(mounted.status(), StatusCode::CREATED);
     assert_eq!(
-        client
-            .head(server.url(&format!("/v2/other/app/blobs/{config}")))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        head_status(&client, server.url(&format!("/v2/other/app/blobs/{config}"))).await,
         StatusCode::OK
     );
     let not_there = client
@@ -373,19 +358,9 @@ async fn tags_catalog_referrers_and_deletes() {
         .await
         .unwrap();
     assert_eq!(anonymous_delete.status(), StatusCode::UNAUTHORIZED);
-    let del_tag = client
-        .delete(server.url("/v2/reg/app/manifests/a"))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap();
+    let del_tag = as_admin(client.delete(server.url("/v2/reg/app/manifests/a"))).await;
     assert_eq!(del_tag.status(), StatusCode::ACCEPTED);
-    let del = client
-        .delete(server.url(&format!("/v2/reg/app/manifests/{image_digest}")))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap();
+    let del = as_admin(client.delete(server.url(&format!("/v2/reg/app/manifests/{image_digest}")))).await;
     assert_eq!(del.status(), StatusCode::ACCEPTED);
     for reference in ["b", image_digest.as_str()] {
         let r = client
@@ -395,20 +370,10 @@ async fn tags_catalog_referrers_and_deletes() {
             .unwrap();
         assert_eq!(r.status(), StatusCode::NOT_FOUND, "{reference}");
     }
-    let del_blob = client
-        .delete(server.url(&format!("/v2/other/app/blobs/{config}")))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap();
+    let del_blob = as_admin(client.delete(server.url(&format!("/v2/other/app/blobs/{config}")))).await;
     assert_eq!(del_blob.status(), StatusCode::ACCEPTED);
     assert_eq!(
-        client
-            .head(server.url(&format!("/v2/other/app/blobs/{config}")))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        head_status(&client, server.url(&format!("/v2/other/app/blobs/{config}"))).await,
         StatusCode::NOT_FOUND
     );
 }

@@ -124,13 +124,15 @@ async fn skopeo_pulls_through_a_docker_remote_and_again_with_the_upstream_gone()
     let own = inspect_raw(&format!("docker://{host}/own/team/app:mine")).await;
     assert_eq!(own["mediaType"], oci::OCI_MANIFEST);
     assert_eq!(tags_of(&client, &server, "all").await, json!(["mine", "v2"]));
-    // Never pushed: nothing upstream and nothing cached.
+    // Never fetched, and the upstream is gone: a 502 that names the failure, nothing invented.
     let missing = client
         .get(server.url("/v2/hub/team/other/manifests/v1"))
         .send()
         .await
         .unwrap();
-    assert!(missing.status().is_client_error() || missing.status() == StatusCode::BAD_GATEWAY);
+    assert_eq!(missing.status(), StatusCode::BAD_GATEWAY);
+    let body: serde_json::Value = missing.json().await.unwrap();
+    assert_eq!(body["errors"][0]["code"], "UPSTREAM_FAILED");
     let push = client
         .post(server.url("/v2/hub/team/app/blobs/uploads/"))
         .bearer_auth(ADMIN_TOKEN)

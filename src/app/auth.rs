@@ -26,6 +26,22 @@ fn unavailable(e: PortError) -> AuthError {
     AuthError::Unavailable(e.to_string())
 }
 
+/// The instance-wide HMAC key called `name`: created on first use, and the same on every replica
+/// (whoever stores it first wins; the others read it back).
+pub async fn instance_key(
+    keys: &dyn crate::ports::SigningKeys,
+    clock: &dyn Clock,
+    name: &str,
+) -> Result<crate::ports::SigningKey, PortError> {
+    let candidate = crate::ports::SigningKey {
+        name: name.to_string(),
+        algorithm: "hmac-sha256".to_string(),
+        material: generate_secret(),
+        created_at: clock.now(),
+    };
+    keys.get_or_create(&candidate).await
+}
+
 /// A fresh random token secret (256 bits, URL-safe).
 pub fn generate_secret() -> String {
     let mut bytes = [0u8; 32];

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::domain::error::AuthError;
 use crate::domain::registry::token::{self, TokenClaims};
-use crate::ports::{Clock, SigningKey, SigningKeys};
+use crate::ports::{Clock, SigningKeys};
 
 const KEY_NAME: &str = "registry-bearer-tokens";
 /// How long a registry bearer token lives; clients fetch a new one when it runs out.
@@ -35,15 +35,7 @@ impl RegistryTokens {
     async fn key(&self) -> Result<&[u8], AuthError> {
         self.key
             .get_or_try_init(|| async {
-                let candidate = SigningKey {
-                    name: KEY_NAME.to_string(),
-                    algorithm: "hmac-sha256".to_string(),
-                    material: crate::app::auth::generate_secret(),
-                    created_at: self.clock.now(),
-                };
-                let key = self
-                    .keys
-                    .get_or_create(&candidate)
+                let key = crate::app::auth::instance_key(self.keys.as_ref(), self.clock.as_ref(), KEY_NAME)
                     .await
                     .map_err(|e| AuthError::Unavailable(e.to_string()))?;
                 Ok(key.material.into_bytes())

@@ -122,11 +122,12 @@ fn header<K: header::AsHeaderName>(req: &Request, name: K) -> Option<&str> {
 
 async fn read(req: &Request, target: &Target, state: &AppState) -> Result<Response, HttpError> {
     let public_base = public_base(req, target);
+    let accept = super::accept_header(req);
     let request = ReadRequest {
         range: header(req, header::RANGE),
         if_none_match: header(req, header::IF_NONE_MATCH),
         head_only: req.method() == Method::HEAD,
-        accept: header(req, header::ACCEPT),
+        accept: accept.as_deref(),
         public_base: public_base.as_deref(),
         query: req.uri().query(),
     };
@@ -153,16 +154,8 @@ async fn read(req: &Request, target: &Target, state: &AppState) -> Result<Respon
 /// This repository's absolute URL as the client addressed it, for indexes whose clients need
 /// absolute links. `X-Forwarded-Proto`/`X-Forwarded-Host` are honoured behind a reverse proxy.
 fn public_base(req: &Request, target: &Target) -> Option<String> {
-    let host = header(req, "x-forwarded-host").or_else(|| header(req, header::HOST))?;
-    let valid = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
-    if !valid(host) {
-        return None;
-    }
-    let scheme = match header(req, "x-forwarded-proto") {
-        Some("https") => "https",
-        _ => "http",
-    };
-    Some(format!("{scheme}://{host}/api/v1/{}/{}/", target.kind, target.repo))
+    let origin = super::client_origin(req)?;
+    Some(format!("{origin}/api/v1/{}/{}/", target.kind, target.repo))
 }
 
 pub(super) fn not_modified(digest: &Digest) -> Response {

@@ -34,6 +34,35 @@ use crate::app::stats::StatsService;
 use crate::app::tokens::TokenService;
 use metrics::Metrics;
 
+/// `scheme://host` as the client addressed us, from `X-Forwarded-Host`/`X-Forwarded-Proto`
+/// behind a reverse proxy or `Host`; `None` when the host is missing or holds odd characters.
+pub(crate) fn client_origin(req: &poem::Request) -> Option<String> {
+    let get = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok());
+    let host = get("x-forwarded-host").or_else(|| get(poem::http::header::HOST.as_str()))?;
+    let valid = !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
+    if !valid {
+        return None;
+    }
+    let scheme = if get("x-forwarded-proto") == Some("https") {
+        "https"
+    } else {
+        "http"
+    };
+    Some(format!("{scheme}://{host}"))
+}
+
+/// Every `Accept` line joined: docker clients send one line per media type, and an upstream
+/// must see them all to pick the representation.
+pub(crate) fn accept_header(req: &poem::Request) -> Option<String> {
+    let lines: Vec<&str> = req
+        .headers()
+        .get_all(poem::http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    (!lines.is_empty()).then(|| lines.join(", "))
+}
+
 /// The app services the HTTP layer calls.
 pub struct AppState {
     pub hosted: HostedService,

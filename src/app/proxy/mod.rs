@@ -24,7 +24,7 @@ use crate::domain::range::{ByteSpan, RangeRequest, resolve_range};
 use crate::domain::repository::{Kind, KindSettings, RemoteSettings};
 use crate::ports::{
     ArtifactIndex, BlobStore, ByteStream, CachedObject, Clock, PortError, ProxyTelemetry, RepositoryCatalog,
-    SigningKey, SigningKeys, TtlCache, Upstream,
+    SigningKeys, TtlCache, Upstream,
 };
 
 /// Tuning of the single-flight fetch and the circuit breaker.
@@ -259,13 +259,9 @@ impl Inner {
     async fn signer(&self) -> Result<&LinkSigner, ProxyError> {
         self.signer
             .get_or_try_init(|| async {
-                let candidate = SigningKey {
-                    name: LINK_KEY.to_string(),
-                    algorithm: "hmac-sha256".to_string(),
-                    material: crate::app::auth::generate_secret(),
-                    created_at: self.clock.now(),
-                };
-                let key = self.signing.get_or_create(&candidate).await.map_err(unavailable)?;
+                let key = crate::app::auth::instance_key(self.signing.as_ref(), self.clock.as_ref(), LINK_KEY)
+                    .await
+                    .map_err(unavailable)?;
                 Ok(LinkSigner::new(key.material.as_bytes()))
             })
             .await

@@ -75,15 +75,16 @@ impl RegistryService {
         Ok(session)
     }
 
-    /// Appends a chunk. `range` is the inclusive `Content-Range` the client sent, if any; it must
-    /// start at the current offset (else 416 with the offset) and match the body's length.
+    /// Appends a chunk; returns the session and the bytes it added. `range` is the inclusive
+    /// `Content-Range` the client sent, if any; it must start at the current offset (else 416
+    /// with the offset) and match the body's length.
     pub async fn append_chunk(
         &self,
         name: &ImageName,
         id: &str,
         body: ByteStream,
         range: Option<(u64, u64)>,
-    ) -> Result<UploadSession, RegistryError> {
+    ) -> Result<(UploadSession, u64), RegistryError> {
         let mut session = self.upload_status(name, id).await?;
         let offset = session.state.offset();
         let start = range.map_or(offset, |(start, _)| start);
@@ -111,7 +112,7 @@ impl RegistryService {
             )));
         }
         if stored.size == 0 {
-            return Ok(session);
+            return Ok((session, 0));
         }
         session.state = session.state.append(start, stored.size)?;
         session.parts.push(stored.digest.to_string());
@@ -119,7 +120,7 @@ impl RegistryService {
         match self.uploads.update(&session).await {
             Ok(()) => {
                 session.version += 1;
-                Ok(session)
+                Ok((session, stored.size))
             }
             Err(PortError::Conflict) => Err(RegistryError::BlobUploadInvalid(
                 "the upload was changed by a concurrent request".into(),
@@ -138,7 +139,7 @@ impl RegistryService {
         last_chunk: Option<ByteStream>,
     ) -> Result<u64, RegistryError> {
         let session = match last_chunk {
-            Some(body) => self.append_chunk(name, id, body, None).await?,
+            Some(body) => self.append_chunk(name, id, body, None).await?.0,
             None => self.upload_status(name, id).await?,
         };
         session.state.commit(digest)?;

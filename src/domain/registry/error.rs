@@ -28,8 +28,6 @@ pub enum RegistryError {
     NameUnknown(String),
     #[error("provided length did not match content length: {0}")]
     SizeInvalid(String),
-    #[error("authentication required")]
-    Unauthorized,
     #[error("requested access to the resource is denied: {0}")]
     Denied(String),
     /// A docker remote's upstream failed and nothing is cached (HTTP 502).
@@ -59,7 +57,6 @@ impl RegistryError {
             RegistryError::NameInvalid(_) => "NAME_INVALID",
             RegistryError::NameUnknown(_) => "NAME_UNKNOWN",
             RegistryError::SizeInvalid(_) | RegistryError::TooLarge { .. } => "SIZE_INVALID",
-            RegistryError::Unauthorized => "UNAUTHORIZED",
             RegistryError::Denied(_) => "DENIED",
             RegistryError::Upstream(_) => "UPSTREAM_FAILED",
             RegistryError::Unsupported(_) | RegistryError::RangeNotSatisfiable { .. } => "UNSUPPORTED",

@@ -71,7 +71,6 @@ impl From<RegistryError> for OciError {
                 StatusCode::RANGE_NOT_SATISFIABLE
             }
             RegistryError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            RegistryError::Unauthorized => StatusCode::UNAUTHORIZED,
             RegistryError::Denied(_) => StatusCode::FORBIDDEN,
             RegistryError::Upstream(_) => StatusCode::BAD_GATEWAY,
             RegistryError::Unsupported(_) => StatusCode::METHOD_NOT_ALLOWED,

@@ -87,19 +87,9 @@ impl Call<'_> {
     }
 }
 
-/// `scheme://host` from `X-Forwarded-*` or `Host`; odd host values fall back to localhost.
+/// Where the client reached us; a missing or odd `Host` falls back to localhost.
 fn base_url(req: &Request) -> String {
-    let get = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok());
-    let host = get("x-forwarded-host")
-        .or_else(|| get(header::HOST.as_str()))
-        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b)))
-        .unwrap_or("localhost");
-    let scheme = if get("x-forwarded-proto") == Some("https") {
-        "https"
-    } else {
-        "http"
-    };
-    format!("{scheme}://{host}")
+    super::client_origin(req).unwrap_or_else(|| "http://localhost".to_string())
 }
 
 /// API tokens (Basic password or Bearer), or a registry bearer token from `/v2/token`.

@@ -17,15 +17,7 @@ pub async fn manifest(
     head: bool,
 ) -> Result<Response, OciError> {
     call.authorize(Scope::Read, name)?;
-    // Docker clients send one `Accept` line per media type; the upstream must see them all.
-    let accept: Vec<&str> = call
-        .req
-        .headers()
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    let accept = (!accept.is_empty()).then(|| accept.join(", "));
+    let accept = crate::adapters::http::accept_header(call.req);
     let found = call
         .state
         .registry

@@ -116,13 +116,11 @@ pub async fn status(call: &Call<'_>, name: &ImageName, id: &str) -> Result<Respo
 pub async fn patch(call: &Call<'_>, name: &ImageName, id: &str, body: Body) -> Result<Response, OciError> {
     call.authorize(Scope::Write, name)?;
     let range = content_range(call)?;
-    let before = call.state.registry.upload_status(name, id).await?.state.offset();
-    let session = call
+    let (session, received) = call
         .state
         .registry
         .append_chunk(name, id, Box::pin(body.into_bytes_stream()), range)
         .await?;
-    let received = session.state.offset().saturating_sub(before);
     call.state.metrics.count_received(name.repo.as_str(), 202, received);
     Ok(in_progress(call, name, &session, StatusCode::ACCEPTED))
 }
