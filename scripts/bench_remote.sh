@@ -3,7 +3,8 @@
 # upstream serving the same files), in one run on this machine:
 #   1. cached 256 MiB GET throughput            (target: >= 0.9x nginx)
 #   2. cached 4 KiB GETs/s, 64 connections (wrk) (target: >= 0.5x nginx)
-#   3. cold 256 MiB miss, time to last byte      (target: <= 1.2x a direct download)
+#   3. cold 256 MiB miss, time to last byte      (target: <= 1.2x a direct download; nginx's
+#      own proxy_cache miss is timed beside it for reference)
 #   4. peak RSS during 8 concurrent cold 256 MiB misses (target: < 200 MiB)
 # Figures, not pass/fail.  BENCH_BIG_MB=256 scripts/bench_remote.sh
 set -euo pipefail
@@ -33,7 +34,7 @@ mkdir -p "$WORK/files" "$WORK/nginx"
 head -c "${BIG_MB}M" /dev/urandom > "$WORK/files/big.bin"
 head -c 4096 /dev/urandom > "$WORK/files/small.bin"
 for i in 1 2 3 4 5 6 7 8; do head -c "${BIG_MB}M" /dev/urandom > "$WORK/files/cold$i.bin"; done
-head -c "${BIG_MB}M" /dev/urandom > "$WORK/files/cold0.bin"
+for i in 0 1 2 3; do head -c "${BIG_MB}M" /dev/urandom > "$WORK/files/miss$i.bin"; done
 
 UP=$(free_port); CACHE=$(free_port); APP=$(free_port)
 cat > "$WORK/nginx/nginx.conf" <<CONF
@@ -85,6 +86,15 @@ best_get() {
   done
   echo "$best"
 }
+# Writes back dirty pages left by earlier steps, so that a miss does not pay for them.
+settle() { sync; sleep 1; }
+# Seconds for one cold miss of `file` through `base`.
+miss() {
+  local t0 t1
+  settle
+  t0=$(now); curl -fsS -o /dev/null "$1/$2"; t1=$(now)
+  secs "$t0" "$t1"
+}
 rps() { wrk -t2 -c64 -d8s "$1" | awk '/Requests\/sec/ {print $2}'; }
 
 # Warm both caches.
@@ -97,10 +107,16 @@ echo "cached ${BIG_MB} MiB GET:   nginx ${ngx_mibs} MiB/s   artifactapi ${art_mi
 ngx_rps=$(rps "$NGX/small.bin"); art_rps=$(rps "$ART/small.bin")
 echo "cached 4 KiB GETs/s (64 conns): nginx ${ngx_rps}   artifactapi ${art_rps}   ratio $(ratio "$art_rps" "$ngx_rps")x (target >= 0.5)"
 
-direct=$(best_get "http://127.0.0.1:$UP/cold0.bin")
-t0=$(now); curl -fsS -o /dev/null "$ART/cold0.bin"; t1=$(now)
-cold=$(secs "$t0" "$t1")
-echo "cold ${BIG_MB} MiB miss:    direct ${direct}s   artifactapi ${cold}s   ratio $(ratio "$cold" "$direct")x (target <= 1.2)"
+direct=$(best_get "http://127.0.0.1:$UP/miss0.bin")
+# Best of 3 misses each, of files neither cache holds yet, alternating between the two so that
+# neither meets the page cache in a better state (on a VM, fresh page-cache pages can cost far
+# more than recycled ones).
+ngx_cold=999999; art_cold=999999
+for i in 1 2 3; do
+  ngx_cold=$(python3 -c "print(min($ngx_cold, $(miss "$NGX" "miss$i.bin")))")
+  art_cold=$(python3 -c "print(min($art_cold, $(miss "$ART" "miss$i.bin")))")
+done
+echo "cold ${BIG_MB} MiB miss:    direct ${direct}s   nginx ${ngx_cold}s ($(ratio "$ngx_cold" "$direct")x)   artifactapi ${art_cold}s   ratio $(ratio "$art_cold" "$direct")x (target <= 1.2)"
 
 for i in 1 2 3 4 5 6 7 8; do curl -fsS -o /dev/null "$ART/cold$i.bin" & done
 wait $(jobs -p | grep -v "^$APP_PID$") 2>/dev/null || true

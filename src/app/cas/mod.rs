@@ -1,0 +1,194 @@
+//! The content-addressable write path (DESIGN §5): stream → temp file while hashing → verify →
+//! put under `blobs/sha256/<hex>` if absent → blob row. Memory stays bounded (the spool's queue
+//! and write buffer) whatever the size; the temp file is deleted on every exit path (drop guard).
+use bytes::Bytes;
+use futures::StreamExt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::domain::digest::Digest;
+use crate::ports::{BlobRecord, BlobRecords, BlobStore, ByteStream, Clock, PortError};
+use spool::{HashWhen, Spool};
+
+mod spool;
+
+/// Where `ingest_forwarding` sends chunks as they are stored.
+pub type Forward = tokio::sync::mpsc::Sender<Result<bytes::Bytes, std::io::Error>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("body is larger than the limit of {limit} bytes")]
+    TooLarge { limit: u64 },
+    #[error("digest mismatch: expected {expected}, got {actual}")]
+    Mismatch { expected: Digest, actual: Digest },
+    #[error("sha512 mismatch: expected {expected}, got {actual}")]
+    IntegrityMismatch { expected: String, actual: String },
+    #[error("body interrupted: {0}")]
+    Interrupted(String),
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<PortError> for IngestError {
+    fn from(e: PortError) -> Self {
+        match e {
+            PortError::Interrupted(m) => IngestError::Interrupted(m),
+            other => IngestError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// A blob safely stored and recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ingested {
+    pub digest: Digest,
+    pub size: u64,
+}
+
+/// What the caller knows about a body before it arrives.
+#[derive(Clone, Debug, Default)]
+pub struct IngestOptions {
+    pub expected: Option<Digest>,
+    /// A sha512 (hex) the source promised, checked in addition to the sha256 (npm integrity).
+    pub expected_sha512: Option<String>,
+    pub limit: Option<u64>,
+    pub content_type: Option<String>,
+}
+
+pub struct ContentStore {
+    blobs: Arc<dyn BlobStore>,
+    records: Arc<dyn BlobRecords>,
+    clock: Arc<dyn Clock>,
+    scratch: PathBuf,
+}
+
+impl ContentStore {
+    /// `scratch` is a local directory for temp files; on the same filesystem as an fs blob
+    /// store, the final put is a link rather than a copy.
+    pub fn new(
+        blobs: Arc<dyn BlobStore>,
+        records: Arc<dyn BlobRecords>,
+        clock: Arc<dyn Clock>,
+        scratch: PathBuf,
+    ) -> Self {
+        Self {
+            blobs,
+            records,
+            clock,
+            scratch,
+        }
+    }
+
+    pub async fn ingest(&self, body: ByteStream, options: IngestOptions) -> Result<Ingested, IngestError> {
+        self.ingest_forwarding(body, options, None).await
+    }
+
+    /// Like `ingest`, and also forwards every chunk to `forward` as it arrives, so a client
+    /// receives the body while it is being stored (pull-through); with a promised digest the
+    /// last chunk follows only once the digest matches. The channel is bounded, so a slow
+    /// client paces the transfer; a client that goes away stops receiving while the ingest
+    /// goes on to completion for everyone else. Any failure is forwarded as an error item, so
+    /// the client never mistakes a cut body for a complete one.
+    pub async fn ingest_forwarding(
+        &self,
+        body: ByteStream,
+        options: IngestOptions,
+        forward: Option<Forward>,
+    ) -> Result<Ingested, IngestError> {
+        let mut forward = forward;
+        let result = self.ingest_inner(body, options, &mut forward).await;
+        if let (Err(e), Some(tx)) = (&result, forward) {
+            let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+        }
+        result
+    }
+
+    async fn ingest_inner(
+        &self,
+        mut body: ByteStream,
+        options: IngestOptions,
+        forward: &mut Option<Forward>,
+    ) -> Result<Ingested, IngestError> {
+        tokio::fs::create_dir_all(&self.scratch)
+            .await
+            .map_err(|e| IngestError::Unavailable(format!("scratch dir: {e}")))?;
+        let temp = tempfile::Builder::new()
+            .prefix("ingest-")
+            .tempfile_in(&self.scratch)
+            .map_err(|e| IngestError::Unavailable(format!("temp file: {e}")))?;
+        // `temp_path` deletes the file when dropped, on every exit path.
+        let (file, temp_path) = temp.into_parts();
+        // A body with a promised digest keeps its last chunk back until the digest matches,
+        // so a client never receives a complete body that failed verification.
+        let verifying = options.expected.is_some() || options.expected_sha512.is_some();
+        let when = if forward.is_some() && !verifying {
+            HashWhen::AfterEnd
+        } else {
+            HashWhen::Inline
+        };
+        let mut spool = Spool::start(file, when, options.expected_sha512.is_some());
+        let mut received = 0u64;
+        let mut held_back: Option<Bytes> = None;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| IngestError::Interrupted(e.to_string()))?;
+            received += chunk.len() as u64;
+            if let Some(limit) = options.limit
+                && received > limit
+            {
+                return Err(IngestError::TooLarge { limit });
+            }
+            let ready = if verifying {
+                held_back.replace(chunk.clone())
+            } else {
+                Some(chunk.clone())
+            };
+            if let Some(ready) = ready {
+                send(forward, ready).await;
+            }
+            spool.push(chunk).await?;
+        }
+        let hashes = spool.finish().await?;
+        if let (Some(expected), Some(actual)) = (options.expected_sha512, hashes.sha512)
+            && actual != expected
+        {
+            return Err(IngestError::IntegrityMismatch { expected, actual });
+        }
+        let (digest, size) = (hashes.digest, hashes.size);
+        if let Some(expected) = options.expected
+            && expected != digest
+        {
+            return Err(IngestError::Mismatch {
+                expected,
+                actual: digest,
+            });
+        }
+        if let Some(last) = held_back {
+            send(forward, last).await;
+        }
+        let key = digest.blob_key();
+        if self.blobs.stat(&key).await?.is_none() {
+            self.blobs.put_file(&key, &temp_path, size).await?;
+        }
+        let record = BlobRecord {
+            digest: digest.clone(),
+            size,
+            content_type: options.content_type,
+            created_at: self.clock.now(),
+        };
+        self.records.record(&record).await?;
+        drop(temp_path);
+        Ok(Ingested { digest, size })
+    }
+}
+
+/// Forwards one chunk; a client that went away stops receiving, the ingest goes on.
+async fn send(forward: &mut Option<Forward>, chunk: Bytes) {
+    if let Some(tx) = forward.as_ref()
+        && tx.send(Ok(chunk)).await.is_err()
+    {
+        *forward = None;
+    }
+}
+
+#[cfg(test)]
+mod tests;
