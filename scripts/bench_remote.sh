@@ -27,6 +27,7 @@ BIN=$PWD/target/release/artifactapi
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 peak_rss_mib() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 now() { date +%s.%N; }
+lesser() { python3 -c "print(min($1, $2))"; }
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
 secs() { python3 -c "print(f'{$2-$1:.4f}')"; }
 
@@ -82,13 +83,13 @@ best_get() {
   local best=999999 t0 t1 d
   for _ in 1 2 3; do
     t0=$(now); curl -fsS -o /dev/null "$1"; t1=$(now)
-    d=$(secs "$t0" "$t1"); best=$(python3 -c "print(min($best, $d))")
+    d=$(secs "$t0" "$t1"); best=$(lesser "$best" "$d")
   done
   echo "$best"
 }
 # Writes back dirty pages left by earlier steps, so that a miss does not pay for them.
 settle() { sync; sleep 1; }
-# Seconds for one cold miss of `file` through `base`.
+# Seconds for one cold miss of file $2 through base URL $1.
 miss() {
   local t0 t1
   settle
@@ -113,8 +114,8 @@ direct=$(best_get "http://127.0.0.1:$UP/miss0.bin")
 # more than recycled ones).
 ngx_cold=999999; art_cold=999999
 for i in 1 2 3; do
-  ngx_cold=$(python3 -c "print(min($ngx_cold, $(miss "$NGX" "miss$i.bin")))")
-  art_cold=$(python3 -c "print(min($art_cold, $(miss "$ART" "miss$i.bin")))")
+  ngx_cold=$(lesser "$ngx_cold" "$(miss "$NGX" "miss$i.bin")")
+  art_cold=$(lesser "$art_cold" "$(miss "$ART" "miss$i.bin")")
 done
 echo "cold ${BIG_MB} MiB miss:    direct ${direct}s   nginx ${ngx_cold}s ($(ratio "$ngx_cold" "$direct")x)   artifactapi ${art_cold}s   ratio $(ratio "$art_cold" "$direct")x (target <= 1.2)"
 

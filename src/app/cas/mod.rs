@@ -13,7 +13,7 @@ use spool::{HashWhen, Spool};
 mod spool;
 
 /// Where `ingest_forwarding` sends chunks as they are stored.
-pub type Forward = tokio::sync::mpsc::Sender<Result<bytes::Bytes, std::io::Error>>;
+pub type Forward = tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {

@@ -69,7 +69,7 @@ impl Spool {
             .clone()
             .acquire_many_owned(want)
             .await
-            .map_err(|_| IngestError::Unavailable("temp file writer stopped".into()))?;
+            .map_err(|_| writer_stopped())?;
         if self.queue.send(Message::Chunk(chunk, permit)).is_err() {
             // The writer stopped early, which only a write error does: report that error.
             return Err(self.join().await.err().unwrap_or_else(writer_stopped));
