@@ -14,6 +14,7 @@ use crate::adapters::hot::blobs::HotBlobs;
 use crate::adapters::hot::catalog::HotCatalog;
 use crate::adapters::hot::index::HotIndex;
 use crate::adapters::http::AppState;
+use crate::adapters::http::forwarded::TrustedProxies;
 use crate::adapters::http::metrics::Metrics;
 use crate::adapters::meta::MetaStore;
 use crate::adapters::upstream::http::{HttpUpstream, UpstreamConfig};
@@ -114,6 +115,7 @@ pub async fn connect(config: &Config) -> Result<Backends, BootstrapError> {
                 access_key: config.s3_access_key.clone().unwrap_or_default(),
                 secret_key: config.s3_secret_key.clone().unwrap_or_default(),
                 prefix,
+                ca_file: config.ca_file.clone(),
             };
             Arc::new(
                 S3BlobStore::connect(s3)
@@ -147,6 +149,8 @@ pub async fn connect(config: &Config) -> Result<Backends, BootstrapError> {
         connect_timeout: Duration::from_secs(config.upstream_connect_timeout),
         read_timeout: Duration::from_secs(config.upstream_read_timeout),
         user_agent: format!("artifactapi/{}", env!("CARGO_PKG_VERSION")),
+        ca_file: config.ca_file.clone(),
+        proxy: config.upstream_proxy.clone(),
     })
     .map_err(BootstrapError::Upstream)?;
     Ok(Backends {
@@ -218,6 +222,8 @@ pub fn app_state(config: &Config, backends: &Backends) -> Arc<AppState> {
         health: HealthService::new(meta.clone(), backends.blobs.clone(), backends.cache.clone()),
         metrics,
         events,
+        // Validated when the configuration was loaded.
+        trusted_proxies: TrustedProxies::new(config.trusted_proxies().unwrap_or_default()),
     })
 }
 

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use artifactapi::adapters::http;
+use artifactapi::adapters::tls::server::ServerCertificate;
 use artifactapi::app::auth::AuthService;
 use artifactapi::app::config::{Config, LogFormat};
 use artifactapi::bootstrap;
@@ -64,6 +65,10 @@ enum Command {
         /// Print the plan and change nothing.
         #[arg(long)]
         dry_run: bool,
+        /// A PEM bundle of CAs to trust for an https:// server, on top of the platform store
+        /// (`SSL_CERT_FILE`/`SSL_CERT_DIR` when set).
+        #[arg(long, env = "ARTIFACTAPI_CA_FILE")]
+        ca_file: Option<PathBuf>,
     },
 }
 
@@ -94,13 +99,19 @@ fn main() -> ExitCode {
         token,
         prune,
         dry_run,
+        ca_file,
     } = &cli.command
     {
         let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
             Ok(r) => r,
             Err(e) => return fail(&format!("cannot start the runtime: {e}")),
         };
-        return match runtime.block_on(apply(file, server, token.clone(), *prune, *dry_run)) {
+        let target = ApplyTarget {
+            server,
+            token: token.clone(),
+            ca_file: ca_file.as_deref(),
+        };
+        return match runtime.block_on(apply(file, target, *prune, *dry_run)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => fail(&message),
         };
@@ -157,12 +168,20 @@ fn init_logging(format: LogFormat, level: &str) {
     }
 }
 
-async fn apply(file: &std::path::Path, server: &str, token: String, prune: bool, dry_run: bool) -> Result<(), String> {
+/// The server `apply` talks to.
+struct ApplyTarget<'a> {
+    server: &'a str,
+    token: String,
+    ca_file: Option<&'a std::path::Path>,
+}
+
+async fn apply(file: &std::path::Path, target: ApplyTarget<'_>, prune: bool, dry_run: bool) -> Result<(), String> {
     use artifactapi::app::apply::{ApplyService, describe};
     let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let parsed: ApplyFile = toml::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
     let client =
-        artifactapi::adapters::management_client::ManagementClient::new(server, token).map_err(|e| e.to_string())?;
+        artifactapi::adapters::management_client::ManagementClient::new(target.server, target.token, target.ca_file)
+            .map_err(|e| e.to_string())?;
     let service = ApplyService::new(std::sync::Arc::new(client));
     let steps = service
         .plan(&parsed.repository, prune || parsed.prune)
@@ -196,8 +215,6 @@ async fn reset_admin(config: Config) -> Result<(), String> {
 }
 
 async fn serve(config: Config) -> Result<(), String> {
-    use poem::listener::Acceptor;
-
     let backends = bootstrap::connect(&config).await.map_err(|e| e.to_string())?;
     let state = bootstrap::app_state(&config, &backends);
     match state.auth.bootstrap_admin(config.admin_token.as_deref()).await {
@@ -221,21 +238,36 @@ async fn serve(config: Config) -> Result<(), String> {
     let acceptor = http::listener::NoDelayAcceptor::bind(&config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
-    for addr in acceptor.local_addr() {
-        tracing::info!(address = %addr, "listening");
-    }
     spawn_upload_reaper(state.clone());
     let app = http::routes(state);
-    poem::Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(
-            app,
-            shutdown_signal(),
-            Some(Duration::from_secs(config.shutdown_timeout)),
-        )
-        .await
-        .map_err(|e| format!("server: {e}"))?;
+    let grace = Duration::from_secs(config.shutdown_timeout);
+    match config.server_tls().map_err(|e| e.to_string())? {
+        None => run(acceptor, app, "http", grace).await?,
+        Some(tls) => {
+            let certificate = ServerCertificate::load(&tls.cert_file, &tls.key_file)?;
+            let server_config = certificate.server_config()?;
+            certificate.watch(tls.reload_interval);
+            let acceptor = http::listener::TlsAcceptor::new(acceptor, server_config);
+            run(acceptor, app, "https", grace).await?
+        }
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Serves `app` on `acceptor` until SIGTERM/SIGINT, then lets requests finish for `grace`.
+async fn run<A, E>(acceptor: A, app: E, scheme: &str, grace: Duration) -> Result<(), String>
+where
+    A: poem::listener::Acceptor + 'static,
+    E: poem::Endpoint + 'static,
+{
+    for addr in acceptor.local_addr() {
+        tracing::info!(address = %addr, scheme, "listening");
+    }
+    poem::Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(app, shutdown_signal(), Some(grace))
+        .await
+        .map_err(|e| format!("server: {e}"))
 }
 
 /// Reaps registry uploads abandoned for a day, hourly. Every replica runs it; deleting a session

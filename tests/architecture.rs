@@ -15,6 +15,10 @@ const INFRASTRUCTURE: &[&str] = &[
     "hyper",
     "moka",
     "s3s",
+    "rustls",
+    "tokio_rustls",
+    "rustls_native_certs",
+    "webpki_roots",
     "adapters",
     "bootstrap",
 ];

@@ -70,6 +70,7 @@ fn get(url: String) -> UpstreamRequest {
         url,
         headers: vec![],
         timeout: None,
+        tls: Default::default(),
     }
 }
 

@@ -2,6 +2,10 @@
 //! `artifactapi apply`.
 use async_trait::async_trait;
 use serde_json::Value;
+use std::path::Path;
+
+use crate::adapters::tls::client::{TrustRoots, client_config, tls_failure};
+use crate::domain::upstream_tls::UpstreamTls;
 
 use crate::domain::repository::{ManagedBy, RepositoryDraft};
 use crate::domain::repository_plan::Deployed;
@@ -16,9 +20,14 @@ pub struct ManagementClient {
 }
 
 impl ManagementClient {
-    /// `base` is the server's root URL (`http://host:8000`); `token` needs the admin scope.
-    pub fn new(base: &str, token: String) -> Result<Self, PortError> {
+    /// `base` is the server's root URL (`http://host:8000` or `https://...`); `token` needs the
+    /// admin scope. HTTPS trusts the platform store plus `ca_file`; proxies come from
+    /// `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`.
+    pub fn new(base: &str, token: String, ca_file: Option<&Path>) -> Result<Self, PortError> {
+        let roots = TrustRoots::load(ca_file).map_err(|e| PortError::Tls(format!("ca_file {e}")))?;
+        let tls = client_config(&roots, &UpstreamTls::default()).map_err(PortError::Tls)?;
         let client = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
             .user_agent(concat!("artifactapi-apply/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| PortError::Backend(format!("cannot build HTTP client: {e}")))?;
@@ -53,7 +62,10 @@ impl ManagementClient {
             .bearer_auth(&self.token)
             .send()
             .await
-            .map_err(|e| PortError::Backend(format!("cannot reach {}: {}", self.base, e.without_url())))?;
+            .map_err(|e| match tls_failure(&e) {
+                Some(reason) => PortError::Tls(format!("{}: {reason}", self.base)),
+                None => PortError::Backend(format!("cannot reach {}: {}", self.base, e.without_url())),
+            })?;
         Self::check(response).await
     }
 }

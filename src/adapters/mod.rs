@@ -6,4 +6,5 @@ pub mod hot;
 pub mod http;
 pub mod management_client;
 pub mod meta;
+pub mod tls;
 pub mod upstream;

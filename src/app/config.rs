@@ -50,6 +50,19 @@ pub struct Config {
     pub log_level: String,
     /// Delete config-managed repositories that are no longer listed in `[[repository]]`.
     pub prune: bool,
+    /// A PEM bundle of CAs trusted for every outbound TLS connection (upstreams, S3), on top of
+    /// the platform store.
+    pub ca_file: Option<PathBuf>,
+    /// Proxy URL for upstream requests (`http://[user:password@]host:port`); never logged.
+    /// Unset: `HTTPS_PROXY`/`HTTP_PROXY` from the environment. `NO_PROXY` applies to both.
+    pub upstream_proxy: Option<String>,
+    /// With `tls_key_file`: serve HTTPS instead of plain HTTP.
+    pub tls_cert_file: Option<PathBuf>,
+    pub tls_key_file: Option<PathBuf>,
+    /// Seconds between checks of the certificate files for a change; 0 = reload on SIGHUP only.
+    pub tls_reload_interval: u64,
+    /// Peers (IPs or CIDR ranges) whose `X-Forwarded-Proto`/`X-Forwarded-Host` are believed.
+    pub trusted_proxies: Vec<String>,
     #[serde(rename = "repository")]
     pub repositories: Vec<RepositoryDraft>,
 }
@@ -74,16 +87,34 @@ impl Default for Config {
             log_format: LogFormat::Human,
             log_level: "info".into(),
             prune: false,
+            ca_file: None,
+            upstream_proxy: None,
+            tls_cert_file: None,
+            tls_key_file: None,
+            tls_reload_interval: 30,
+            trusted_proxies: DEFAULT_TRUSTED_PROXIES.iter().map(|s| s.to_string()).collect(),
             repositories: Vec::new(),
         }
     }
 }
+
+/// Loopback and private ranges: where a reverse proxy in front of this server normally is.
+pub const DEFAULT_TRUSTED_PROXIES: &[&str] = &[
+    "127.0.0.0/8",
+    "::1/128",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "fc00::/7",
+];
 
 #[derive(Clone, Copy)]
 enum ValueType {
     Text,
     Integer,
     Boolean,
+    /// Comma-separated in the environment.
+    List,
 }
 
 /// Keys settable from the environment as `ARTIFACTAPI_<KEY>` (upper case).
@@ -105,6 +136,12 @@ const KEYS: &[(&str, ValueType)] = &[
     ("log_format", ValueType::Text),
     ("log_level", ValueType::Text),
     ("prune", ValueType::Boolean),
+    ("ca_file", ValueType::Text),
+    ("upstream_proxy", ValueType::Text),
+    ("tls_cert_file", ValueType::Text),
+    ("tls_key_file", ValueType::Text),
+    ("tls_reload_interval", ValueType::Integer),
+    ("trusted_proxies", ValueType::List),
 ];
 
 impl Config {
@@ -136,6 +173,13 @@ impl Config {
                         message: format!("{var} must be a whole number"),
                     })?)
                 }
+                ValueType::List => toml::Value::Array(
+                    raw.split(',')
+                        .map(str::trim)
+                        .filter(|item| !item.is_empty())
+                        .map(|item| toml::Value::String(item.to_string()))
+                        .collect(),
+                ),
                 ValueType::Boolean => toml::Value::Boolean(match raw.trim() {
                     "1" | "true" | "yes" => true,
                     "0" | "false" | "no" => false,
@@ -173,7 +217,52 @@ impl Config {
                 message: "must be greater than 0".into(),
             });
         }
+        self.server_tls()?;
+        self.trusted_proxies()?;
+        if let Some(proxy) = &self.upstream_proxy {
+            check_proxy_url(proxy).map_err(|message| ConfigError::Invalid {
+                key: "upstream_proxy",
+                message,
+            })?;
+        }
         Ok(())
+    }
+
+    /// The certificate and key to serve HTTPS with, if configured (both or neither).
+    pub fn server_tls(&self) -> Result<Option<ServerTls>, ConfigError> {
+        match (&self.tls_cert_file, &self.tls_key_file) {
+            (Some(cert_file), Some(key_file)) => Ok(Some(ServerTls {
+                cert_file: cert_file.clone(),
+                key_file: key_file.clone(),
+                reload_interval: (self.tls_reload_interval > 0)
+                    .then(|| std::time::Duration::from_secs(self.tls_reload_interval)),
+            })),
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(ConfigError::Invalid {
+                key: "tls_key_file",
+                message: "required with tls_cert_file".into(),
+            }),
+            (None, Some(_)) => Err(ConfigError::Invalid {
+                key: "tls_cert_file",
+                message: "required with tls_key_file".into(),
+            }),
+        }
+    }
+
+    /// `trusted_proxies` parsed; a bare address is a one-address range.
+    pub fn trusted_proxies(&self) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+        self.trusted_proxies
+            .iter()
+            .map(|entry| {
+                entry
+                    .parse::<ipnet::IpNet>()
+                    .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| ConfigError::Invalid {
+                        key: "trusted_proxies",
+                        message: format!("'{entry}' is not an IP address or CIDR range"),
+                    })
+            })
+            .collect()
     }
 
     pub fn database(&self) -> Result<DatabaseUrl, ConfigError> {
@@ -209,6 +298,27 @@ impl Config {
     pub fn scratch_dir(&self) -> PathBuf {
         self.data_dir.join("tmp")
     }
+}
+
+/// HTTPS for `serve`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerTls {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+    /// How often the files are checked for a change; `None`: on SIGHUP only.
+    pub reload_interval: Option<std::time::Duration>,
+}
+
+/// An http(s) proxy URL with a host; the message never repeats the URL (it may hold a password).
+fn check_proxy_url(raw: &str) -> Result<(), String> {
+    let url = url::Url::parse(raw).map_err(|_| format!("'{}' is not a URL", scheme_of(raw)))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(format!(
+            "'{}' is not supported (use http://host:port or https://host:port)",
+            scheme_of(raw)
+        ));
+    }
+    Ok(())
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -386,6 +496,20 @@ mod tests {
             (vec![("ARTIFACTAPI_LISTEN", "nowhere")], "listen"),
             (vec![("ARTIFACTAPI_MAX_UPLOAD_SIZE", "big")], "max_upload_size"),
             (vec![("ARTIFACTAPI_ANONYMOUS_READ", "maybe")], "anonymous_read"),
+            (vec![("ARTIFACTAPI_TLS_CERT_FILE", "/c.pem")], "tls_key_file"),
+            (vec![("ARTIFACTAPI_TLS_KEY_FILE", "/k.pem")], "tls_cert_file"),
+            (
+                vec![("ARTIFACTAPI_TRUSTED_PROXIES", "10.0.0.0/8, nowhere")],
+                "trusted_proxies",
+            ),
+            (
+                vec![("ARTIFACTAPI_UPSTREAM_PROXY", "socks5://u:secret@127.0.0.1:1080")],
+                "upstream_proxy",
+            ),
+            (
+                vec![("ARTIFACTAPI_UPSTREAM_PROXY", "u:secret@nowhere")],
+                "upstream_proxy",
+            ),
         ];
         for (vars, key) in table {
             let err = Config::load(None, env(&vars)).unwrap_err();
@@ -395,6 +519,44 @@ mod tests {
             );
             assert!(!err.to_string().contains("secret"), "no credentials echoed: {err}");
         }
+    }
+
+    #[test]
+    fn tls_and_proxy_keys() {
+        let c = Config::load(
+            None,
+            env(&[
+                ("ARTIFACTAPI_TLS_CERT_FILE", "/etc/a/cert.pem"),
+                ("ARTIFACTAPI_TLS_KEY_FILE", "/etc/a/key.pem"),
+                ("ARTIFACTAPI_TLS_RELOAD_INTERVAL", "0"),
+                ("ARTIFACTAPI_TRUSTED_PROXIES", "10.1.2.3, 192.168.0.0/16"),
+                ("ARTIFACTAPI_UPSTREAM_PROXY", "http://user:pw@127.0.0.1:3128"),
+                ("ARTIFACTAPI_CA_FILE", "/etc/a/ca.pem"),
+            ]),
+        )
+        .unwrap();
+        let tls = c.server_tls().unwrap().unwrap();
+        assert_eq!(tls.key_file, PathBuf::from("/etc/a/key.pem"));
+        assert_eq!(tls.reload_interval, None);
+        let proxies = c.trusted_proxies().unwrap();
+        assert_eq!(proxies.len(), 2);
+        assert!(proxies[0].contains(&"10.1.2.3".parse::<std::net::IpAddr>().unwrap()));
+        assert_eq!(c.ca_file, Some(PathBuf::from("/etc/a/ca.pem")));
+        let defaults = Config::load(None, env(&[])).unwrap();
+        assert_eq!(defaults.server_tls().unwrap(), None);
+        let trusted = defaults.trusted_proxies().unwrap();
+        assert!(
+            trusted
+                .iter()
+                .any(|n| n.contains(&"127.0.0.1".parse::<std::net::IpAddr>().unwrap()))
+        );
+        assert!(
+            !trusted
+                .iter()
+                .any(|n| n.contains(&"203.0.113.7".parse::<std::net::IpAddr>().unwrap()))
+        );
+        let none = Config::load(None, env(&[("ARTIFACTAPI_TRUSTED_PROXIES", "")])).unwrap();
+        assert!(none.trusted_proxies().unwrap().is_empty());
     }
 
     #[test]

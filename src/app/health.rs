@@ -2,7 +2,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::ports::{BlobRecords, BlobStore, TtlCache};
+use crate::ports::{BlobRecords, BlobStore, PortError, TtlCache};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BackendStatus {
@@ -11,6 +11,8 @@ pub struct BackendStatus {
     pub latency_ms: u64,
     /// The failure, for operators (backend messages carry no secrets).
     pub error: Option<String>,
+    /// What kind of failure: `tls` (a handshake or certificate problem), `timeout` or `error`.
+    pub failure: Option<&'static str>,
 }
 
 pub struct HealthService {
@@ -37,21 +39,23 @@ impl HealthService {
 
 async fn timed<F>(name: &'static str, check: F) -> BackendStatus
 where
-    F: std::future::Future<Output = Result<(), crate::ports::PortError>>,
+    F: std::future::Future<Output = Result<(), PortError>>,
 {
     let started = Instant::now();
     let result = tokio::time::timeout(std::time::Duration::from_secs(5), check).await;
     let latency_ms = started.elapsed().as_millis() as u64;
-    let error = match result {
-        Ok(Ok(())) => None,
-        Ok(Err(e)) => Some(e.to_string()),
-        Err(_) => Some("timed out after 5 s".to_string()),
+    let (error, failure) = match result {
+        Ok(Ok(())) => (None, None),
+        Ok(Err(e @ PortError::Tls(_))) => (Some(e.to_string()), Some("tls")),
+        Ok(Err(e)) => (Some(e.to_string()), Some("error")),
+        Err(_) => (Some("timed out after 5 s".to_string()), Some("timeout")),
     };
     BackendStatus {
         name,
         ok: error.is_none(),
         latency_ms,
         error,
+        failure,
     }
 }
 
@@ -72,15 +76,24 @@ mod tests {
             .expect_check()
             .returning(|| Err(PortError::Backend("bucket missing".into())));
         let mut cache = MockTtlCache::new();
-        cache.expect_check().returning(|| Ok(()));
+        cache
+            .expect_check()
+            .returning(|| Err(PortError::Tls("invalid peer certificate: UnknownIssuer".into())));
         let report = HealthService::new(Arc::new(db), Arc::new(blobs), Arc::new(cache))
             .readiness()
             .await;
         let summary: Vec<_> = report.iter().map(|s| (s.name, s.ok)).collect();
         assert_eq!(
             summary,
-            vec![("database", true), ("blob_store", false), ("cache", true)]
+            vec![("database", true), ("blob_store", false), ("cache", false)]
         );
         assert_eq!(report[1].error.as_deref(), Some("backend error: bucket missing"));
+        assert_eq!(report[1].failure, Some("error"));
+        assert_eq!(
+            report[2].error.as_deref(),
+            Some("TLS: invalid peer certificate: UnknownIssuer")
+        );
+        assert_eq!(report[2].failure, Some("tls"));
+        assert_eq!(report[0].failure, None);
     }
 }

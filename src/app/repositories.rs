@@ -34,6 +34,18 @@ pub struct ApplyReport {
     pub deleted: Vec<String>,
 }
 
+/// `tls_insecure_skip_verify` is worth a warning every time it is saved.
+fn warn_if_unverified(repo: &Repository) {
+    if let KindSettings::Remote(settings) = &repo.settings
+        && settings.tls.tls_insecure_skip_verify
+    {
+        tracing::warn!(
+            repository = %repo.name,
+            "tls_insecure_skip_verify is on: this remote accepts any upstream certificate"
+        );
+    }
+}
+
 impl RepositoryService {
     pub fn new(
         catalog: Arc<dyn RepositoryCatalog>,
@@ -57,6 +69,7 @@ impl RepositoryService {
 
     pub async fn create(&self, draft: RepositoryDraft) -> Result<Repository, RepositoryError> {
         let repo = draft.validate(ManagedBy::Api).map_err(RepositoryError::Invalid)?;
+        warn_if_unverified(&repo);
         self.check_members(&repo).await?;
         match self.catalog.create(&repo).await {
             Ok(()) => Ok(repo),
@@ -105,6 +118,7 @@ impl RepositoryService {
             return Err(RepositoryError::ManagedByConfig(name.to_string()));
         }
         let repo = draft.validate(ManagedBy::Api).map_err(RepositoryError::Invalid)?;
+        warn_if_unverified(&repo);
         self.check_members(&repo).await?;
         if let KindSettings::Virtual(v) = &repo.settings
             && self.reaches(&v.members, name).await?
@@ -217,6 +231,7 @@ impl RepositoryService {
         repos.sort_by_key(|r| matches!(r.settings, KindSettings::Virtual(_)));
         let mut report = ApplyReport::default();
         for repo in repos {
+            warn_if_unverified(&repo);
             self.check_members(&repo).await?;
             let name = repo.name.to_string();
             match self.catalog.get(&name).await.map_err(unavailable)? {

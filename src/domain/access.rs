@@ -65,6 +65,7 @@ mod tests {
             immutable_patterns: vec![],
             ban_tags: vec![],
             offline: false,
+            tls: Default::default(),
         }
     }
 

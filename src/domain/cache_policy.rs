@@ -81,6 +81,7 @@ mod tests {
             immutable_patterns: immutable.iter().map(|s| s.to_string()).collect(),
             ban_tags: vec![],
             offline: false,
+            tls: Default::default(),
         }
     }
 

@@ -95,6 +95,10 @@ pub enum ProxyError {
     NotCachedOffline(String),
     #[error("upstream failed: {0}")]
     UpstreamFailed(String),
+    /// The upstream's TLS handshake failed (untrusted certificate, rejected client
+    /// certificate) or the remote's TLS files cannot be loaded.
+    #[error("upstream TLS failed: {0}")]
+    UpstreamTls(String),
     #[error("requested range not satisfiable (size {size})")]
     RangeNotSatisfiable { size: u64 },
     #[error("backend unavailable: {0}")]

@@ -10,3 +10,4 @@ pub mod registry;
 pub mod repository;
 pub mod repository_plan;
 pub mod token;
+pub mod upstream_tls;

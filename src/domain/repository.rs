@@ -5,6 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::error::FieldError;
+use super::upstream_tls::UpstreamTls;
 
 /// `[a-z0-9][a-z0-9._-]{0,63}`
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -145,6 +146,9 @@ pub struct RemoteSettings {
     pub immutable_patterns: Vec<String>,
     pub ban_tags: Vec<String>,
     pub offline: bool,
+    /// Stored beside the other settings (`ca_file`, `tls_insecure_skip_verify`, ...).
+    #[serde(flatten)]
+    pub tls: UpstreamTls,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -208,6 +212,10 @@ pub struct RepositoryDraft {
     #[serde(default)]
     pub ban_tags: Vec<String>,
     pub offline: Option<bool>,
+    pub ca_file: Option<String>,
+    pub tls_insecure_skip_verify: Option<bool>,
+    pub client_cert_file: Option<String>,
+    pub client_key_file: Option<String>,
     #[serde(default)]
     pub members: Vec<String>,
     pub allow_overwrite: Option<bool>,
@@ -223,13 +231,13 @@ impl RepositoryDraft {
         let settings = match kind {
             Kind::Remote => KindSettings::Remote(self.remote_settings()?),
             Kind::Local => {
-                self.refuse_fields_of("local", &["base_url", "members"])?;
+                self.refuse_fields_of("local", &[&["base_url", "members"][..], TLS_FIELDS].concat())?;
                 KindSettings::Local(LocalSettings {
                     allow_overwrite: self.allow_overwrite.unwrap_or(false),
                 })
             }
             Kind::Virtual => {
-                self.refuse_fields_of("virtual", &["base_url"])?;
+                self.refuse_fields_of("virtual", &[&["base_url"][..], TLS_FIELDS].concat())?;
                 let members = self
                     .members
                     .iter()
@@ -257,6 +265,10 @@ impl RepositoryDraft {
             let present = match *field {
                 "base_url" => self.base_url.is_some(),
                 "members" => !self.members.is_empty(),
+                "ca_file" => self.ca_file.is_some(),
+                "tls_insecure_skip_verify" => self.tls_insecure_skip_verify.is_some(),
+                "client_cert_file" => self.client_cert_file.is_some(),
+                "client_key_file" => self.client_key_file.is_some(),
                 _ => false,
             };
             if present {
@@ -302,9 +314,23 @@ impl RepositoryDraft {
             immutable_patterns: self.immutable_patterns.clone(),
             ban_tags: self.ban_tags.clone(),
             offline: self.offline.unwrap_or(false),
+            tls: UpstreamTls::new(
+                self.ca_file.clone(),
+                self.tls_insecure_skip_verify.unwrap_or(false),
+                self.client_cert_file.clone(),
+                self.client_key_file.clone(),
+            )?,
         })
     }
 }
+
+/// Fields only a remote has, besides `base_url`.
+const TLS_FIELDS: &[&str] = &[
+    "ca_file",
+    "tls_insecure_skip_verify",
+    "client_cert_file",
+    "client_key_file",
+];
 
 #[cfg(test)]
 mod tests {
@@ -377,6 +403,34 @@ mod tests {
                 },
                 "base_url",
             ),
+            (
+                RepositoryDraft {
+                    ca_file: Some("/etc/ca.pem".into()),
+                    ..draft("l", "local", "npm")
+                },
+                "ca_file",
+            ),
+            (
+                RepositoryDraft {
+                    tls_insecure_skip_verify: Some(true),
+                    ..draft("v", "virtual", "npm")
+                },
+                "tls_insecure_skip_verify",
+            ),
+            (
+                RepositoryDraft {
+                    ca_file: Some("ca.pem".into()),
+                    ..remote(Some("https://127.0.0.1:1"))
+                },
+                "ca_file",
+            ),
+            (
+                RepositoryDraft {
+                    client_cert_file: Some("/etc/client.pem".into()),
+                    ..remote(Some("https://127.0.0.1:1"))
+                },
+                "client_key_file",
+            ),
         ];
         for (d, field) in table {
             let err = d.clone().validate(ManagedBy::Api).unwrap_err();
@@ -399,6 +453,7 @@ mod tests {
         assert_eq!(s.base_url, "https://127.0.0.1:9/simple");
         assert_eq!(s.mutable_ttl, DEFAULT_MUTABLE_TTL);
         assert_eq!(s.immutable_ttl, 0);
+        assert!(s.tls.is_default());
         assert!(!format!("{repo:?}").contains("hunter2"));
     }
 }
@@ -424,6 +479,10 @@ impl Repository {
                 draft.immutable_patterns = s.immutable_patterns.clone();
                 draft.ban_tags = s.ban_tags.clone();
                 draft.offline = Some(s.offline);
+                draft.ca_file = s.tls.ca_file.clone();
+                draft.tls_insecure_skip_verify = Some(s.tls.tls_insecure_skip_verify);
+                draft.client_cert_file = s.tls.client_cert_file.clone();
+                draft.client_key_file = s.tls.client_key_file.clone();
             }
             KindSettings::Local(s) => draft.allow_overwrite = Some(s.allow_overwrite),
             KindSettings::Virtual(s) => draft.members = s.members.iter().map(|m| m.to_string()).collect(),

@@ -10,6 +10,10 @@ pub enum PortError {
     /// The backend is unreachable or failed.
     #[error("backend error: {0}")]
     Backend(String),
+    /// The TLS handshake with the backend failed: an untrusted or invalid certificate, a
+    /// rejected client certificate, or TLS material (CA bundle, key) that cannot be loaded.
+    #[error("TLS: {0}")]
+    Tls(String),
     /// A body stream failed mid-way (client disconnect, upstream cut).
     #[error("stream interrupted: {0}")]
     Interrupted(String),

@@ -2,6 +2,7 @@ use async_trait::async_trait;
 use std::time::Duration;
 
 use super::{ByteStream, PortError};
+use crate::domain::upstream_tls::UpstreamTls;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Method {
@@ -17,6 +18,8 @@ pub struct UpstreamRequest {
     pub headers: Vec<(String, String)>,
     /// Overrides the adapter's default read timeout.
     pub timeout: Option<Duration>,
+    /// The remote's own TLS settings, on top of the adapter's instance-wide trust.
+    pub tls: UpstreamTls,
 }
 
 pub struct UpstreamResponse {
@@ -38,7 +41,8 @@ impl UpstreamResponse {
 /// Outbound HTTP to an upstream registry.
 ///
 /// Contract: any HTTP status is `Ok` (the caller interprets 4xx/5xx); connection failures,
-/// timeouts and TLS errors are `Backend`. Redirects are followed (at most 10). The body streams:
+/// timeouts are `Backend`; a failed TLS handshake (or TLS material that cannot be loaded) is
+/// `Tls`. Redirects are followed (at most 10). The body streams:
 /// a connection cut mid-body surfaces as an `Err` item in the stream, never as a short success.
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]

@@ -5,9 +5,11 @@ pub mod data;
 pub mod distribution;
 pub mod oci;
 pub mod postgres;
+pub mod proxy;
 pub mod s3;
 pub mod server;
 pub mod skopeo;
+pub mod tls;
 pub mod upstream;
 
 /// Under `ARTIFACTAPI_REQUIRE_BACKENDS=1` (set by `scripts/test.sh`), a missing backend fails the

@@ -6,6 +6,7 @@
 #![allow(clippy::expect_used)] // a test fixture: failing to start is a test failure
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use artifactapi::adapters::blob::s3::S3Config;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -28,10 +29,33 @@ pub struct TestS3 {
     pub secret_key: String,
     accept_loop: JoinHandle<()>,
     dir: tempfile::TempDir,
+    /// HTTPS only: the config new connections get, and the open connections (aborted when the
+    /// config changes, so clients must handshake again).
+    tls: Option<Arc<Mutex<Arc<rustls::ServerConfig>>>>,
+    connections: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
 }
 
 impl TestS3 {
     pub async fn start() -> TestS3 {
+        Self::start_with(None).await
+    }
+
+    /// Over HTTPS with `config` (see `support::tls`); `endpoint` is `https://127.0.0.1:<port>`.
+    pub async fn start_tls(config: Arc<rustls::ServerConfig>) -> TestS3 {
+        Self::start_with(Some(config)).await
+    }
+
+    /// Presents `config` from now on and drops every open connection.
+    pub fn set_tls(&self, config: Arc<rustls::ServerConfig>) {
+        if let Some(tls) = &self.tls {
+            *tls.lock().expect("tls lock") = config;
+        }
+        for connection in self.connections.lock().expect("connections lock").drain(..) {
+            connection.abort();
+        }
+    }
+
+    async fn start_with(tls: Option<Arc<rustls::ServerConfig>>) -> TestS3 {
         let dir = tempfile::tempdir().expect("temp dir for the test S3 server");
         let fs = s3s_fs::FileSystem::new(dir.path()).expect("s3s-fs backend");
         let mut builder = S3ServiceBuilder::new(EmptyDelimiterIsNone(fs));
@@ -40,26 +64,44 @@ impl TestS3 {
 
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the test S3 server");
         let addr = listener.local_addr().expect("test S3 server address");
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let tls = tls.map(|config| Arc::new(Mutex::new(config)));
+        let connections: Arc<Mutex<Vec<tokio::task::AbortHandle>>> = Arc::default();
+        let (loop_tls, loop_connections) = (tls.clone(), connections.clone());
         let accept_loop = tokio::spawn(async move {
-            let http = ConnBuilder::new(TokioExecutor::new());
             loop {
                 let Ok((socket, _)) = listener.accept().await else {
                     continue;
                 };
-                let connection = http
-                    .serve_connection(TokioIo::new(socket), service.clone())
-                    .into_owned();
-                tokio::spawn(async move {
-                    let _ = connection.await;
+                let service = service.clone();
+                let config = loop_tls.as_ref().map(|c| c.lock().expect("tls lock").clone());
+                let task = tokio::spawn(async move {
+                    let http = ConnBuilder::new(TokioExecutor::new());
+                    match config {
+                        None => {
+                            let _ = http.serve_connection(TokioIo::new(socket), service).await;
+                        }
+                        Some(config) => {
+                            let Ok(stream) = tokio_rustls::TlsAcceptor::from(config).accept(socket).await else {
+                                return;
+                            };
+                            let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                        }
+                    }
                 });
+                let mut open = loop_connections.lock().expect("connections lock");
+                open.retain(|c| !c.is_finished());
+                open.push(task.abort_handle());
             }
         });
         TestS3 {
-            endpoint: format!("http://{addr}"),
+            endpoint: format!("{scheme}://{addr}"),
             access_key: ACCESS_KEY.to_owned(),
             secret_key: SECRET_KEY.to_owned(),
             accept_loop,
             dir,
+            tls,
+            connections,
         }
     }
 
@@ -72,6 +114,7 @@ impl TestS3 {
             access_key: self.access_key.clone(),
             secret_key: self.secret_key.clone(),
             prefix: String::new(),
+            ca_file: None,
         }
     }
 

@@ -11,6 +11,8 @@ pub struct Server {
     pub base: String,
     pub addr: String,
     pub dir: tempfile::TempDir,
+    /// A client for this server (trusting its test CA when it serves HTTPS).
+    pub http: reqwest::Client,
 }
 
 /// `127.0.0.1:<port>` from the server's `listening` log line (human or JSON format).
@@ -33,8 +35,17 @@ pub fn free_port() -> u16 {
 pub fn command(dir: &Path, args: &[&str], env: &[(&str, String)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_artifactapi"));
     cmd.current_dir(dir).args(args);
+    // Trust and proxy variables too: a test that wants them sets them.
+    const OUTBOUND: &[&str] = &[
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "HTTPS_PROXY",
+        "HTTP_PROXY",
+        "ALL_PROXY",
+        "NO_PROXY",
+    ];
     for (key, _) in std::env::vars() {
-        if key.starts_with("ARTIFACTAPI_") {
+        if key.starts_with("ARTIFACTAPI_") || OUTBOUND.contains(&key.to_ascii_uppercase().as_str()) {
             cmd.env_remove(key);
         }
     }
@@ -54,6 +65,16 @@ impl Server {
     /// The server binds port 0 and the address is read from its `listening` log line, so
     /// servers started in parallel can never answer each other's requests.
     pub async fn start_with(env: &[(&str, String)], extra_args: &[&str]) -> Server {
+        Self::launch(env, extra_args, None).await
+    }
+
+    /// `serve` over HTTPS: `env` must set `ARTIFACTAPI_TLS_CERT_FILE`/`_KEY_FILE` to a
+    /// certificate for 127.0.0.1 signed by the CA in `ca_pem`; `base` is `https://127.0.0.1:<port>`.
+    pub async fn start_https(env: &[(&str, String)], ca_pem: &str) -> Server {
+        Self::launch(env, &[], Some(ca_pem)).await
+    }
+
+    async fn launch(env: &[(&str, String)], extra_args: &[&str], ca_pem: Option<&str>) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let mut all: Vec<(&str, String)> = vec![
             ("ARTIFACTAPI_LISTEN", "127.0.0.1:0".to_string()),
@@ -84,11 +105,17 @@ impl Server {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         };
+        let mut http = reqwest::Client::builder();
+        if let Some(pem) = ca_pem {
+            http = http.add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes()).unwrap());
+        }
+        let scheme = if ca_pem.is_some() { "https" } else { "http" };
         let server = Server {
             child,
-            base: format!("http://{addr}"),
+            base: format!("{scheme}://{addr}"),
             addr,
             dir,
+            http: http.build().unwrap(),
         };
         server.wait_healthy().await;
         server
@@ -96,9 +123,8 @@ impl Server {
 
     async fn wait_healthy(&self) {
         let deadline = Instant::now() + Duration::from_secs(60);
-        let client = reqwest::Client::new();
         while Instant::now() < deadline {
-            if let Ok(r) = client.get(format!("{}/api/v2/health", self.base)).send().await
+            if let Ok(r) = self.http.get(format!("{}/api/v2/health", self.base)).send().await
                 && r.status().is_success()
             {
                 return;
@@ -122,7 +148,8 @@ impl Server {
 
     /// Creates a repository through the management API as the admin; anything but 201 fails.
     pub async fn create_repository(&self, body: serde_json::Value) {
-        let r = reqwest::Client::new()
+        let r = self
+            .http
             .post(self.url("/api/v2/repositories"))
             .bearer_auth(ADMIN_TOKEN)
             .json(&body)
@@ -134,7 +161,8 @@ impl Server {
 
     /// Creates an API token as the admin and returns its secret.
     pub async fn create_token(&self, body: serde_json::Value) -> String {
-        let r = reqwest::Client::new()
+        let r = self
+            .http
             .post(self.url("/api/v2/tokens"))
             .bearer_auth(ADMIN_TOKEN)
             .json(&body)

@@ -47,7 +47,17 @@ impl FakeUpstream {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         listener.set_nonblocking(true).unwrap();
-        let acceptor = TcpAcceptor::from_std(listener).unwrap();
+        Self::serve(TcpAcceptor::from_std(listener).unwrap(), base)
+    }
+
+    /// The same over HTTPS with `config` (see `support::tls`); `base` is `https://127.0.0.1:<port>`.
+    pub async fn start_tls(config: Arc<rustls::ServerConfig>) -> FakeUpstream {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("https://{}", listener.local_addr().unwrap());
+        Self::serve(super::tls::TlsTestAcceptor::new(listener, config), base)
+    }
+
+    fn serve(acceptor: impl poem::listener::Acceptor + 'static, base: String) -> FakeUpstream {
         let state = Arc::new(Mutex::new(State::default()));
         let app = Route::new().at("/*path", serve).data(state.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

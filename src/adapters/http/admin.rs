@@ -87,6 +87,15 @@ pub struct RepositoryInput {
     pub ban_tags: Option<Vec<String>>,
     /// Remote: serve the cache only.
     pub offline: Option<bool>,
+    /// Remote: absolute path (on the server) of a PEM bundle of CAs trusted for this upstream,
+    /// on top of the platform store and the instance's `ca_file`.
+    pub ca_file: Option<String>,
+    /// Remote: accept any upstream certificate (default false; logged as a warning).
+    pub tls_insecure_skip_verify: Option<bool>,
+    /// Remote: absolute path of a PEM client certificate chain for mTLS to the upstream.
+    pub client_cert_file: Option<String>,
+    /// Remote: absolute path of the PEM private key of `client_cert_file` (never read back).
+    pub client_key_file: Option<String>,
     /// Virtual: ordered member repository names.
     pub members: Option<Vec<String>>,
     /// Local: allow uploading over an existing path (default false).
@@ -110,6 +119,10 @@ impl From<RepositoryInput> for RepositoryDraft {
             immutable_patterns: i.immutable_patterns.unwrap_or_default(),
             ban_tags: i.ban_tags.unwrap_or_default(),
             offline: i.offline,
+            ca_file: i.ca_file,
+            tls_insecure_skip_verify: i.tls_insecure_skip_verify,
+            client_cert_file: i.client_cert_file,
+            client_key_file: i.client_key_file,
             members: i.members.unwrap_or_default(),
             allow_overwrite: i.allow_overwrite,
         }
@@ -138,6 +151,10 @@ pub struct RepositoryView {
     pub immutable_patterns: Option<Vec<String>>,
     pub ban_tags: Option<Vec<String>>,
     pub offline: Option<bool>,
+    pub ca_file: Option<String>,
+    pub tls_insecure_skip_verify: Option<bool>,
+    pub client_cert_file: Option<String>,
+    pub client_key_file: Option<String>,
     pub members: Option<Vec<String>>,
     pub allow_overwrite: Option<bool>,
 }
@@ -160,6 +177,10 @@ impl From<Repository> for RepositoryView {
             immutable_patterns: None,
             ban_tags: None,
             offline: None,
+            ca_file: None,
+            tls_insecure_skip_verify: None,
+            client_cert_file: None,
+            client_key_file: None,
             members: None,
             allow_overwrite: None,
         };
@@ -176,6 +197,10 @@ impl From<Repository> for RepositoryView {
                 view.immutable_patterns = Some(s.immutable_patterns);
                 view.ban_tags = Some(s.ban_tags);
                 view.offline = Some(s.offline);
+                view.ca_file = s.tls.ca_file;
+                view.tls_insecure_skip_verify = Some(s.tls.tls_insecure_skip_verify);
+                view.client_cert_file = s.tls.client_cert_file;
+                view.client_key_file = s.tls.client_key_file;
             }
             KindSettings::Local(s) => view.allow_overwrite = Some(s.allow_overwrite),
             KindSettings::Virtual(s) => view.members = Some(s.members.iter().map(|m| m.to_string()).collect()),
@@ -264,6 +289,8 @@ struct BackendView {
     ok: bool,
     latency_ms: u64,
     error: Option<String>,
+    /// When not ok: `tls` (certificate or handshake), `timeout` or `error`.
+    failure: Option<String>,
 }
 
 #[derive(Object)]
@@ -469,6 +496,7 @@ impl AdminApi {
                     ok: b.ok,
                     latency_ms: b.latency_ms,
                     error: b.error,
+                    failure: b.failure.map(str::to_string),
                 })
                 .collect(),
         };

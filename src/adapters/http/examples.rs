@@ -24,6 +24,10 @@ impl Example for RepositoryInput {
             immutable_patterns: None,
             ban_tags: None,
             offline: Some(false),
+            ca_file: Some("/etc/artifactapi/pypi-mirror-ca.pem".into()),
+            tls_insecure_skip_verify: None,
+            client_cert_file: None,
+            client_key_file: None,
             members: None,
             allow_overwrite: None,
         }
@@ -48,6 +52,10 @@ impl Example for RepositoryView {
             immutable_patterns: None,
             ban_tags: None,
             offline: None,
+            ca_file: None,
+            tls_insecure_skip_verify: None,
+            client_cert_file: None,
+            client_key_file: None,
             members: None,
             allow_overwrite: Some(false),
         }

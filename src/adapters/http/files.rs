@@ -152,7 +152,7 @@ async fn read(req: &Request, target: &Target, state: &AppState) -> Result<Respon
 }
 
 /// This repository's absolute URL as the client addressed it, for indexes whose clients need
-/// absolute links. `X-Forwarded-Proto`/`X-Forwarded-Host` are honoured behind a reverse proxy.
+/// absolute links. `X-Forwarded-Proto`/`X-Forwarded-Host` are honoured from `trusted_proxies`.
 fn public_base(req: &Request, target: &Target) -> Option<String> {
     let origin = super::client_origin(req)?;
     Some(format!("{origin}/api/v1/{}/{}/", target.kind, target.repo))

@@ -6,6 +6,7 @@ pub mod errors;
 pub mod events_api;
 mod examples;
 pub mod files;
+pub mod forwarded;
 pub mod listener;
 pub mod metrics;
 pub mod objects_api;
@@ -34,21 +35,12 @@ use crate::app::stats::StatsService;
 use crate::app::tokens::TokenService;
 use metrics::Metrics;
 
-/// `scheme://host` as the client addressed us, from `X-Forwarded-Host`/`X-Forwarded-Proto`
-/// behind a reverse proxy or `Host`; `None` when the host is missing or holds odd characters.
+/// `scheme://host` as the client addressed us (see [`forwarded`]).
 pub(crate) fn client_origin(req: &poem::Request) -> Option<String> {
-    let get = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok());
-    let host = get("x-forwarded-host").or_else(|| get(poem::http::header::HOST.as_str()))?;
-    let valid = !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
-    if !valid {
-        return None;
+    match req.data::<Arc<AppState>>() {
+        Some(state) => forwarded::client_origin(req, &state.trusted_proxies),
+        None => forwarded::client_origin(req, &forwarded::TrustedProxies::default()),
     }
-    let scheme = if get("x-forwarded-proto") == Some("https") {
-        "https"
-    } else {
-        "http"
-    };
-    Some(format!("{scheme}://{host}"))
 }
 
 /// Every `Accept` line joined: docker clients send one line per media type, and an upstream
@@ -77,6 +69,8 @@ pub struct AppState {
     pub health: HealthService,
     pub metrics: Arc<Metrics>,
     pub events: Arc<EventBus>,
+    /// Whose `X-Forwarded-*` headers absolute links believe.
+    pub trusted_proxies: forwarded::TrustedProxies,
 }
 
 /// Every management API group, in the order the spec lists them.

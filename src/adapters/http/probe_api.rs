@@ -104,6 +104,7 @@ impl ProbeApi {
                     ProxyError::NotFound(_)
                     | ProxyError::NotCachedOffline(_)
                     | ProxyError::UpstreamFailed(_)
+                    | ProxyError::UpstreamTls(_)
                     | ProxyError::RangeNotSatisfiable { .. } => R::Unavailable(unavailable(&message)),
                 }
             }

@@ -91,6 +91,7 @@ impl From<ProxyError> for HttpError {
             ProxyError::NotFound(_) => HttpError::new(StatusCode::NOT_FOUND, "NOT_FOUND", message),
             ProxyError::NotCachedOffline(_) => HttpError::new(StatusCode::NOT_FOUND, "NOT_CACHED_OFFLINE", message),
             ProxyError::UpstreamFailed(_) => HttpError::new(StatusCode::BAD_GATEWAY, "UPSTREAM_FAILED", message),
+            ProxyError::UpstreamTls(_) => HttpError::new(StatusCode::BAD_GATEWAY, "UPSTREAM_TLS", message),
             ProxyError::RangeNotSatisfiable { size } => {
                 let mut err = HttpError::new(StatusCode::RANGE_NOT_SATISFIABLE, "RANGE_NOT_SATISFIABLE", message);
                 err.headers.push((header::CONTENT_RANGE, format!("bytes */{size}")));

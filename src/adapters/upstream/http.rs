@@ -3,11 +3,13 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::{self, Stream, StreamExt};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use reqwest::redirect::Policy;
 use std::error::Error as _;
 use std::io;
+use std::path::PathBuf;
 use std::time::Duration;
 
+use super::clients::{ClientSettings, Clients};
+use crate::adapters::tls::client::{TrustRoots, tls_failure};
 use crate::ports::{ByteStream, Method, PortError, Upstream, UpstreamRequest, UpstreamResponse};
 
 const MAX_REDIRECTS: usize = 10;
@@ -20,6 +22,12 @@ pub struct UpstreamConfig {
     /// chunks. Not a whole-transfer limit: a multi-GiB download that keeps flowing is never cut.
     pub read_timeout: Duration,
     pub user_agent: String,
+    /// A PEM bundle trusted on top of the platform store (the instance's `ca_file`).
+    pub ca_file: Option<PathBuf>,
+    /// Every request through this proxy (`upstream_proxy`), except hosts in `NO_PROXY`. `None`:
+    /// the environment's `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` decide. May hold credentials:
+    /// never logged.
+    pub proxy: Option<String>,
 }
 
 impl Default for UpstreamConfig {
@@ -28,29 +36,40 @@ impl Default for UpstreamConfig {
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(60),
             user_agent: concat!("artifactapi/", env!("CARGO_PKG_VERSION")).to_owned(),
+            ca_file: None,
+            proxy: None,
         }
     }
 }
 
-/// `Upstream` over one shared reqwest client (connection pool, rustls, system proxy settings).
+/// `Upstream` over shared reqwest clients (connection pools, rustls), one per TLS profile.
 pub struct HttpUpstream {
-    client: reqwest::Client,
+    clients: Clients,
     read_timeout: Duration,
 }
 
 impl HttpUpstream {
+    /// Loads the trust roots (the platform store plus `ca_file`); a bad `ca_file` or proxy URL
+    /// is an error here, at startup.
     pub fn new(config: UpstreamConfig) -> Result<Self, PortError> {
-        // The idle timeout is applied per request by this adapter rather than with reqwest's
-        // client-wide `read_timeout`, so that `UpstreamRequest::timeout` can lengthen it as well
-        // as shorten it. reqwest strips `Authorization` when a redirect changes host.
-        let client = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout)
-            .redirect(Policy::limited(MAX_REDIRECTS))
-            .user_agent(config.user_agent)
-            .build()
-            .map_err(|e| PortError::Backend(format!("cannot build HTTP client: {}", describe(e))))?;
+        let roots = TrustRoots::load(config.ca_file.as_deref()).map_err(|e| PortError::Tls(format!("ca_file {e}")))?;
+        let proxy = match &config.proxy {
+            None => None,
+            Some(url) => Some(
+                reqwest::Proxy::all(url.as_str())
+                    // Left out of the message: the URL may carry credentials.
+                    .map_err(|_| PortError::Backend("upstream_proxy is not a valid proxy URL".into()))?
+                    .no_proxy(reqwest::NoProxy::from_env()),
+            ),
+        };
+        let settings = ClientSettings {
+            connect_timeout: config.connect_timeout,
+            user_agent: config.user_agent,
+            redirects: MAX_REDIRECTS,
+            proxy,
+        };
         Ok(HttpUpstream {
-            client,
+            clients: Clients::new(settings, roots)?,
             read_timeout: config.read_timeout,
         })
     }
@@ -134,14 +153,20 @@ impl Upstream for HttpUpstream {
             Method::Head => reqwest::Method::HEAD,
         };
         let idle = request.timeout.unwrap_or(self.read_timeout);
-        let builder = self
-            .client
+        let client = self.clients.get(&request.tls).map_err(|e| match e {
+            PortError::Tls(reason) => PortError::Tls(format!("{method} upstream {host}: {reason}")),
+            other => other,
+        })?;
+        let builder = client
             .request(method.clone(), url)
             .headers(request_headers(&request.headers)?);
 
         let response = match tokio::time::timeout(idle, builder.send()).await {
             Ok(Ok(response)) => response,
             Ok(Err(e)) => {
+                if let Some(reason) = tls_failure(&e) {
+                    return Err(PortError::Tls(format!("{method} upstream {host}: {reason}")));
+                }
                 return Err(PortError::Backend(format!("{method} upstream {host}: {}", describe(e))));
             }
             Err(_) => {

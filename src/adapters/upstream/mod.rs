@@ -1,2 +1,3 @@
 //! `Upstream` adapters: outbound HTTP to upstream registries.
+mod clients;
 pub mod http;

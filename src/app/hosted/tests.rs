@@ -33,6 +33,7 @@ fn remote(name: &str) -> Repository {
             immutable_patterns: vec![],
             ban_tags: vec![],
             offline: false,
+            tls: Default::default(),
         }),
         managed_by: ManagedBy::Api,
     }

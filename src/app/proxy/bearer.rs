@@ -31,6 +31,12 @@ fn cache_key(target: &Target) -> String {
     format!("{}\n{}", target.repo, target.format.pattern_subject(&target.path))
 }
 
+/// What a realm answered.
+enum Token {
+    Granted(String),
+    Refused(String),
+}
+
 fn set_bearer(headers: &mut Vec<(String, String)>, token: &str) {
     headers.retain(|(k, _)| k != "authorization");
     headers.push(("authorization".into(), format!("Bearer {token}")));
@@ -49,6 +55,7 @@ impl Inner {
             url: target.location.url.clone(),
             headers,
             timeout: None,
+            tls: target.settings.tls.clone(),
         };
         let response = self.upstream.send(request(headers.clone())).await?;
         if response.status != 401 {
@@ -67,12 +74,12 @@ impl Inner {
                 _ => Ok(response),
             };
         };
-        match self.fetch_bearer(target, &challenge).await {
-            Ok(token) => {
+        match self.fetch_bearer(target, &challenge).await? {
+            Token::Granted(token) => {
                 set_bearer(&mut headers, &token);
                 self.upstream.send(request(headers)).await
             }
-            Err(reason) => {
+            Token::Refused(reason) => {
                 tracing::warn!(repository = %target.repo, reason, "upstream token request failed");
                 Ok(response)
             }
@@ -88,12 +95,30 @@ impl Inner {
             .map(|(t, _)| t.clone())
     }
 
-    /// Asks the realm for a token; the reason on failure never includes credentials.
-    async fn fetch_bearer(&self, target: &Target, challenge: &BearerChallenge) -> Result<String, String> {
-        let url = challenge
-            .token_url()
-            .ok_or("the challenge's realm is not an http(s) URL")?;
-        let request = UpstreamRequest {
+    /// Asks the realm for a token. A realm that cannot be reached (network, TLS) is an error,
+    /// like the upstream itself; a refusal leaves the upstream's 401 to answer with.
+    async fn fetch_bearer(&self, target: &Target, challenge: &BearerChallenge) -> Result<Token, PortError> {
+        match self.ask_realm(target, challenge).await? {
+            Ok(token) => Ok(Token::Granted(token)),
+            Err(reason) => Ok(Token::Refused(reason)),
+        }
+    }
+
+    /// The token, or why the realm gave none (never including credentials).
+    async fn ask_realm(
+        &self,
+        target: &Target,
+        challenge: &BearerChallenge,
+    ) -> Result<Result<String, String>, PortError> {
+        let Some(url) = challenge.token_url() else {
+            return Ok(Err("the challenge's realm is not an http(s) URL".into()));
+        };
+        let response = self.upstream.send(self.realm_request(target, url)).await?;
+        Ok(self.read_token(target, response).await)
+    }
+
+    fn realm_request(&self, target: &Target, url: String) -> UpstreamRequest {
+        UpstreamRequest {
             method: Method::Get,
             url,
             headers: basic_credentials(target)
@@ -101,8 +126,11 @@ impl Inner {
                 .into_iter()
                 .collect(),
             timeout: None,
-        };
-        let response = self.upstream.send(request).await.map_err(|e| e.to_string())?;
+            tls: target.settings.tls.clone(),
+        }
+    }
+
+    async fn read_token(&self, target: &Target, response: UpstreamResponse) -> Result<String, String> {
         if response.status != 200 {
             return Err(format!("token endpoint answered HTTP {}", response.status));
         }

@@ -5,7 +5,7 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 use std::sync::Arc;
 
-use super::{Inner, ProxyRead, Target, unavailable};
+use super::{Inner, ProxyRead, Target, unavailable, upstream_failure};
 use crate::app::cas::IngestOptions;
 use crate::domain::cache_policy;
 use crate::domain::error::ProxyError;
@@ -115,7 +115,7 @@ impl Inner {
                 self.telemetry.upstream_error(&target.repo);
                 self.record_network_failure(&target.repo).await;
                 self.finish(target, &lease, DONE_FAILED).await;
-                return Err(ProxyError::UpstreamFailed(e.to_string()));
+                return Err(upstream_failure(e));
             }
         };
         match response.status {
@@ -250,7 +250,7 @@ impl Inner {
         let response = self
             .send_upstream(target, Method::Head)
             .await
-            .map_err(|e| ProxyError::UpstreamFailed(e.to_string()))?;
+            .map_err(upstream_failure)?;
         match response.status {
             200..=299 => Ok(ProxyRead::UpstreamHead {
                 size: response.header("content-length").and_then(|v| v.parse().ok()),

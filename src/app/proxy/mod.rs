@@ -142,6 +142,15 @@ fn unavailable(e: PortError) -> ProxyError {
     ProxyError::Unavailable(e.to_string())
 }
 
+/// An upstream that could not be asked, as the client hears it: a TLS failure apart, since it
+/// is fixed elsewhere (trust, certificates) than a network or server failure.
+fn upstream_failure(e: PortError) -> ProxyError {
+    match e {
+        PortError::Tls(reason) => ProxyError::UpstreamTls(reason),
+        other => ProxyError::UpstreamFailed(other.to_string()),
+    }
+}
+
 /// The ports a remote needs.
 pub struct RemotePorts {
     pub catalog: Arc<dyn RepositoryCatalog>,
@@ -237,13 +246,13 @@ impl RemoteService {
             Ok(fetch::Fetched::Stored(object)) => inner.serve_cached(object, &request, false).await,
             // An upstream 404 never evicts a good copy, but it is what the client hears.
             Err(e @ ProxyError::NotFound(_)) => Err(e),
-            Err(ProxyError::UpstreamFailed(reason)) => match cached {
+            Err(failure @ (ProxyError::UpstreamFailed(_) | ProxyError::UpstreamTls(_))) => match cached {
                 Some(object) => {
-                    tracing::warn!(repository = %target.repo, path = %target.path, reason, "serving stale copy");
+                    tracing::warn!(repository = %target.repo, path = %target.path, reason = %failure, "serving stale copy");
                     inner.telemetry.stale_served(&target.repo);
                     inner.serve_cached(object, &request, true).await
                 }
-                None => Err(ProxyError::UpstreamFailed(reason)),
+                None => Err(failure),
             },
             Err(other) => Err(other),
         }

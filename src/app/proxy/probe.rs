@@ -40,6 +40,7 @@ impl RemoteService {
             url: target.location.url.clone(),
             headers: fetch::request_headers(&target),
             timeout: None,
+            tls: target.settings.tls.clone(),
         };
         let started = Instant::now();
         let sent = inner.upstream.send(request).await;

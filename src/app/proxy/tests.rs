@@ -28,6 +28,7 @@ fn settings(offline: bool) -> RemoteSettings {
         immutable_patterns: vec![],
         ban_tags: vec![],
         offline,
+        tls: Default::default(),
     }
 }
 

@@ -35,6 +35,7 @@ pub(super) fn remote_error(e: ProxyError) -> RegistryError {
     match e {
         ProxyError::Forbidden(reason) => RegistryError::Denied(reason),
         ProxyError::UpstreamFailed(reason) => RegistryError::Upstream(reason),
+        ProxyError::UpstreamTls(reason) => RegistryError::UpstreamTls(reason),
         ProxyError::NotCachedOffline(path) => {
             RegistryError::Upstream(format!("{path} is not cached and the remote is offline"))
         }

@@ -251,6 +251,7 @@ async fn remote_repositories_take_no_pushes() {
             immutable_patterns: vec![],
             ban_tags: vec![],
             offline: false,
+            tls: Default::default(),
         }),
     );
     let f = Fixture::new(vec![remote]);

@@ -33,6 +33,9 @@ pub enum RegistryError {
     /// A docker remote's upstream failed and nothing is cached (HTTP 502).
     #[error("upstream registry failed: {0}")]
     Upstream(String),
+    /// The docker remote's upstream TLS handshake failed (HTTP 502).
+    #[error("upstream registry TLS failed: {0}")]
+    UpstreamTls(String),
     #[error("the operation is unsupported: {0}")]
     Unsupported(String),
     #[error("upload is larger than the limit of {limit} bytes")]
@@ -59,6 +62,7 @@ impl RegistryError {
             RegistryError::SizeInvalid(_) | RegistryError::TooLarge { .. } => "SIZE_INVALID",
             RegistryError::Denied(_) => "DENIED",
             RegistryError::Upstream(_) => "UPSTREAM_FAILED",
+            RegistryError::UpstreamTls(_) => "UPSTREAM_TLS",
             RegistryError::Unsupported(_) | RegistryError::RangeNotSatisfiable { .. } => "UNSUPPORTED",
             RegistryError::Unavailable(_) => "UNAVAILABLE",
         }

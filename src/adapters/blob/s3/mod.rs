@@ -36,6 +36,9 @@ pub struct S3Config {
     pub secret_key: String,
     /// Prepended (with a `/`) to every key, so several instances can share a bucket; may be empty.
     pub prefix: String,
+    /// A PEM bundle trusted on top of the platform store (the instance's `ca_file`). The
+    /// proxy, if any, comes from `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for S3Config {
@@ -47,6 +50,7 @@ impl std::fmt::Debug for S3Config {
             .field("access_key", &self.access_key)
             .field("secret_key", &"<redacted>")
             .field("prefix", &self.prefix)
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }
@@ -72,8 +76,13 @@ impl S3BlobStore {
             base_url.region = Region::new(config.region.as_str()).map_err(validation_err)?;
         }
         let provider = StaticProvider::new(&config.access_key, &config.secret_key, None);
+        if let Some(ca_file) = &config.ca_file {
+            // minio reads it itself; checked here first so a bad file is named clearly.
+            crate::adapters::tls::read_certs(ca_file).map_err(|e| PortError::Tls(format!("S3 ca_file {e}")))?;
+        }
         let client = MinioClientBuilder::new(base_url)
             .provider(Some(provider))
+            .ssl_cert_file(config.ca_file.as_deref())
             .skip_region_lookup(default_region)
             .build()
             .map_err(s3_err)?;
@@ -277,7 +286,10 @@ fn s3_err(e: Error) -> PortError {
             )),
         },
         Error::S3Server(S3ServerError::HttpError(404, _)) => PortError::NotFound,
-        _ => PortError::Backend(describe(&e)),
+        _ => match crate::adapters::tls::client::tls_failure(&e) {
+            Some(reason) => PortError::Tls(format!("S3: {reason}")),
+            None => PortError::Backend(describe(&e)),
+        },
     }
 }
 
@@ -310,6 +322,7 @@ mod tests {
             access_key: "AK".into(),
             secret_key: "very-secret".into(),
             prefix: String::new(),
+            ca_file: None,
         };
         let shown = format!("{config:?}");
         assert!(!shown.contains("very-secret") && shown.contains("AK"), "{shown}");

@@ -72,7 +72,7 @@ impl From<RegistryError> for OciError {
             }
             RegistryError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             RegistryError::Denied(_) => StatusCode::FORBIDDEN,
-            RegistryError::Upstream(_) => StatusCode::BAD_GATEWAY,
+            RegistryError::Upstream(_) | RegistryError::UpstreamTls(_) => StatusCode::BAD_GATEWAY,
             RegistryError::Unsupported(_) => StatusCode::METHOD_NOT_ALLOWED,
             RegistryError::Unavailable(cause) => return unavailable(cause),
             RegistryError::BlobUploadInvalid(_)
