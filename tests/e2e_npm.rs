@@ -11,58 +11,9 @@ use serde_json::json;
 use sha2::Digest;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use support::packages::{pack, packument};
 use support::server::{ADMIN_TOKEN, Server};
 use support::upstream::{FakeFile, FakeUpstream};
-
-/// `npm pack` of a one-file package; returns the tarball bytes.
-fn pack(work: &Path, name: &str, version: &str) -> Vec<u8> {
-    let dir = work.join(name.replace('/', "_"));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("package.json"),
-        json!({"name": name, "version": version, "main": "index.js"}).to_string(),
-    )
-    .unwrap();
-    std::fs::write(dir.join("index.js"), format!("module.exports = '{name}@{version}';\n")).unwrap();
-    let out = Command::new("npm")
-        .arg("pack")
-        .arg("--silent")
-        .current_dir(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "npm pack: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let file = String::from_utf8(out.stdout)
-        .unwrap()
-        .trim()
-        .lines()
-        .last()
-        .unwrap()
-        .to_string();
-    std::fs::read(dir.join(file)).unwrap()
-}
-
-fn packument(upstream: &FakeUpstream, name: &str, version: &str, tarball_path: &str, integrity_of: &[u8]) -> FakeFile {
-    let integrity = format!(
-        "sha512-{}",
-        base64::engine::general_purpose::STANDARD.encode(sha2::Sha512::digest(integrity_of))
-    );
-    let doc = json!({
-        "name": name,
-        "dist-tags": {"latest": version},
-        "versions": {version: {
-            "name": name, "version": version, "main": "index.js",
-            "dist": {"tarball": format!("{}/{tarball_path}", upstream.base), "integrity": integrity}
-        }}
-    });
-    FakeFile::Page {
-        body: Bytes::from(doc.to_string()),
-        content_type: "application/json",
-    }
-}
 
 async fn npm_install(registry: String, project: PathBuf, packages: &[&str]) -> std::process::Output {
     let packages: Vec<String> = packages.iter().map(|p| p.to_string()).collect();

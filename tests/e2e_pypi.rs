@@ -8,43 +8,9 @@ use reqwest::StatusCode;
 use serde_json::json;
 use std::path::Path;
 use std::process::Command;
+use support::packages::{build_wheel, simple_page};
 use support::server::{ADMIN_TOKEN, Server};
 use support::upstream::{FakeFile, FakeUpstream};
-
-/// Builds a pure-Python wheel by hand (zip + METADATA/WHEEL/RECORD), so no build backend or
-/// network is needed.
-fn build_wheel(dir: &Path, name: &str, version: &str) -> Vec<u8> {
-    let script = r#"
-import base64, hashlib, sys, zipfile
-out, name, version = sys.argv[1], sys.argv[2], sys.argv[3]
-dist = f"{name}-{version}.dist-info"
-files = {
-    f"{name}/__init__.py": f"VALUE = '{name} {version}'\n",
-    f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
-    f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: artifactapi-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-}
-record = []
-with zipfile.ZipFile(out, "w") as z:
-    for path, text in files.items():
-        data = text.encode()
-        z.writestr(path, data)
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        record.append(f"{path},sha256={digest},{len(data)}")
-    record.append(f"{dist}/RECORD,,")
-    z.writestr(f"{dist}/RECORD", "\n".join(record) + "\n")
-"#;
-    let wheel = dir.join(format!("{name}-{version}-py3-none-any.whl"));
-    let status = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(&wheel)
-        .arg(name)
-        .arg(version)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    std::fs::read(wheel).unwrap()
-}
 
 /// Runs pip off the test's runtime thread, so the fake upstreams keep answering meanwhile.
 async fn pip_install(server: &Server, package: &str, target: &Path) -> std::process::Output {
@@ -104,18 +70,6 @@ fn uv_available() -> bool {
         .args(["-m", "uv", "--version"])
         .output()
         .is_ok_and(|o| o.status.success())
-}
-
-fn simple_page(links: &[(String, String)]) -> FakeFile {
-    let anchors: String = links
-        .iter()
-        .map(|(href, name)| format!("<a href=\"{href}\" data-requires-python=\"&gt;=3.7\">{name}</a><br/>\n"))
-        .collect();
-    let body = format!("<!DOCTYPE html><html><body>\n{anchors}</body></html>\n");
-    FakeFile::Page {
-        body: Bytes::from(body),
-        content_type: "text/html",
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

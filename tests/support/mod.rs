@@ -4,6 +4,7 @@
 pub mod data;
 pub mod distribution;
 pub mod oci;
+pub mod packages;
 pub mod postgres;
 pub mod proxy;
 pub mod s3;

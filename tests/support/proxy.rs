@@ -11,6 +11,8 @@ struct State {
     tunnels: HashMap<String, usize>,
     refused: usize,
     required: Option<String>,
+    /// Names only this proxy can resolve (`name:port` -> `127.0.0.1:port`).
+    names: HashMap<String, String>,
 }
 
 pub struct ConnectProxy {
@@ -51,6 +53,16 @@ impl ConnectProxy {
             state,
             task,
         }
+    }
+
+    /// Makes `name:port` reach `addr`: a client that can reach `name` at all must be using
+    /// this proxy.
+    pub fn resolve(&self, name_and_port: &str, addr: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .names
+            .insert(name_and_port.to_string(), addr.to_string());
     }
 
     /// Tunnels opened to `target` (`host:port`).
@@ -107,7 +119,8 @@ async fn tunnel(mut client: TcpStream, state: Arc<Mutex<State>>) {
             .await;
         return;
     }
-    let Ok(mut upstream) = TcpStream::connect(target).await else {
+    let address = state.lock().unwrap().names.get(target).cloned();
+    let Ok(mut upstream) = TcpStream::connect(address.as_deref().unwrap_or(target)).await else {
         let _ = client
             .write_all(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n")
             .await;

@@ -50,11 +50,12 @@ impl TestCa {
 
     /// A server certificate for `localhost` and `127.0.0.1`.
     pub fn server_leaf(&self) -> Leaf {
-        self.leaf(
-            &["localhost", "127.0.0.1"],
-            ExtendedKeyUsagePurpose::ServerAuth,
-            "test server",
-        )
+        self.server_leaf_for(&["localhost", "127.0.0.1"])
+    }
+
+    /// A server certificate for `names` (DNS names or IP addresses).
+    pub fn server_leaf_for(&self, names: &[&str]) -> Leaf {
+        self.leaf(names, ExtendedKeyUsagePurpose::ServerAuth, "test server")
     }
 
     /// A client certificate (mTLS) named `name`.
