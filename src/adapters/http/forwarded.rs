@@ -35,7 +35,10 @@ pub(crate) fn client_origin(req: &Request, trusted: &TrustedProxies) -> Option<S
     let get = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok());
     let forwarded = trusted.trusts(req.remote_addr());
     let forwarded_host = forwarded.then(|| get("x-forwarded-host")).flatten();
-    let host = forwarded_host.or_else(|| get(poem::http::header::HOST.as_str()))?;
+    // HTTP/2 clients send `:authority`, which arrives as the URI's authority, not as `Host`.
+    let host = forwarded_host
+        .or_else(|| get(poem::http::header::HOST.as_str()))
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))?;
     let valid = !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
     if !valid {
         return None;
@@ -54,7 +57,11 @@ mod tests {
     use super::*;
 
     fn request(peer: &str, scheme: Scheme, headers: &[(&str, &str)]) -> Request {
-        let mut builder = poem::http::Request::builder().uri("/x");
+        request_to("/x", peer, scheme, headers)
+    }
+
+    fn request_to(uri: &str, peer: &str, scheme: Scheme, headers: &[(&str, &str)]) -> Request {
+        let mut builder = poem::http::Request::builder().uri(uri);
         for (name, value) in headers {
             builder = builder.header(*name, *value);
         }
@@ -114,6 +121,11 @@ mod tests {
                 "{peer} {headers:?}"
             );
         }
+        let h2 = request_to("https://repo.internal:8443/x", "203.0.113.7:5000", Scheme::HTTPS, &[]);
+        assert_eq!(
+            client_origin(&h2, &trusted).as_deref(),
+            Some("https://repo.internal:8443")
+        );
         let odd = request("10.1.2.3:5000", Scheme::HTTP, &[("host", "a/b")]);
         assert_eq!(client_origin(&odd, &trusted), None);
         let nobody = TrustedProxies::default();
