@@ -52,6 +52,7 @@ ensure_redis() {
 
 # Real package clients the end-to-end tests drive.
 ensure_clients() {
+  command -v curl >/dev/null 2>&1 || { echo "installing curl"; apt_install curl ca-certificates; }
   command -v npm >/dev/null 2>&1 || { echo "installing npm"; apt_install nodejs npm; }
   python3 -m pip --version >/dev/null 2>&1 || { echo "installing pip"; apt_install python3-pip; }
   command -v go >/dev/null 2>&1 || { echo "installing go"; apt_install golang-go; }

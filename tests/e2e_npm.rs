@@ -4,12 +4,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod support;
 
-use base64::Engine;
 use bytes::Bytes;
 use reqwest::StatusCode;
 use serde_json::json;
-use sha2::Digest;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use support::packages::{pack, packument};
 use support::server::{ADMIN_TOKEN, Server};

@@ -163,6 +163,9 @@ pub struct VirtualSettings {
     pub members: Vec<RepoName>,
 }
 
+/// Remote settings are much the largest; a repository is loaded once and shared, so boxing them
+/// would save nothing worth an indirection.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum KindSettings {
     Remote(RemoteSettings),
