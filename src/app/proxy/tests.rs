@@ -33,10 +33,14 @@ fn settings(offline: bool) -> RemoteSettings {
 }
 
 fn catalog(offline: bool) -> MockRepositoryCatalog {
+    catalog_with(settings(offline))
+}
+
+fn catalog_with(settings: RemoteSettings) -> MockRepositoryCatalog {
     let repo = Repository {
         name: RepoName::new("r").unwrap(),
         package: PackageType::Generic,
-        settings: KindSettings::Remote(settings(offline)),
+        settings: KindSettings::Remote(settings),
         managed_by: ManagedBy::Api,
     };
     let mut c = MockRepositoryCatalog::new();
@@ -420,4 +424,48 @@ async fn a_bearer_challenge_is_answered_with_the_remotes_credentials_and_the_tok
     assert_eq!(auth(1).as_deref(), Some("Basic bWlycm9yOnMzY3JldA=="));
     assert_eq!(auth(2).as_deref(), Some("Bearer tok-1"));
     assert_eq!(auth(3).as_deref(), Some("Bearer tok-1"));
+}
+
+/// A TLS failure is its own error (so it can answer `UPSTREAM_TLS`), falls back to a stale copy
+/// like any upstream failure, and the remote's TLS settings reach the port.
+#[tokio::test]
+async fn a_tls_failure_is_upstream_tls_or_a_stale_copy() {
+    let now = Utc::now();
+    for cached in [false, true] {
+        let mut m = Mocks::new(false, now);
+        m.index
+            .expect_get()
+            .returning(move |_, p| Ok(cached.then(|| object(p, now - chrono::Duration::seconds(301)))));
+        m.cache.expect_is_fresh().returning(|_| Ok(false));
+        m.cache
+            .expect_subscribe()
+            .returning(|_| Ok(Box::pin(futures::stream::empty())));
+        m.cache.expect_try_lock().returning(|k, _| {
+            Ok(Some(Lease {
+                key: k.into(),
+                owner: "me".into(),
+            }))
+        });
+        m.upstream
+            .expect_send()
+            .times(1)
+            .withf(|request| request.tls.tls_insecure_skip_verify)
+            .returning(|_| Err(PortError::Tls("invalid peer certificate: UnknownIssuer".into())));
+        m.cache.expect_increment().returning(|_, _| Ok(1));
+        m.cache.expect_release().returning(|_| Ok(true));
+        m.cache.expect_publish().returning(|_, _| Ok(()));
+        m.catalog = catalog_with(RemoteSettings {
+            tls: crate::domain::upstream_tls::UpstreamTls {
+                tls_insecure_skip_verify: true,
+                ..Default::default()
+            },
+            ..settings(false)
+        });
+        let read = m.service().read("r", &path("index.txt"), ReadRequest::default()).await;
+        match (cached, read) {
+            (false, Err(ProxyError::UpstreamTls(reason))) => assert!(reason.contains("UnknownIssuer")),
+            (true, Ok(ProxyRead::Cached { stale: true, .. })) => {}
+            (cached, other) => panic!("cached {cached}: unexpected {:?}", other.err()),
+        }
+    }
 }
