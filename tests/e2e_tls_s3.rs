@@ -76,23 +76,13 @@ async fn s3_over_https_is_trusted_through_ca_file_and_readiness_names_tls_failur
 
     let server = Server::start(&s3_env(&s3, &s3.endpoint, Some(&ca_file))).await;
     upload_and_read_back(&server).await;
-    let ready = server
-        .http
-        .get(server.url("/api/v2/health/ready"))
-        .send()
-        .await
-        .unwrap();
+    let ready = server.get("/api/v2/health/ready").await;
     assert_eq!(ready.status(), StatusCode::OK);
 
     // The endpoint now presents a certificate this server does not trust.
     let rogue = TestCa::new("rogue CA");
     s3.set_tls(server_config(&rogue.server_leaf(), None));
-    let ready = server
-        .http
-        .get(server.url("/api/v2/health/ready"))
-        .send()
-        .await
-        .unwrap();
+    let ready = server.get("/api/v2/health/ready").await;
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
     let report: Value = ready.json().await.unwrap();
     let blob_store = report["backends"]

@@ -113,7 +113,7 @@ async fn curl_speaks_http2_and_http1_and_links_are_https() {
     assert!(!ok, "plain HTTP was served on the TLS port");
 
     // The registry's token realm names https, so docker clients stay on TLS.
-    let ping = server.http.get(server.url("/v2/")).send().await.unwrap();
+    let ping = server.get("/v2/").await;
     assert_eq!(ping.status(), StatusCode::UNAUTHORIZED);
     let challenge = ping.headers()["www-authenticate"].to_str().unwrap().to_string();
     assert!(
@@ -199,12 +199,7 @@ async fn pip_and_npm_install_over_https() {
     assert!(out.status.success(), "pip: {}", String::from_utf8_lossy(&out.stderr));
     assert!(work.path().join("site/aatls/__init__.py").exists());
 
-    let packument = server
-        .http
-        .get(server.url("/api/v1/remote/npm/aa-tls"))
-        .send()
-        .await
-        .unwrap();
+    let packument = server.get("/api/v1/remote/npm/aa-tls").await;
     let doc: serde_json::Value = packument.json().await.unwrap();
     let link = doc["versions"]["1.0.0"]["dist"]["tarball"]
         .as_str()
@@ -317,12 +312,7 @@ async fn apply_reaches_an_https_server_with_its_ca_file() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("UnknownIssuer"));
     let applied = run(Some(&certs.ca_file));
     assert!(applied.status.success(), "{}", String::from_utf8_lossy(&applied.stderr));
-    let listed = server
-        .http
-        .get(server.url("/api/v2/repositories/files"))
-        .send()
-        .await
-        .unwrap();
+    let listed = server.get("/api/v2/repositories/files").await;
     assert_eq!(listed.status(), StatusCode::OK);
 }
 

@@ -33,12 +33,7 @@ async fn generic_remote(server: &Server, name: &str, base_url: &str, extra: Valu
 }
 
 async fn get(server: &Server, repo: &str) -> reqwest::Response {
-    server
-        .http
-        .get(server.url(&format!("/api/v1/remote/{repo}/app.txt")))
-        .send()
-        .await
-        .unwrap()
+    server.get(&format!("/api/v1/remote/{repo}/app.txt")).await
 }
 
 async fn assert_served(server: &Server, repo: &str) {
@@ -149,12 +144,7 @@ async fn https_proxy_carries_every_upstream_request_and_no_proxy_bypasses_it() {
     let server = Server::start(&vars).await;
     generic_remote(&server, "tools", &format!("https://{name}/tools"), json!({})).await;
     for file in ["a", "b", "c"] {
-        let response = server
-            .http
-            .get(server.url(&format!("/api/v1/remote/tools/{file}.txt")))
-            .send()
-            .await
-            .unwrap();
+        let response = server.get(&format!("/api/v1/remote/tools/{file}.txt")).await;
         assert_eq!(response.status(), StatusCode::OK, "{}", server.log());
         assert_eq!(fake.hits(&format!("tools/{file}.txt")), 1);
     }

@@ -146,6 +146,11 @@ impl Server {
         format!("{}{path}", self.base)
     }
 
+    /// GET `path` with this server's client; transport errors fail the test.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).send().await.unwrap()
+    }
+
     /// Creates a repository through the management API as the admin; anything but 201 fails.
     pub async fn create_repository(&self, body: serde_json::Value) {
         let r = self

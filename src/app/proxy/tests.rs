@@ -87,6 +87,19 @@ struct Mocks {
 }
 
 impl Mocks {
+    /// Nobody else is fetching: the lock is ours and no outcome is published meanwhile.
+    fn expect_fetch_lock(&mut self) {
+        self.cache
+            .expect_subscribe()
+            .returning(|_| Ok(Box::pin(futures::stream::empty())));
+        self.cache.expect_try_lock().returning(|k, _| {
+            Ok(Some(Lease {
+                key: k.into(),
+                owner: "me".into(),
+            }))
+        });
+    }
+
     fn new(offline: bool, now: DateTime<Utc>) -> Self {
         Self {
             catalog: catalog(offline),
@@ -190,15 +203,7 @@ async fn an_expired_copy_goes_upstream_and_falls_back_to_stale_on_failure() {
         .expect_get()
         .returning(move |_, p| Ok(Some(object(p, now - chrono::Duration::seconds(301)))));
     m.cache.expect_is_fresh().returning(|_| Ok(false));
-    m.cache
-        .expect_subscribe()
-        .returning(|_| Ok(Box::pin(futures::stream::empty())));
-    m.cache.expect_try_lock().returning(|k, _| {
-        Ok(Some(Lease {
-            key: k.into(),
-            owner: "me".into(),
-        }))
-    });
+    m.expect_fetch_lock();
     m.upstream
         .expect_send()
         .times(1)
@@ -221,15 +226,7 @@ async fn the_fifth_network_failure_opens_the_breaker() {
     let mut m = Mocks::new(false, now);
     m.index.expect_get().returning(|_, _| Ok(None));
     m.cache.expect_is_fresh().returning(|_| Ok(false));
-    m.cache
-        .expect_subscribe()
-        .returning(|_| Ok(Box::pin(futures::stream::empty())));
-    m.cache.expect_try_lock().returning(|k, _| {
-        Ok(Some(Lease {
-            key: k.into(),
-            owner: "me".into(),
-        }))
-    });
+    m.expect_fetch_lock();
     m.upstream
         .expect_send()
         .returning(|_| Err(PortError::Backend("timeout".into())));
@@ -280,15 +277,7 @@ async fn upstream_404_is_remembered_and_never_evicts() {
         .returning(move |_, p| Ok(Some(object(p, now - chrono::Duration::seconds(1000)))));
     m.index.expect_delete().times(0);
     m.cache.expect_is_fresh().returning(|_| Ok(false));
-    m.cache
-        .expect_subscribe()
-        .returning(|_| Ok(Box::pin(futures::stream::empty())));
-    m.cache.expect_try_lock().returning(|k, _| {
-        Ok(Some(Lease {
-            key: k.into(),
-            owner: "me".into(),
-        }))
-    });
+    m.expect_fetch_lock();
     m.upstream.expect_send().returning(|_| {
         Ok(UpstreamResponse {
             status: 404,
@@ -437,15 +426,7 @@ async fn a_tls_failure_is_upstream_tls_or_a_stale_copy() {
             .expect_get()
             .returning(move |_, p| Ok(cached.then(|| object(p, now - chrono::Duration::seconds(301)))));
         m.cache.expect_is_fresh().returning(|_| Ok(false));
-        m.cache
-            .expect_subscribe()
-            .returning(|_| Ok(Box::pin(futures::stream::empty())));
-        m.cache.expect_try_lock().returning(|k, _| {
-            Ok(Some(Lease {
-                key: k.into(),
-                owner: "me".into(),
-            }))
-        });
+        m.expect_fetch_lock();
         m.upstream
             .expect_send()
             .times(1)
