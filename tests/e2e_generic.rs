@@ -235,7 +235,13 @@ async fn postgres_s3_redis() {
 
 async fn redis_reachable() -> bool {
     let url = support::test_redis_url();
-    let host = url.trim_start_matches("redis://").trim_end_matches('/').to_string();
+    // `redis://host:port[/db]`: the database number is not part of the address.
+    let host = url
+        .trim_start_matches("redis://")
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
     tokio::net::TcpStream::connect(host).await.is_ok()
 }
 
