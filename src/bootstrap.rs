@@ -29,6 +29,7 @@ use crate::app::proxy::{ProxyConfig, RemotePorts, RemoteService};
 use crate::app::registry::{RegistryPorts, RegistryService};
 use crate::app::registry_tokens::RegistryTokens;
 use crate::app::repositories::RepositoryService;
+use crate::app::sessions::SessionService;
 use crate::app::stats::StatsService;
 use crate::app::tokens::TokenService;
 use crate::ports::{ArtifactIndex, BlobStore, Clock, PortError, RepositoryCatalog, TtlCache, Upstream};
@@ -219,6 +220,7 @@ pub fn app_state(config: &Config, backends: &Backends) -> Arc<AppState> {
         objects: ObjectsService::new(catalog, meta.clone(), index),
         auth: AuthService::new(meta.clone(), backends.clock.clone(), config.anonymous_read),
         tokens: TokenService::new(meta.clone(), backends.clock.clone()),
+        sessions: SessionService::new(meta.clone(), backends.cache.clone(), backends.clock.clone()),
         health: HealthService::new(meta.clone(), backends.blobs.clone(), backends.cache.clone()),
         metrics,
         events,

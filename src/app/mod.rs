@@ -11,5 +11,6 @@ pub mod proxy;
 pub mod registry;
 pub mod registry_tokens;
 pub mod repositories;
+pub mod sessions;
 pub mod stats;
 pub mod tokens;

@@ -9,5 +9,6 @@ pub mod range;
 pub mod registry;
 pub mod repository;
 pub mod repository_plan;
+pub mod session;
 pub mod token;
 pub mod upstream_tls;

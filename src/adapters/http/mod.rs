@@ -16,6 +16,7 @@ pub mod remote;
 pub mod repositories_api;
 pub mod stats_api;
 pub mod tokens_api;
+pub mod ui;
 
 use poem::middleware::Tracing;
 use poem::{Endpoint, EndpointExt, Route};
@@ -31,6 +32,7 @@ use crate::app::proxy::RemoteService;
 use crate::app::registry::RegistryService;
 use crate::app::registry_tokens::RegistryTokens;
 use crate::app::repositories::RepositoryService;
+use crate::app::sessions::SessionService;
 use crate::app::stats::StatsService;
 use crate::app::tokens::TokenService;
 use metrics::Metrics;
@@ -66,6 +68,7 @@ pub struct AppState {
     pub objects: ObjectsService,
     pub auth: AuthService,
     pub tokens: TokenService,
+    pub sessions: SessionService,
     pub health: HealthService,
     pub metrics: Arc<Metrics>,
     pub events: Arc<EventBus>,
@@ -109,6 +112,7 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
     let docs = api.swagger_ui();
     Route::new()
         .nest("/api/v2/docs", docs)
+        .nest("/ui", ui::routes())
         .at("/api/v2/openapi.json", api.spec_endpoint())
         .nest(
             "/",
@@ -120,6 +124,7 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
                 .at("/metrics", metrics::render)
                 .nest("/", api),
         )
+        .around(ui::root_redirect)
         .around(metrics::count_requests)
         .with(Tracing)
         .data(state)
