@@ -65,6 +65,12 @@ ensure_clients() {
   python3 -m schemathesis.cli --version >/dev/null 2>&1 || { echo "installing schemathesis"; python3 -m pip install -q schemathesis; }
   command -v podman >/dev/null 2>&1 && command -v buildah >/dev/null 2>&1 || { echo "installing podman and buildah"; apt_install podman buildah; }
   command -v tar >/dev/null 2>&1 && command -v gzip >/dev/null 2>&1 || apt_install tar gzip
+  # The web UI's browser test (Debian's Chromium driven by Playwright; never `playwright install`)
+  # and the TUI's terminal test.
+  [ -x /usr/bin/chromium ] && command -v chromedriver >/dev/null 2>&1 \
+    || { echo "installing chromium and chromium-driver"; apt_install chromium chromium-driver; }
+  python3 -c 'import playwright.sync_api' >/dev/null 2>&1 || { echo "installing playwright"; python3 -m pip install -q playwright; }
+  command -v tmux >/dev/null 2>&1 || { echo "installing tmux"; apt_install tmux; }
 }
 
 ensure_postgres

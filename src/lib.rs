@@ -7,3 +7,4 @@ pub mod app;
 pub mod bootstrap;
 pub mod domain;
 pub mod ports;
+pub mod tui;

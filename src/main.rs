@@ -1,5 +1,5 @@
-//! `artifactapi`: serve, migrate, print the OpenAPI spec, manage the admin token, and apply a
-//! repositories file to a running server.
+//! `artifactapi`: serve, migrate, print the OpenAPI spec, manage the admin token, apply a
+//! repositories file to a running server, and a terminal UI over one.
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -70,6 +70,15 @@ enum Command {
         #[arg(long, env = "ARTIFACTAPI_CA_FILE")]
         ca_file: Option<PathBuf>,
     },
+    /// A terminal UI over a running server's management API.
+    Tui {
+        /// The server's root URL.
+        #[arg(long, env = "ARTIFACTAPI_SERVER", default_value = "http://127.0.0.1:8000")]
+        endpoint: String,
+        /// An API token (admin scope for events, flush and probe; read is enough to browse).
+        #[arg(long, env = "ARTIFACTAPI_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+    },
 }
 
 /// What `apply` reads from its file.
@@ -92,6 +101,16 @@ fn main() -> ExitCode {
     if let Command::Openapi = cli.command {
         println!("{}", http::openapi_service().spec());
         return ExitCode::SUCCESS;
+    }
+    if let Command::Tui { endpoint, token } = &cli.command {
+        let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            Ok(r) => r,
+            Err(e) => return fail(&format!("cannot start the runtime: {e}")),
+        };
+        return match runtime.block_on(artifactapi::tui::run(endpoint, token.as_deref())) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => fail(&message),
+        };
     }
     if let Command::Apply {
         file,
@@ -140,7 +159,7 @@ fn main() -> ExitCode {
             Command::Token {
                 action: TokenAction::ResetAdmin,
             } => reset_admin(config).await,
-            Command::Openapi | Command::Apply { .. } => Ok(()),
+            Command::Openapi | Command::Apply { .. } | Command::Tui { .. } => Ok(()),
         }
     });
     match result {

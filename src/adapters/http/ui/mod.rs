@@ -1,6 +1,9 @@
 //! The web UI at `/ui`: server-rendered pages (askama templates under `templates/ui/`) that
 //! htmx (vendored, embedded in the binary) makes smoother; every page reads without JavaScript.
 //! Pages call the same `app` services as the management API, one file per page.
+// A page's early way out is the `Response` it sends, built once per request and moved straight
+// out: boxing it buys nothing.
+#![allow(clippy::result_large_err)]
 mod assets;
 mod events;
 mod health;
@@ -149,7 +152,7 @@ impl Viewer {
         match state.auth.authorize(&self.principal, need, repository) {
             Ok(()) => Ok(()),
             Err(AuthError::MissingToken) => {
-                let next = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/ui");
+                let next = req.original_uri().path_and_query().map(|p| p.as_str()).unwrap_or("/ui");
                 let target = format!("/ui/login?next={}", percent_encoding::utf8_percent_encode(next, QUERY));
                 let mut response = see_other(&target);
                 if self.stale_cookie {
@@ -290,7 +293,7 @@ impl Form {
 /// fits `FORM_LIMIT`.
 pub(super) async fn read_form(req: &Request, body: Body) -> Result<Form, Response> {
     if !session::same_origin(req) {
-        tracing::warn!(path = %req.uri().path(), "cross-site form post refused");
+        tracing::warn!(path = %req.original_uri().path(), "cross-site form post refused");
         return Err(plain(
             StatusCode::FORBIDDEN,
             "cross-site form posts are refused (the Origin does not match this server)",
@@ -315,7 +318,7 @@ pub(super) fn check_post(req: &Request) -> Result<(), Response> {
     if session::same_origin(req) {
         Ok(())
     } else {
-        tracing::warn!(path = %req.uri().path(), "cross-site form post refused");
+        tracing::warn!(path = %req.original_uri().path(), "cross-site form post refused");
         Err(plain(
             StatusCode::FORBIDDEN,
             "cross-site form posts are refused (the Origin does not match this server)",
