@@ -134,6 +134,40 @@ async fn sessions_forms_and_reading_without_javascript() {
         html.contains("<h1>files</h1>") && html.contains("/api/v1/local/files/path/to/file.tar.gz"),
         "{html}"
     );
+    // Objects page by page (100 a page), by prefix, without a session.
+    for i in 0..101 {
+        let put = reqwest::Client::new()
+            .put(server.url(&format!("/api/v1/local/files/pkg/f{i:03}.txt")))
+            .bearer_auth(ADMIN_TOKEN)
+            .body("x")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(put.status(), StatusCode::CREATED);
+    }
+    let first = http
+        .get(server.url("/ui/repositories/files/objects?prefix=pkg/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(first.contains("pkg/f000.txt") && first.contains("pkg/f099.txt") && !first.contains("pkg/f100.txt"));
+    let next = first
+        .split("href=\"")
+        .map(|rest| rest.split('"').next().unwrap())
+        .find(|href| href.contains("cursor="))
+        .expect("a next-page link")
+        .replace("&#38;", "&")
+        .replace("&amp;", "&");
+    let second = http.get(server.url(&next)).send().await.unwrap().text().await.unwrap();
+    assert!(
+        second.contains("pkg/f100.txt") && !second.contains("pkg/f099.txt"),
+        "{next}"
+    );
+    assert!(!second.contains("Evict"), "anonymous readers get no evict buttons");
+
     let tokens = http.get(server.url("/ui/tokens")).send().await.unwrap();
     assert_eq!(tokens.headers()[LOCATION], "/ui/login?next=/ui/tokens");
 

@@ -95,6 +95,21 @@ def main() -> int:
         expect(page.locator("pre.snippet").first).to_contain_text(base + "/api/v1/remote/ui-remote/")
         shot(page, "04-repository-detail")
 
+        # Edit it: a bad TTL is refused at its field, a good one is saved and shown.
+        page.get_by_role("link", name="Edit").click()
+        page.get_by_label("Mutable TTL (seconds)", exact=True).fill("soon")
+        page.get_by_role("button", name="Save").click()
+        expect(page.locator("#mutable_ttl-error")).to_contain_text("whole number")
+        page.get_by_label("Mutable TTL (seconds)", exact=True).fill("60")
+        page.get_by_label("Blocklist", exact=True).fill("[unclosed")
+        page.get_by_role("button", name="Save").click()
+        expect(page.locator("#blocklist-error")).to_contain_text("invalid regex")
+        page.get_by_label("Blocklist", exact=True).fill("\\.exe$")
+        page.get_by_role("button", name="Save").click()
+        expect(page.get_by_role("status")).to_have_text("Saved.")
+        expect(page.locator("dl.props")).to_contain_text("60 s")
+        expect(page.locator("dl.props")).to_contain_text("\\.exe$")
+
         # The list shows it and filters by kind.
         page.get_by_role("link", name="Repositories", exact=True).click()
         page.get_by_label("Kind").select_option("local")
@@ -167,6 +182,15 @@ def main() -> int:
             assert e.code == 401, e.code
         shot(page, "12-tokens")
 
+        # The events page reached through the (htmx-boosted) navigation streams too.
+        page.get_by_role("link", name="Events").click()
+        expect(page.locator("#events-status")).to_contain_text("Connected")
+        with urllib.request.urlopen(base + "/api/v1/remote/ui-remote/hello.txt") as response:
+            response.read()
+        expect(page.locator("#events-body tr", has_text="hello.txt").filter(has_text="fetch")).to_be_visible()
+        page.get_by_role("link", name="Health").click()
+        expect(page.get_by_role("heading", name="Health")).to_be_visible()
+
         # 375 px wide: nothing scrolls sideways.
         phone = context.new_page()
         phone.set_viewport_size({"width": 375, "height": 800})
@@ -179,6 +203,18 @@ def main() -> int:
             width = phone.evaluate("document.documentElement.scrollWidth")
             assert width <= 375, f"{path} is {width}px wide at 375px"
             shot(phone, name)
+
+        # Delete a repository through its confirmation page.
+        page.goto(base + "/ui/new-repository")
+        page.get_by_label("Name", exact=True).fill("ui-scratch")
+        page.get_by_label("Kind").select_option("local")
+        page.get_by_role("button", name="Create repository").click()
+        expect(page.get_by_role("heading", name="ui-scratch")).to_be_visible()
+        page.get_by_role("link", name="Delete").click()
+        shot(page, "17-repository-delete")
+        page.get_by_role("button", name="Delete ui-scratch").click()
+        expect(page.get_by_role("status")).to_have_text("Repository ui-scratch deleted.")
+        expect(page.get_by_role("link", name="ui-scratch")).to_have_count(0)
 
         # Log out: the session ends and the admin pages ask for a login again.
         page.get_by_role("button", name="Log out").click()

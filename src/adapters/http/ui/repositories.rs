@@ -155,6 +155,24 @@ pub(super) struct Prop {
     pub value: String,
 }
 
+fn tls(t: &crate::domain::upstream_tls::UpstreamTls) -> String {
+    let mut parts = Vec::new();
+    if let Some(ca) = &t.ca_file {
+        parts.push(format!("CA file {ca}"));
+    }
+    if let Some(cert) = &t.client_cert_file {
+        parts.push(format!("client certificate {cert}"));
+    }
+    if t.tls_insecure_skip_verify {
+        parts.push("certificates NOT verified".to_string());
+    }
+    if parts.is_empty() {
+        "instance defaults".to_string()
+    } else {
+        parts.join("; ")
+    }
+}
+
 fn props(repo: &Repository) -> Vec<Prop> {
     let list = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join("\n") };
     let mut out = vec![
@@ -224,6 +242,10 @@ fn props(repo: &Repository) -> Vec<Prop> {
                 Prop {
                     label: "Offline",
                     value: if s.offline { "yes" } else { "no" }.into(),
+                },
+                Prop {
+                    label: "Upstream TLS",
+                    value: tls(&s.tls),
                 },
             ]);
         }

@@ -29,6 +29,10 @@ pub(super) struct Values {
     pub immutable_patterns: String,
     pub ban_tags: String,
     pub offline: bool,
+    pub ca_file: String,
+    pub tls_insecure_skip_verify: bool,
+    pub client_cert_file: String,
+    pub client_key_file: String,
     pub members: String,
     pub allow_overwrite: bool,
 }
@@ -55,6 +59,10 @@ impl Values {
                 values.immutable_patterns = lines(&s.immutable_patterns);
                 values.ban_tags = lines(&s.ban_tags);
                 values.offline = s.offline;
+                values.ca_file = s.tls.ca_file.clone().unwrap_or_default();
+                values.tls_insecure_skip_verify = s.tls.tls_insecure_skip_verify;
+                values.client_cert_file = s.tls.client_cert_file.clone().unwrap_or_default();
+                values.client_key_file = s.tls.client_key_file.clone().unwrap_or_default();
             }
             KindSettings::Local(s) => values.allow_overwrite = s.allow_overwrite,
             KindSettings::Virtual(s) => {
@@ -80,6 +88,10 @@ impl Values {
             immutable_patterns: form.get("immutable_patterns").to_string(),
             ban_tags: form.get("ban_tags").to_string(),
             offline: form.checked("offline"),
+            ca_file: form.get("ca_file").to_string(),
+            tls_insecure_skip_verify: form.checked("tls_insecure_skip_verify"),
+            client_cert_file: form.get("client_cert_file").to_string(),
+            client_key_file: form.get("client_key_file").to_string(),
             members: form.get("members").to_string(),
             allow_overwrite: form.checked("allow_overwrite"),
         }
@@ -119,6 +131,10 @@ pub(super) fn draft(form: &Form) -> Result<RepositoryDraft, FieldMessage> {
         immutable_patterns: form.lines("immutable_patterns"),
         ban_tags: form.lines("ban_tags"),
         offline: remote.then(|| form.checked("offline")),
+        ca_file: form.optional("ca_file"),
+        tls_insecure_skip_verify: remote.then(|| form.checked("tls_insecure_skip_verify")),
+        client_cert_file: form.optional("client_cert_file"),
+        client_key_file: form.optional("client_key_file"),
         members: form.lines("members"),
         allow_overwrite: local.then(|| form.checked("allow_overwrite")),
     })
@@ -161,6 +177,10 @@ impl FormPage {
             "immutable_patterns",
             "ban_tags",
             "offline",
+            "ca_file",
+            "tls_insecure_skip_verify",
+            "client_cert_file",
+            "client_key_file",
             "members",
             "allow_overwrite",
         ];

@@ -4,22 +4,15 @@ use poem::{Request, Response};
 
 const COOKIE: &str = "aa_session";
 
-/// Whether the client reached us over TLS, directly or through a reverse proxy.
-fn is_https(req: &Request) -> bool {
-    req.scheme() == &poem::http::uri::Scheme::HTTPS
-        || req
-            .headers()
-            .get("x-forwarded-proto")
-            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"))
+/// `scheme://host[:port]` of this server as the browser addressed it (forwarding headers count
+/// only from `trusted_proxies`).
+pub(super) fn origin(req: &Request) -> Option<String> {
+    super::super::client_origin(req)
 }
 
-/// `scheme://host[:port]` of this server as the browser addressed it.
-pub(super) fn origin(req: &Request) -> Option<String> {
-    let origin = super::super::client_origin(req)?;
-    match origin.strip_prefix("http://") {
-        Some(host) if is_https(req) => Some(format!("https://{host}")),
-        _ => Some(origin),
-    }
+/// Whether the client reached us over TLS, directly or through a trusted reverse proxy.
+fn is_https(req: &Request) -> bool {
+    origin(req).is_some_and(|o| o.starts_with("https://"))
 }
 
 /// A state-changing post must come from our own pages: `Sec-Fetch-Site`, when the browser sends
@@ -131,6 +124,7 @@ mod tests {
             ),
             (&[("host", "a.test:8000")], false),
             (&[("origin", "http://a.test:8000")], false),
+            // Forwarding headers from a peer that is not a trusted proxy are not believed.
             (
                 &[
                     ("host", "internal:8000"),
@@ -138,7 +132,7 @@ mod tests {
                     ("x-forwarded-proto", "https"),
                     ("origin", "https://a.test"),
                 ],
-                true,
+                false,
             ),
         ];
         for (headers, expected) in table {
@@ -151,21 +145,43 @@ mod tests {
         let req = post(&[("cookie", "a=1; aa_session=aas.xyz; b=2")]);
         assert_eq!(cookie_value(&req).as_deref(), Some("aas.xyz"));
         assert_eq!(cookie_value(&post(&[("cookie", "aa_session=")])), None);
+        let (parts, ()) = poem::http::Request::builder()
+            .uri("/ui/login")
+            .header("host", "a.test")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let addr: std::net::SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let tls = Request::from_parts(
+            poem::RequestParts::from((
+                parts,
+                Default::default(),
+                poem::web::RemoteAddr(addr.into()),
+                poem::http::uri::Scheme::HTTPS,
+            )),
+            poem::Body::empty(),
+        );
         let mut response = Response::default();
-        set_cookie(&post(&[("x-forwarded-proto", "https")]), &mut response, "v", 60);
+        set_cookie(&tls, &mut response, "v", 60);
         let set = response.headers()[header::SET_COOKIE].to_str().unwrap();
         assert_eq!(
             set,
             "aa_session=v; Max-Age=60; Path=/ui; HttpOnly; SameSite=Strict; Secure"
         );
-        let mut response = Response::default();
-        set_cookie(&post(&[]), &mut response, "v", 60);
-        assert!(
-            !response.headers()[header::SET_COOKIE]
-                .to_str()
-                .unwrap()
-                .contains("Secure")
-        );
+        // Plain HTTP, and a forwarded "https" from a peer that is not a trusted proxy.
+        for plain in [
+            post(&[("host", "a.test")]),
+            post(&[("host", "a.test"), ("x-forwarded-proto", "https")]),
+        ] {
+            let mut response = Response::default();
+            set_cookie(&plain, &mut response, "v", 60);
+            assert!(
+                !response.headers()[header::SET_COOKIE]
+                    .to_str()
+                    .unwrap()
+                    .contains("Secure")
+            );
+        }
     }
 
     #[test]
