@@ -60,14 +60,18 @@ pub async fn run(endpoint: &str, token: Option<&str>) -> Result<(), String> {
     let api = Arc::new(Api::new(endpoint, token)?);
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let mut app = App::new(endpoint.trim_end_matches('/'));
-    for command in app.start() {
-        spawn(&api, &tx, command);
-    }
+    // Not a terminal (a pipe, CI): one clear line instead of a panic.
+    let mut terminal = ratatui::try_init().map_err(|e| {
+        let _ = crossterm::terminal::disable_raw_mode();
+        format!("cannot use this terminal: {e}")
+    })?;
     let tail = {
         let (api, tx) = (api.clone(), tx.clone());
         tokio::spawn(async move { api.tail_events(tx).await })
     };
-    let mut terminal = ratatui::init();
+    for command in app.start() {
+        spawn(&api, &tx, command);
+    }
     let mut keys = EventStream::new();
     let mut tick = tokio::time::interval(TICK);
     tick.tick().await;
