@@ -65,17 +65,26 @@ impl Server {
     /// The server binds port 0 and the address is read from its `listening` log line, so
     /// servers started in parallel can never answer each other's requests.
     pub async fn start_with(env: &[(&str, String)], extra_args: &[&str]) -> Server {
-        Self::launch(env, extra_args, None).await
+        Self::launch(tempfile::tempdir().unwrap(), env, extra_args, None).await
+    }
+
+    /// Like `start_with`, in a directory that may hold an earlier server's data (see `kill`).
+    pub async fn start_in(dir: tempfile::TempDir, env: &[(&str, String)], extra_args: &[&str]) -> Server {
+        Self::launch(dir, env, extra_args, None).await
     }
 
     /// `serve` over HTTPS: `env` must set `ARTIFACTAPI_TLS_CERT_FILE`/`_KEY_FILE` to a
     /// certificate for 127.0.0.1 signed by the CA in `ca_pem`; `base` is `https://127.0.0.1:<port>`.
     pub async fn start_https(env: &[(&str, String)], ca_pem: &str) -> Server {
-        Self::launch(env, &[], Some(ca_pem)).await
+        Self::launch(tempfile::tempdir().unwrap(), env, &[], Some(ca_pem)).await
     }
 
-    async fn launch(env: &[(&str, String)], extra_args: &[&str], ca_pem: Option<&str>) -> Server {
-        let dir = tempfile::tempdir().unwrap();
+    async fn launch(
+        dir: tempfile::TempDir,
+        env: &[(&str, String)],
+        extra_args: &[&str],
+        ca_pem: Option<&str>,
+    ) -> Server {
         let mut all: Vec<(&str, String)> = vec![
             ("ARTIFACTAPI_LISTEN", "127.0.0.1:0".to_string()),
             ("ARTIFACTAPI_ADMIN_TOKEN", ADMIN_TOKEN.to_string()),
@@ -181,6 +190,13 @@ impl Server {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// SIGKILLs the server (no cleanup of any kind) and hands back its directory, data and all.
+    pub fn kill(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
     }
 }
 

@@ -1,5 +1,5 @@
 //! Blob reads, deletes and cross-repository mounts.
-use super::{Member, RegistryService, unavailable};
+use super::{Member, RegistryService, WriteTarget, unavailable};
 use crate::app::hosted::ReadRequest;
 use crate::domain::digest::Digest;
 use crate::domain::range::{ByteSpan, RangeRequest, resolve_range};
@@ -104,11 +104,10 @@ impl RegistryService {
     }
 
     /// Unlinks the blob from the image; GC reclaims the bytes once nothing references them.
-    pub async fn delete_blob(&self, name: &ImageName, digest: &Digest) -> Result<(), RegistryError> {
-        let repo = self.write_target(name).await?;
+    pub async fn delete_blob(&self, target: &WriteTarget, digest: &Digest) -> Result<(), RegistryError> {
         let removed = self
             .files
-            .delete(&repo, &keys::blob_link(&name.image, digest))
+            .delete(target.repo(), &keys::blob_link(&target.name.image, digest))
             .await
             .map_err(unavailable)?;
         if removed {
@@ -121,16 +120,15 @@ impl RegistryService {
     /// Links a blob that `from` already holds into `name`. `Ok(false)` when `from` does not
     /// have it, and the caller falls back to a normal upload (as the spec asks). The caller has
     /// checked that the client may read `from`.
-    pub async fn mount(&self, name: &ImageName, digest: &Digest, from: &ImageName) -> Result<bool, RegistryError> {
-        let target = self.write_target(name).await?;
+    pub async fn mount(&self, target: &WriteTarget, digest: &Digest, from: &ImageName) -> Result<bool, RegistryError> {
         let source = match self.blob_row(from, digest).await {
             Ok(Some(row)) => row,
             Ok(None) | Err(RegistryError::NameUnknown(_)) => return Ok(false),
             Err(e) => return Err(e),
         };
         self.put_row(
-            &target,
-            keys::blob_link(&name.image, digest),
+            target.repo(),
+            keys::blob_link(&target.name.image, digest),
             digest,
             source.size,
             source.content_type,

@@ -3,7 +3,7 @@
 //! marker for the catalog.
 use futures::StreamExt;
 
-use super::{Member, RegistryService, ingest_error, once, unavailable};
+use super::{Member, RegistryService, WriteTarget, ingest_error, once, unavailable};
 use crate::app::cas::IngestOptions;
 use crate::app::hosted::ReadRequest;
 use crate::domain::digest::Digest;
@@ -44,12 +44,12 @@ async fn read_bounded(mut body: ByteStream) -> Result<Vec<u8>, RegistryError> {
 impl RegistryService {
     pub async fn put_manifest(
         &self,
-        name: &ImageName,
+        target: &WriteTarget,
         reference: &Reference,
         body: ByteStream,
         content_type: Option<&str>,
     ) -> Result<PushedManifest, RegistryError> {
-        let repo = self.write_target(name).await?;
+        let (repo, name) = (target.repo(), &target.name);
         let bytes = read_bounded(body).await?;
         let parsed = manifest::parse(&bytes, content_type)?;
         if let Reference::Digest(d) = reference
@@ -60,7 +60,7 @@ impl RegistryService {
                 parsed.digest
             )));
         }
-        self.check_references(&repo, &name.image, &parsed).await?;
+        self.check_references(repo, &name.image, &parsed).await?;
         let options = IngestOptions {
             expected: Some(parsed.digest.clone()),
             content_type: Some(parsed.media_type.clone()),
@@ -69,11 +69,11 @@ impl RegistryService {
         self.cas.ingest(once(bytes), options).await.map_err(ingest_error)?;
         let (digest, size, media) = (&parsed.digest, parsed.size, Some(parsed.media_type.clone()));
         let image = &name.image;
-        self.put_row(&repo, keys::manifest_row(image, digest), digest, size, media.clone())
+        self.put_row(repo, keys::manifest_row(image, digest), digest, size, media.clone())
             .await?;
         if let Some(subject) = &parsed.subject {
             self.put_row(
-                &repo,
+                repo,
                 keys::referrer_row(image, subject, digest),
                 digest,
                 size,
@@ -82,10 +82,10 @@ impl RegistryService {
             .await?;
         }
         if let Reference::Tag(tag) = reference {
-            self.put_row(&repo, keys::tag_row(image, tag), digest, size, media.clone())
+            self.put_row(repo, keys::tag_row(image, tag), digest, size, media.clone())
                 .await?;
         }
-        self.put_row(&repo, keys::image_marker(image), digest, size, media)
+        self.put_row(repo, keys::image_marker(image), digest, size, media)
             .await?;
         Ok(PushedManifest {
             digest: parsed.digest,
@@ -169,14 +169,14 @@ impl RegistryService {
 
     /// By tag: removes the tag. By digest: removes the manifest, every tag pointing at it and
     /// its referrers entry. Blobs stay for GC.
-    pub async fn delete_manifest(&self, name: &ImageName, reference: &Reference) -> Result<(), RegistryError> {
-        let repo = self.write_target(name).await?;
-        let image = &name.image;
+    pub async fn delete_manifest(&self, target: &WriteTarget, reference: &Reference) -> Result<(), RegistryError> {
+        let repo = target.repo();
+        let image = &target.name.image;
         let digest = match reference {
             Reference::Tag(tag) => {
                 return if self
                     .files
-                    .delete(&repo, &keys::tag_row(image, tag))
+                    .delete(repo, &keys::tag_row(image, tag))
                     .await
                     .map_err(unavailable)?
                 {
@@ -189,26 +189,26 @@ impl RegistryService {
         };
         let row = self
             .files
-            .get(&repo, &keys::manifest_row(image, digest))
+            .get(repo, &keys::manifest_row(image, digest))
             .await
             .map_err(unavailable)?
             .ok_or_else(|| RegistryError::ManifestUnknown(digest.to_string()))?;
         let subject = manifest::parse(&self.read_small(digest).await?, row.content_type.as_deref())
             .ok()
             .and_then(|m| m.subject);
-        for tag in self.scan(&repo, &keys::tags_prefix(image)).await? {
+        for tag in self.scan(repo, &keys::tags_prefix(image)).await? {
             if tag.digest == *digest {
-                self.files.delete(&repo, &tag.path).await.map_err(unavailable)?;
+                self.files.delete(repo, &tag.path).await.map_err(unavailable)?;
             }
         }
         if let Some(subject) = subject {
             self.files
-                .delete(&repo, &keys::referrer_row(image, &subject, digest))
+                .delete(repo, &keys::referrer_row(image, &subject, digest))
                 .await
                 .map_err(unavailable)?;
         }
         self.files
-            .delete(&repo, &keys::manifest_row(image, digest))
+            .delete(repo, &keys::manifest_row(image, digest))
             .await
             .map_err(unavailable)?;
         Ok(())

@@ -52,6 +52,24 @@ pub struct RegistryService {
     max_upload: u64,
 }
 
+/// Whether the caller may write a repository (by name); see `write_target`.
+pub type MayWrite<'a> = &'a (dyn Fn(&str) -> bool + Send + Sync);
+
+/// A checked write: the image as the client named it, and the local repository the write lands
+/// in. Only `write_target` makes one, so no write skips its check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WriteTarget {
+    pub name: ImageName,
+    repo: String,
+}
+
+impl WriteTarget {
+    /// The local repository written.
+    pub fn repo(&self) -> &str {
+        &self.repo
+    }
+}
+
 /// A repository a read consults.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Member {
@@ -147,23 +165,40 @@ impl RegistryService {
             .collect())
     }
 
-    /// The local repository a write to `repo` lands in: itself, or a virtual's first local
-    /// member. Remote repositories are pull-through only.
-    async fn write_target(&self, name: &ImageName) -> Result<String, RegistryError> {
+    /// Where a write to `name` lands, checked against what the caller may write.
+    ///
+    /// The rule for every virtual repository (docker here, every hosted format as it gains
+    /// virtuals): a write or delete *through* a virtual lands in one member (the first local
+    /// one), and needs the write scope on that member, not only on the virtual; a token scoped
+    /// to the virtual alone cannot reach into a member it could not write directly. Reads
+    /// through a virtual need only the read scope on the virtual: serving its members is what a
+    /// virtual is for. Other paths that name a member (a mount's `from`, the catalog) are checked
+    /// against the member itself. Remote repositories are pull-through only.
+    pub async fn write_target(&self, name: &ImageName, may_write: MayWrite<'_>) -> Result<WriteTarget, RegistryError> {
         let repo = self.repository(name.repo.as_str()).await?;
-        match &repo.settings {
-            KindSettings::Local(_) => Ok(repo.name.to_string()),
-            KindSettings::Virtual(_) => self
-                .read_order(name)
-                .await?
-                .into_iter()
-                .next()
-                .ok_or_else(|| RegistryError::Unsupported(format!("virtual '{}' has no local member", repo.name))),
-            KindSettings::Remote(_) => Err(RegistryError::Unsupported(format!(
-                "'{}' is a remote (pull-through) repository; push to a local one",
+        let target =
+            match &repo.settings {
+                KindSettings::Local(_) => repo.name.to_string(),
+                KindSettings::Virtual(_) => self.read_order(name).await?.into_iter().next().ok_or_else(|| {
+                    RegistryError::Unsupported(format!("virtual '{}' has no local member", repo.name))
+                })?,
+                KindSettings::Remote(_) => {
+                    return Err(RegistryError::Unsupported(format!(
+                        "'{}' is a remote (pull-through) repository; push to a local one",
+                        repo.name
+                    )));
+                }
+            };
+        if !may_write(&target) {
+            return Err(RegistryError::Denied(format!(
+                "writes through '{}' land in '{target}', which this token may not write",
                 repo.name
-            ))),
+            )));
         }
+        Ok(WriteTarget {
+            name: name.clone(),
+            repo: target,
+        })
     }
 
     /// The first of `repos` holding the row `path`.

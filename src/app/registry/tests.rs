@@ -29,6 +29,11 @@ fn name(full: &str) -> ImageName {
     ImageName::parse(full).unwrap()
 }
 
+/// A write target for a caller that may write everything.
+async fn target(svc: &RegistryService, full: &str) -> WriteTarget {
+    svc.write_target(&name(full), &|_| true).await.unwrap()
+}
+
 fn fixed_clock(at: DateTime<Utc>) -> Arc<MockClock> {
     let mut c = MockClock::new();
     c.expect_now().returning(move || at);
@@ -122,7 +127,9 @@ async fn a_single_chunk_upload_commits_without_reading_the_chunk_again() {
     f.cas_blobs.expect_put_file().never();
     let (svc, _dir) = f.service();
     assert_eq!(
-        svc.finish_upload(&name("reg/app"), "u1", &digest, None).await.unwrap(),
+        svc.finish_upload(&target(&svc, "reg/app").await, "u1", &digest, None)
+            .await
+            .unwrap(),
         5
     );
 }
@@ -142,7 +149,9 @@ async fn a_wrong_digest_at_commit_stores_nothing_and_keeps_the_session() {
     f.uploads.expect_delete().never();
     f.files.expect_upsert().never();
     let (svc, _dir) = f.service();
-    let got = svc.finish_upload(&name("reg/app"), "u1", &claimed, None).await;
+    let got = svc
+        .finish_upload(&target(&svc, "reg/app").await, "u1", &claimed, None)
+        .await;
     assert!(matches!(got, Err(RegistryError::DigestInvalid(_))), "{got:?}");
 }
 
@@ -155,7 +164,9 @@ async fn a_chunk_after_a_gap_is_refused_before_anything_is_read() {
     f.cas_blobs.expect_put_file().never();
     let (svc, _dir) = f.service();
     let body = once(b"abc".to_vec());
-    let got = svc.append_chunk(&name("reg/app"), "u1", body, Some((20, 22))).await;
+    let got = svc
+        .append_chunk(&target(&svc, "reg/app").await, "u1", body, Some((20, 22)))
+        .await;
     assert_eq!(got.err(), Some(RegistryError::RangeInvalid { expected: 10, got: 20 }));
 }
 
@@ -165,7 +176,7 @@ async fn an_upload_of_another_repository_is_unknown_here() {
     let s = session("other", UploadState::Started, vec![], f.now);
     f.uploads.expect_get().returning(move |_| Ok(Some(s.clone())));
     let (svc, _dir) = f.service();
-    let got = svc.upload_status(&name("reg/app"), "u1").await;
+    let got = svc.upload_status(&target(&svc, "reg/app").await, "u1").await;
     assert_eq!(got.err(), Some(RegistryError::BlobUploadUnknown));
 }
 
@@ -196,7 +207,7 @@ async fn a_manifest_naming_a_missing_blob_writes_nothing() {
     let (svc, _dir) = f.service();
     let got = svc
         .put_manifest(
-            &name("reg/app"),
+            &target(&svc, "reg/app").await,
             &Reference::Tag("v1".into()),
             once(body.into_bytes()),
             None,
@@ -232,7 +243,24 @@ async fn virtual_reads_try_members_in_order_and_pushes_go_to_the_first_local() {
     let read = svc.read_blob(&name("all/app"), &digest, None, true).await.unwrap();
     assert_eq!(read.row.repo, "second");
     assert!(read.body.is_none());
-    svc.start_upload(&name("all/app")).await.unwrap();
+    let pushed = target(&svc, "all/app").await;
+    assert_eq!(pushed.repo(), "first");
+    svc.start_upload(&pushed).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_write_through_a_virtual_needs_the_write_scope_on_the_member() {
+    let members = vec![RepoName::new("first").unwrap()];
+    let virt = repo("all", KindSettings::Virtual(VirtualSettings { members }));
+    let f = Fixture::new(vec![virt, local("first")]);
+    let (svc, _dir) = f.service();
+    let only_the_virtual = |repo: &str| repo == "all";
+    assert!(matches!(
+        svc.write_target(&name("all/app"), &only_the_virtual).await,
+        Err(RegistryError::Denied(m)) if m.contains("'first'")
+    ));
+    let both = |repo: &str| repo == "all" || repo == "first";
+    assert_eq!(svc.write_target(&name("all/app"), &both).await.unwrap().repo(), "first");
 }
 
 #[tokio::test]
@@ -257,7 +285,7 @@ async fn remote_repositories_take_no_pushes() {
     let f = Fixture::new(vec![remote]);
     let (svc, _dir) = f.service();
     assert!(matches!(
-        svc.start_upload(&name("hub/app")).await,
+        svc.write_target(&name("hub/app"), &|_| true).await,
         Err(RegistryError::Unsupported(_))
     ));
 }

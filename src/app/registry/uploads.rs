@@ -4,12 +4,11 @@
 //! skopeo send) is already the final blob; several chunks are concatenated once.
 use futures::{StreamExt, TryStreamExt};
 
-use super::{RegistryService, ingest_error, once, unavailable};
+use super::{RegistryService, WriteTarget, ingest_error, once, unavailable};
 use crate::app::cas::IngestOptions;
 use crate::domain::digest::Digest;
 use crate::domain::registry::error::RegistryError;
 use crate::domain::registry::keys;
-use crate::domain::registry::path::ImageName;
 use crate::domain::registry::upload::UploadState;
 use crate::ports::{ByteStream, PortError, UploadSession};
 
@@ -17,13 +16,12 @@ use crate::ports::{ByteStream, PortError, UploadSession};
 pub const UPLOAD_MAX_AGE: chrono::Duration = chrono::Duration::hours(24);
 
 impl RegistryService {
-    pub async fn start_upload(&self, name: &ImageName) -> Result<UploadSession, RegistryError> {
-        let repo = self.write_target(name).await?;
+    pub async fn start_upload(&self, target: &WriteTarget) -> Result<UploadSession, RegistryError> {
         let now = self.clock.now();
         let session = UploadSession {
             id: uuid::Uuid::new_v4().to_string(),
-            repo,
-            image: name.image.clone(),
+            repo: target.repo().to_string(),
+            image: target.name.image.clone(),
             state: UploadState::Started,
             parts: vec![],
             version: 0,
@@ -37,11 +35,10 @@ impl RegistryService {
     /// `POST ...?digest=` with the whole blob as the body.
     pub async fn upload_whole(
         &self,
-        name: &ImageName,
+        target: &WriteTarget,
         digest: &Digest,
         body: ByteStream,
     ) -> Result<u64, RegistryError> {
-        let repo = self.write_target(name).await?;
         let stored = self
             .cas
             .ingest(
@@ -54,14 +51,19 @@ impl RegistryService {
             )
             .await
             .map_err(ingest_error)?;
-        self.put_row(&repo, keys::blob_link(&name.image, digest), digest, stored.size, None)
-            .await?;
+        self.put_row(
+            target.repo(),
+            keys::blob_link(&target.name.image, digest),
+            digest,
+            stored.size,
+            None,
+        )
+        .await?;
         Ok(stored.size)
     }
 
     /// The open session `id` of this image; anything else is `BLOB_UPLOAD_UNKNOWN`.
-    pub async fn upload_status(&self, name: &ImageName, id: &str) -> Result<UploadSession, RegistryError> {
-        let repo = self.write_target(name).await?;
+    pub async fn upload_status(&self, target: &WriteTarget, id: &str) -> Result<UploadSession, RegistryError> {
         let session = self
             .uploads
             .get(id)
@@ -69,7 +71,7 @@ impl RegistryService {
             .map_err(unavailable)?
             .ok_or(RegistryError::BlobUploadUnknown)?;
         let open = matches!(session.state, UploadState::Started | UploadState::Receiving { .. });
-        if session.repo != repo || session.image != name.image || !open {
+        if session.repo != target.repo() || session.image != target.name.image || !open {
             return Err(RegistryError::BlobUploadUnknown);
         }
         Ok(session)
@@ -80,12 +82,12 @@ impl RegistryService {
     /// with the offset) and match the body's length.
     pub async fn append_chunk(
         &self,
-        name: &ImageName,
+        target: &WriteTarget,
         id: &str,
         body: ByteStream,
         range: Option<(u64, u64)>,
     ) -> Result<(UploadSession, u64), RegistryError> {
-        let mut session = self.upload_status(name, id).await?;
+        let mut session = self.upload_status(target, id).await?;
         let offset = session.state.offset();
         let start = range.map_or(offset, |(start, _)| start);
         session.state.append(start, 0)?;
@@ -133,14 +135,14 @@ impl RegistryService {
     /// `PUT ...?digest=`: appends the final chunk, if any, then commits. Returns the blob size.
     pub async fn finish_upload(
         &self,
-        name: &ImageName,
+        target: &WriteTarget,
         id: &str,
         digest: &Digest,
         last_chunk: Option<ByteStream>,
     ) -> Result<u64, RegistryError> {
         let session = match last_chunk {
-            Some(body) => self.append_chunk(name, id, body, None).await?.0,
-            None => self.upload_status(name, id).await?,
+            Some(body) => self.append_chunk(target, id, body, None).await?.0,
+            None => self.upload_status(target, id).await?,
         };
         session.state.commit(digest)?;
         let size = session.state.offset();
@@ -154,8 +156,14 @@ impl RegistryService {
         if !single {
             self.concatenate(&session.parts, digest).await?;
         }
-        self.put_row(&session.repo, keys::blob_link(&name.image, digest), digest, size, None)
-            .await?;
+        self.put_row(
+            &session.repo,
+            keys::blob_link(&target.name.image, digest),
+            digest,
+            size,
+            None,
+        )
+        .await?;
         self.uploads.delete(id).await.map_err(unavailable)?;
         Ok(size)
     }
@@ -190,8 +198,8 @@ impl RegistryService {
         Ok(())
     }
 
-    pub async fn cancel_upload(&self, name: &ImageName, id: &str) -> Result<(), RegistryError> {
-        self.upload_status(name, id).await?;
+    pub async fn cancel_upload(&self, target: &WriteTarget, id: &str) -> Result<(), RegistryError> {
+        self.upload_status(target, id).await?;
         self.uploads.delete(id).await.map_err(unavailable)?;
         Ok(())
     }

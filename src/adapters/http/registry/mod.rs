@@ -17,6 +17,7 @@ use std::sync::Arc;
 use super::AppState;
 use super::auth::presented_secret;
 use crate::app::auth::Principal;
+use crate::app::registry::WriteTarget;
 use crate::domain::error::AuthError;
 use crate::domain::registry::error::RegistryError;
 use crate::domain::registry::path::{ImageName, PathError, RegistryRoute};
@@ -54,6 +55,15 @@ impl Call<'_> {
             .auth
             .authorize(&self.principal, need, Some(name.repo.as_str()))
             .map_err(|e| OciError::from_auth(e, &self.base, Some(format!("repository:{}:{actions}", name.full()))))
+    }
+
+    /// Checks the write scope on the repository the client named, then on the one the write
+    /// lands in (a virtual's member; see `RegistryService::write_target`).
+    pub async fn write_target(&self, name: &ImageName) -> Result<WriteTarget, OciError> {
+        self.authorize(Scope::Write, name)?;
+        let (auth, principal) = (&self.state.auth, &self.principal);
+        let may_write = |repo: &str| auth.authorize(principal, Scope::Write, Some(repo)).is_ok();
+        Ok(self.state.registry.write_target(name, &may_write).await?)
     }
 
     pub fn header(&self, name: impl header::AsHeaderName) -> Option<&str> {

@@ -80,7 +80,7 @@ fn in_progress(call: &Call<'_>, name: &ImageName, session: &UploadSession, statu
 /// `POST .../blobs/uploads/`: monolithic with `?digest=`, a mount with `?mount=&from=`, or a new
 /// session.
 pub async fn start(call: &Call<'_>, name: &ImageName, body: Body) -> Result<Response, OciError> {
-    call.authorize(Scope::Write, name)?;
+    let target = call.write_target(name).await?;
     let registry = &call.state.registry;
     if let Some(mount) = call.query("mount") {
         let digest = Digest::parse(mount).map_err(|e| OciError::from(RegistryError::DigestInvalid(e.to_string())))?;
@@ -90,56 +90,59 @@ pub async fn start(call: &Call<'_>, name: &ImageName, body: Body) -> Result<Resp
             .and_then(|f| ImageName::parse(f).ok())
             .filter(|f| call.authorize(Scope::Read, f).is_ok());
         if let Some(from) = from
-            && registry.mount(name, &digest, &from).await?
+            && registry.mount(&target, &digest, &from).await?
         {
             log_write(call, "mount blob", name, &digest.to_string());
             return Ok(blob_created(call, name, &digest));
         }
     } else if let Some(digest) = digest_param(call)? {
         let size = registry
-            .upload_whole(name, &digest, Box::pin(body.into_bytes_stream()))
+            .upload_whole(&target, &digest, Box::pin(body.into_bytes_stream()))
             .await?;
         call.state.metrics.count_received(name.repo.as_str(), 201, size);
         log_write(call, "push blob", name, &digest.to_string());
         return Ok(blob_created(call, name, &digest));
     }
-    let session = registry.start_upload(name).await?;
+    let session = registry.start_upload(&target).await?;
     Ok(in_progress(call, name, &session, StatusCode::ACCEPTED))
 }
 
 pub async fn status(call: &Call<'_>, name: &ImageName, id: &str) -> Result<Response, OciError> {
-    call.authorize(Scope::Write, name)?;
-    let session = call.state.registry.upload_status(name, id).await?;
+    let target = call.write_target(name).await?;
+    let session = call.state.registry.upload_status(&target, id).await?;
     Ok(in_progress(call, name, &session, StatusCode::NO_CONTENT))
 }
 
 pub async fn patch(call: &Call<'_>, name: &ImageName, id: &str, body: Body) -> Result<Response, OciError> {
-    call.authorize(Scope::Write, name)?;
+    let target = call.write_target(name).await?;
     let range = content_range(call)?;
     let (session, received) = call
         .state
         .registry
-        .append_chunk(name, id, Box::pin(body.into_bytes_stream()), range)
+        .append_chunk(&target, id, Box::pin(body.into_bytes_stream()), range)
         .await?;
     call.state.metrics.count_received(name.repo.as_str(), 202, received);
     Ok(in_progress(call, name, &session, StatusCode::ACCEPTED))
 }
 
 pub async fn finish(call: &Call<'_>, name: &ImageName, id: &str, body: Body) -> Result<Response, OciError> {
-    call.authorize(Scope::Write, name)?;
+    let target = call.write_target(name).await?;
     let digest = digest_param(call)?.ok_or_else(|| {
         OciError::from(RegistryError::DigestInvalid(
             "the digest query parameter is required".into(),
         ))
     })?;
     let last_chunk = has_body(call).then(|| Box::pin(body.into_bytes_stream()) as crate::ports::ByteStream);
-    call.state.registry.finish_upload(name, id, &digest, last_chunk).await?;
+    call.state
+        .registry
+        .finish_upload(&target, id, &digest, last_chunk)
+        .await?;
     log_write(call, "push blob", name, &digest.to_string());
     Ok(blob_created(call, name, &digest))
 }
 
 pub async fn cancel(call: &Call<'_>, name: &ImageName, id: &str) -> Result<Response, OciError> {
-    call.authorize(Scope::Write, name)?;
-    call.state.registry.cancel_upload(name, id).await?;
+    let target = call.write_target(name).await?;
+    call.state.registry.cancel_upload(&target, id).await?;
     Ok(Response::builder().status(StatusCode::NO_CONTENT).finish())
 }

@@ -6,7 +6,6 @@ use super::errors::OciError;
 use super::{Call, log_write};
 use crate::domain::digest::Digest;
 use crate::domain::registry::path::{ImageName, Reference};
-use crate::domain::token::Scope;
 
 pub async fn put_manifest(
     call: &Call<'_>,
@@ -14,12 +13,12 @@ pub async fn put_manifest(
     reference: &Reference,
     body: Body,
 ) -> Result<Response, OciError> {
-    call.authorize(Scope::Write, name)?;
+    let target = call.write_target(name).await?;
     let content_type = call.header(header::CONTENT_TYPE);
     let pushed = call
         .state
         .registry
-        .put_manifest(name, reference, Box::pin(body.into_bytes_stream()), content_type)
+        .put_manifest(&target, reference, Box::pin(body.into_bytes_stream()), content_type)
         .await?;
     let what = match reference {
         Reference::Tag(t) => format!("{}:{t}", name.image),
@@ -41,8 +40,8 @@ pub async fn put_manifest(
 }
 
 pub async fn delete_manifest(call: &Call<'_>, name: &ImageName, reference: &Reference) -> Result<Response, OciError> {
-    call.authorize(Scope::Write, name)?;
-    call.state.registry.delete_manifest(name, reference).await?;
+    let target = call.write_target(name).await?;
+    call.state.registry.delete_manifest(&target, reference).await?;
     let what = match reference {
         Reference::Tag(t) => format!("{}:{t}", name.image),
         Reference::Digest(d) => format!("{}@{d}", name.image),
@@ -56,8 +55,8 @@ pub async fn delete_manifest(call: &Call<'_>, name: &ImageName, reference: &Refe
 }
 
 pub async fn delete_blob(call: &Call<'_>, name: &ImageName, digest: &Digest) -> Result<Response, OciError> {
-    call.authorize(Scope::Write, name)?;
-    call.state.registry.delete_blob(name, digest).await?;
+    let target = call.write_target(name).await?;
+    call.state.registry.delete_blob(&target, digest).await?;
     log_write(call, "delete blob", name, &digest.to_string());
     Ok(Response::builder().status(StatusCode::ACCEPTED).finish())
 }
