@@ -152,3 +152,109 @@ async fn tokens_are_issued_once_scoped_listed_and_revoked() {
     assert_eq!(protected.status(), StatusCode::CONFLICT);
     assert!(!server.log().contains(&secret), "secrets never logged");
 }
+
+/// Instance-wide listings show a repository-scoped token only what its globs reach, as
+/// `/v2/_catalog` and `GET /repositories/{name}` do; `/events` needs an unrestricted admin.
+#[tokio::test]
+async fn listings_follow_the_token_scope() {
+    let server = Server::start(&[("ARTIFACTAPI_ANONYMOUS_READ", "false".to_string())]).await;
+    let upstream = "http://127.0.0.1:9/secret-upstream";
+    server
+        .create_repository(json!({"name": "other", "kind": "local", "package": "generic"}))
+        .await;
+    server
+        .create_repository(
+            json!({"name": "hidden", "kind": "remote", "package": "generic", "base_url": upstream, "username": "svc"}),
+        )
+        .await;
+    for name in ["other-a", "other-b", "zz-hidden"] {
+        server
+            .create_repository(json!({"name": name, "kind": "local", "package": "generic"}))
+            .await;
+    }
+    let client = reqwest::Client::new();
+    let names = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    let token = server
+        .create_token(json!({"name": "other-reader", "scopes": ["read"], "repositories": ["other*"]}))
+        .await;
+    let r = client
+        .get(server.url("/api/v2/repositories"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let text = r.text().await.unwrap();
+    assert!(!text.contains(upstream) && !text.contains("svc"), "{text}");
+    let listed: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(names(&listed), ["other", "other-a", "other-b"]);
+
+    // Pages are counted among the visible repositories only.
+    let first = client
+        .get(server.url("/api/v2/repositories?limit=2"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let cursor = first.headers()["x-next-cursor"].to_str().unwrap().to_string();
+    assert_eq!(names(&first.json().await.unwrap()), ["other", "other-a"]);
+    let second: Value = client
+        .get(server.url("/api/v2/repositories"))
+        .query(&[("limit", "2"), ("cursor", cursor.as_str())])
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(names(&second), ["other-b"]);
+
+    let stats: Value = client
+        .get(server.url("/api/v2/stats"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let in_stats: Vec<&str> = stats["repositories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(in_stats, ["other", "other-a", "other-b"]);
+
+    let scoped_admin = server
+        .create_token(json!({"name": "other-admin", "scopes": ["admin"], "repositories": ["other*"]}))
+        .await;
+    let events = client
+        .get(server.url("/api/v2/events"))
+        .bearer_auth(&scoped_admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), StatusCode::FORBIDDEN, "events are instance-wide");
+
+    // An unrestricted reader still sees everything.
+    let reader = server.create_token(json!({"name": "reader", "scopes": ["read"]})).await;
+    let all: Value = client
+        .get(server.url("/api/v2/repositories"))
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(names(&all).len(), 5);
+}

@@ -353,6 +353,16 @@ pub(super) async fn require(
     Ok(principal)
 }
 
+/// The caller of an instance-wide listing: anonymous only where anonymous reads are on; a token
+/// restricted to some repositories may list too, and sees only those (the caller filters).
+pub(super) async fn reader(state: &AppState, req: &Request) -> Result<Principal, Denied> {
+    let principal = state.auth.authenticate(presented_secret(req)?.as_deref()).await?;
+    if let (Principal::Anonymous, Err(e)) = (&principal, state.auth.authorize(&principal, Scope::Read, None)) {
+        return Err(e.into());
+    }
+    Ok(principal)
+}
+
 pub struct AdminApi;
 
 #[OpenApi(prefix_path = "/api/v2")]
@@ -400,18 +410,12 @@ impl AdminApi {
             after: cursor.0,
             limit: limit as usize,
         };
-        if let Err(denied) = require(state, req, Scope::Read, None).await.or_else(|d| match d {
-            // Listing is instance-wide; a read token restricted to some repositories may list too.
-            Denied::Forbidden(_) => Ok(Principal::Anonymous),
-            other => Err(other),
-        }) {
-            return match denied {
-                Denied::Unauthorized(e) => R::Unauthorized(e),
-                Denied::Forbidden(e) => R::Forbidden(e),
-                Denied::Unavailable(e) => R::Unavailable(e),
-            };
-        }
-        match state.repositories.list_page(&filter).await {
+        let principal = match reader(state, req).await {
+            Ok(p) => p,
+            Err(d) => return denied!(R, d),
+        };
+        let visible = |name: &str| state.auth.authorize(&principal, Scope::Read, Some(name)).is_ok();
+        match state.repositories.list_page(&filter, &visible).await {
             Ok((repos, next)) => R::Ok(Json(repos.into_iter().map(RepositoryView::from).collect()), next),
             Err(e) => match e {
                 RepositoryError::Unavailable(cause) => R::Unavailable(unavailable(&cause)),

@@ -7,9 +7,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use std::sync::Arc;
 
 use super::AppState;
-use super::admin::{ApiError, ApiTags, Denied, api_error, denied, require, unavailable};
-use super::auth::presented_secret;
-use crate::app::auth::Principal;
+use super::admin::{ApiError, ApiTags, Denied, api_error, denied, reader, require, unavailable};
 use crate::app::stats::RepositoryStats;
 use crate::domain::error::RepositoryError;
 use crate::domain::token::Scope;
@@ -106,18 +104,11 @@ impl StatsApi {
     )]
     async fn summary(&self, req: &Request, Data(state): Data<&Arc<AppState>>) -> SummaryResponse {
         use SummaryResponse as R;
-        let principal = match presented_secret(req) {
-            Ok(secret) => state.auth.authenticate(secret.as_deref()).await,
-            Err(e) => Err(e),
-        };
-        let principal = match principal {
+        let principal = match reader(state, req).await {
             Ok(p) => p,
-            Err(e) => return denied!(R, Denied::from(e)),
+            Err(d) => return denied!(R, d),
         };
         let auth = &state.auth;
-        if let (Principal::Anonymous, Err(e)) = (&principal, auth.authorize(&principal, Scope::Read, None)) {
-            return denied!(R, Denied::from(e));
-        }
         let visible = |name: &str| auth.authorize(&principal, Scope::Read, Some(name)).is_ok();
         match state.stats.all(&visible).await {
             Ok((total, each)) => R::Ok(Json(StatsSummaryView {
