@@ -5,7 +5,7 @@ use crate::app::cas::{ContentStore, IngestError, IngestOptions};
 use crate::domain::digest::Digest;
 use crate::domain::error::HostedError;
 use crate::domain::path::ArtifactPath;
-use crate::domain::range::{ByteSpan, RangeRequest, resolve_range};
+use crate::domain::range::{ByteSpan, RangeRequest, conditional_range, resolve_range};
 use crate::domain::repository::{Kind, KindSettings, PackageType, Repository};
 use crate::ports::{BlobStore, ByteStream, Clock, HostedFile, HostedFiles, PortError, RepositoryCatalog};
 
@@ -25,6 +25,8 @@ pub struct UploadRequest {
 #[derive(Default)]
 pub struct ReadRequest<'a> {
     pub range: Option<&'a str>,
+    /// `If-Range`: the range applies only while this validator names the current content.
+    pub if_range: Option<&'a str>,
     pub if_none_match: Option<&'a str>,
     /// HEAD: answer from metadata, open no body.
     pub head_only: bool,
@@ -185,7 +187,8 @@ impl HostedService {
         {
             return Ok(ReadOutcome::NotModified(file));
         }
-        let span = match resolve_range(request.range, file.size) {
+        let range = conditional_range(request.range, request.if_range, &file.digest, Some(file.created_at));
+        let span = match resolve_range(range, file.size) {
             RangeRequest::Full => None,
             RangeRequest::Partial(span) => Some(span),
             RangeRequest::Unsatisfiable => return Err(HostedError::RangeNotSatisfiable { size: file.size }),

@@ -1,4 +1,8 @@
-//! HTTP byte ranges (RFC 9110 §14), resolved against a known size.
+//! HTTP byte ranges (RFC 9110 §14), resolved against a known size, and the `If-Range`
+//! condition on them (§13.1.5).
+use chrono::{DateTime, Utc};
+
+use crate::domain::digest::Digest;
 
 /// An inclusive byte span inside an object of known size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,9 +72,72 @@ pub fn resolve_range(header: Option<&str>, size: u64) -> RangeRequest {
     RangeRequest::Partial(ByteSpan { start, end })
 }
 
+/// Whether a `Range` may be honoured given the client's `If-Range`: without one, yes; with a
+/// strong entity tag, only if it is ours (`"<digest>"`); with an HTTP-date, only if it equals
+/// the `Last-Modified` we send (`modified`, when we send one). A weak tag never holds. When it
+/// does not hold the whole representation is sent (200), so a client resuming a download of
+/// content that has since changed never splices two versions together.
+pub fn if_range_holds(if_range: Option<&str>, digest: &Digest, modified: Option<DateTime<Utc>>) -> bool {
+    let Some(validator) = if_range.map(str::trim) else {
+        return true;
+    };
+    if let Some(tag) = validator.strip_prefix('"') {
+        return tag.strip_suffix('"') == Some(digest.to_string().as_str());
+    }
+    match (modified, DateTime::parse_from_rfc2822(validator)) {
+        (Some(modified), Ok(date)) => date.timestamp() == modified.timestamp(),
+        _ => false,
+    }
+}
+
+/// `range` when `if_range` holds, else none (serve the whole body).
+pub fn conditional_range<'a>(
+    range: Option<&'a str>,
+    if_range: Option<&str>,
+    digest: &Digest,
+    modified: Option<DateTime<Utc>>,
+) -> Option<&'a str> {
+    range.filter(|_| if_range_holds(if_range, digest, modified))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn if_range_table() {
+        let digest = Digest::of_bytes(b"current");
+        let other = Digest::of_bytes(b"before");
+        let modified = DateTime::parse_from_rfc2822("Wed, 02 Dec 2026 13:36:10 GMT")
+            .unwrap()
+            .with_timezone(&Utc);
+        let ours = format!("\"{digest}\"");
+        let table = [
+            (None, Some(modified), true),
+            (Some(ours.clone()), None, true),
+            (Some(format!(" {ours} ")), None, true),
+            (Some(format!("\"{other}\"")), Some(modified), false),
+            (Some(format!("W/{ours}")), Some(modified), false),
+            (Some(digest.to_string()), None, false),
+            (Some("Wed, 02 Dec 2026 13:36:10 GMT".into()), Some(modified), true),
+            (Some("Wed, 02 Dec 2026 13:36:11 GMT".into()), Some(modified), false),
+            (Some("Wed, 02 Dec 2026 13:36:10 GMT".into()), None, false),
+            (Some("yesterday".into()), Some(modified), false),
+            (Some("\"".into()), None, false),
+        ];
+        for (header, modified, holds) in table {
+            assert_eq!(
+                if_range_holds(header.as_deref(), &digest, modified),
+                holds,
+                "{header:?}"
+            );
+        }
+        assert_eq!(
+            conditional_range(Some("bytes=1-"), Some(&ours), &digest, None),
+            Some("bytes=1-")
+        );
+        assert_eq!(conditional_range(Some("bytes=1-"), Some("\"x\""), &digest, None), None);
+    }
 
     #[test]
     fn table() {

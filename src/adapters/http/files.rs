@@ -125,6 +125,7 @@ async fn read(req: &Request, target: &Target, state: &AppState) -> Result<Respon
     let accept = super::accept_header(req);
     let request = ReadRequest {
         range: header(req, header::RANGE),
+        if_range: header(req, header::IF_RANGE),
         if_none_match: header(req, header::IF_NONE_MATCH),
         head_only: req.method() == Method::HEAD,
         accept: accept.as_deref(),

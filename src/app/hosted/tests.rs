@@ -288,6 +288,24 @@ async fn reads_honour_etag_and_ranges() {
         }
     ));
 
+    let changed_since = svc
+        .read(
+            "files",
+            &path,
+            ReadRequest {
+                range: Some("bytes=2-4"),
+                if_range: Some("\"sha256:0000\""),
+                head_only: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(changed_since, ReadOutcome::Content { span: None, .. }),
+        "a stale If-Range gets the whole body"
+    );
+
     let head = svc
         .read(
             "files",

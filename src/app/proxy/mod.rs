@@ -20,7 +20,7 @@ use crate::domain::error::ProxyError;
 use crate::domain::formats::links::{ExternalFile, LinkSigner};
 use crate::domain::formats::{self, Format};
 use crate::domain::path::ArtifactPath;
-use crate::domain::range::{ByteSpan, RangeRequest, resolve_range};
+use crate::domain::range::{ByteSpan, RangeRequest, conditional_range, resolve_range};
 use crate::domain::repository::{Kind, KindSettings, RemoteSettings};
 use crate::ports::{
     ArtifactIndex, BlobStore, ByteStream, CachedObject, Clock, PortError, ProxyTelemetry, RepositoryCatalog,
@@ -346,7 +346,8 @@ impl Inner {
         {
             return Ok(ProxyRead::NotModified(object));
         }
-        let span = match resolve_range(request.range, object.size) {
+        let range = conditional_range(request.range, request.if_range, &object.digest, Some(object.fetched_at));
+        let span = match resolve_range(range, object.size) {
             RangeRequest::Full => None,
             RangeRequest::Partial(span) => Some(span),
             RangeRequest::Unsatisfiable => return Err(ProxyError::RangeNotSatisfiable { size: object.size }),

@@ -7,6 +7,7 @@ use super::Call;
 use super::errors::OciError;
 use crate::app::hosted::etag_of;
 use crate::domain::digest::Digest;
+use crate::domain::range::conditional_range;
 use crate::domain::registry::path::{ImageName, Reference};
 use crate::domain::token::Scope;
 
@@ -45,7 +46,9 @@ pub async fn manifest(
 
 pub async fn blob(call: &Call<'_>, name: &ImageName, digest: &Digest, head: bool) -> Result<Response, OciError> {
     call.authorize(Scope::Read, name)?;
-    let range = call.header(header::RANGE);
+    // Blobs are immutable: only an `If-Range` naming another entity (or a date, as no
+    // Last-Modified is sent) turns the range off.
+    let range = conditional_range(call.header(header::RANGE), call.header(header::IF_RANGE), digest, None);
     let found = call.state.registry.read_blob(name, digest, range, head).await?;
     let size = found.row.size;
     let mut builder = Response::builder()
