@@ -197,3 +197,59 @@ async fn forged_file_links_are_refused() {
     let r = reqwest::get(server.url(&forged)).await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN, "no open proxy");
 }
+
+/// A link on the index's own host that promises a digest is verified like any other: the
+/// mismatching file is a 502 and is not cached; a matching one is served.
+#[tokio::test]
+async fn links_on_the_index_host_are_verified_too() {
+    let index = FakeUpstream::start().await;
+    index.put(
+        "pypi/files/aagood-1.0.tar.gz",
+        FakeFile::Bytes(Bytes::from_static(b"the real sdist")),
+    );
+    index.put(
+        "pypi/files/aaswap-1.0.tar.gz",
+        FakeFile::Bytes(Bytes::from_static(b"not what the index promised")),
+    );
+    let good = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b"the real sdist"));
+    index.put(
+        "pypi/simple/aamixed/",
+        simple_page(&[
+            (
+                format!("/pypi/files/aagood-1.0.tar.gz#sha256={good}"),
+                "aagood-1.0.tar.gz".into(),
+            ),
+            (
+                format!("../../files/aaswap-1.0.tar.gz#sha256={}", "0".repeat(64)),
+                "aaswap-1.0.tar.gz".into(),
+            ),
+        ]),
+    );
+    let server = Server::start(&[]).await;
+    server
+        .create_repository(
+            json!({"name": "pypi", "kind": "remote", "package": "pypi", "base_url": format!("{}/pypi", index.base)}),
+        )
+        .await;
+    let page_url = server.url("/api/v1/remote/pypi/simple/aamixed/");
+    let page = reqwest::get(&page_url).await.unwrap().text().await.unwrap();
+    let links: Vec<String> = page
+        .split("href=\"")
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap().replace("&amp;", "&"))
+        .collect();
+    assert_eq!(links.len(), 2, "{page}");
+    let base = reqwest::Url::parse(&page_url).unwrap();
+    for _ in 0..2 {
+        let r = reqwest::get(base.join(&links[1]).unwrap()).await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_GATEWAY, "{}", links[1]);
+    }
+    assert_eq!(
+        index.hits("pypi/files/aaswap-1.0.tar.gz"),
+        2,
+        "the mismatch was not cached"
+    );
+    let r = reqwest::get(base.join(&links[0]).unwrap()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.bytes().await.unwrap().as_ref(), b"the real sdist");
+}

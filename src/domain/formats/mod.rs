@@ -140,9 +140,10 @@ pub fn for_package(package: PackageType) -> Option<&'static dyn Format> {
     }
 }
 
-/// Rewrites one link found in an index: links under `base_url` become repository paths, links to
-/// other hosts become signed `_files/` links carrying the `#sha256=` digest; both relative to the
-/// page, fragment kept. Anything else (mailto:, unparsable) is left alone.
+/// Rewrites one link found in an index: a link that promises a `#sha256=` digest, or points to
+/// another host, becomes a signed `_files/` link carrying the digest (so the download is verified
+/// whatever its host); other links under `base_url` become repository paths. Both are relative to
+/// the page, fragment kept. Anything else (mailto:, unparsable) is left alone.
 pub fn rewrite_link(href: &str, ctx: &IndexContext<'_>) -> String {
     let Ok(page) = url::Url::parse(ctx.page_url) else {
         return href.to_string();
@@ -161,8 +162,8 @@ pub fn rewrite_link(href: &str, ctx: &IndexContext<'_>) -> String {
         .and_then(|hex| super::digest::Digest::from_sha256_hex(hex).ok());
     let base = format!("{}/", ctx.base_url.trim_end_matches('/'));
     let repo_path = match target.as_str().strip_prefix(&base) {
-        Some(local) => local.to_string(),
-        None => ctx
+        Some(local) if expected.is_none() => local.to_string(),
+        _ => ctx
             .signer
             .link(ctx.repo, &target, &links::sha_segment(expected.as_ref(), None)),
     };

@@ -41,6 +41,7 @@ fn html_links_go_through_the_remote_and_keep_hashes_and_attributes() {
 <html><body>
 <a href="https://files.test/packages/ab/demo-1.0-py3-none-any.whl#sha256={SHA}" data-requires-python="&gt;=3.8" data-dist-info-metadata="sha256={SHA}">demo-1.0-py3-none-any.whl</a>
 <a href='../../packages/cd/demo-0.9.tar.gz#sha256={SHA}' data-yanked="broken build">demo-0.9.tar.gz</a>
+<a href="../../packages/cd/demo-0.8.tar.gz">demo-0.8.tar.gz</a>
 <a href="/pypi/simple/other/">other</a>
 <a href="mailto:a@b">mail</a>
 </body></html>"#
@@ -61,13 +62,18 @@ fn html_links_go_through_the_remote_and_keep_hashes_and_attributes() {
     let resolved = signer.resolve("pypi", external).unwrap();
     assert_eq!(resolved.url, "https://files.test/packages/ab/demo-1.0-py3-none-any.whl");
     assert_eq!(resolved.expected.unwrap().hex(), SHA);
+    // On the index's own host too, a promised digest is carried by a signed link and verified.
+    let (own, fragment) = hrefs[1].trim_start_matches("../../").split_once('#').unwrap();
+    assert_eq!(fragment, format!("sha256={SHA}"));
+    let resolved = signer.resolve("pypi", own).unwrap();
+    assert_eq!(resolved.url, "http://127.0.0.1:7000/pypi/packages/cd/demo-0.9.tar.gz");
+    assert_eq!(resolved.expected.unwrap().hex(), SHA);
     assert_eq!(
-        hrefs[1],
-        format!("../../packages/cd/demo-0.9.tar.gz#sha256={SHA}"),
-        "same-host link maps onto the repo"
+        hrefs[2], "../../packages/cd/demo-0.8.tar.gz",
+        "a same-host link without a digest maps onto the repo"
     );
-    assert_eq!(hrefs[2], "../../simple/other/");
-    assert_eq!(hrefs[3], "mailto:a@b");
+    assert_eq!(hrefs[3], "../../simple/other/");
+    assert_eq!(hrefs[4], "mailto:a@b");
     for kept in [
         r#"data-requires-python="&gt;=3.8""#,
         r#"data-yanked="broken build""#,
