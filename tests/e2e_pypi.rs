@@ -253,3 +253,48 @@ async fn links_on_the_index_host_are_verified_too() {
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.bytes().await.unwrap().as_ref(), b"the real sdist");
 }
+
+/// A file that does not match the digest its index promised is reported as exactly that.
+#[tokio::test]
+async fn a_digest_mismatch_is_named_as_such() {
+    let index = FakeUpstream::start().await;
+    index.put(
+        "pypi/files/aaswap-1.0.tar.gz",
+        FakeFile::Bytes(Bytes::from_static(b"not what the index promised")),
+    );
+    index.put(
+        "pypi/simple/aaswap/",
+        simple_page(&[(
+            format!("/pypi/files/aaswap-1.0.tar.gz#sha256={}", "0".repeat(64)),
+            "aaswap-1.0.tar.gz".into(),
+        )]),
+    );
+    let server = Server::start(&[]).await;
+    server
+        .create_repository(
+            json!({"name": "pypi", "kind": "remote", "package": "pypi", "base_url": format!("{}/pypi", index.base)}),
+        )
+        .await;
+    let page_url = server.url("/api/v1/remote/pypi/simple/aaswap/");
+    let page = reqwest::get(&page_url).await.unwrap().text().await.unwrap();
+    let href = page
+        .split("href=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = reqwest::get(reqwest::Url::parse(&page_url).unwrap().join(&href).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "UPSTREAM_FAILED");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("did not match the digest its index promised"),
+        "{message}"
+    );
+    assert!(!message.contains("concurrent"), "{message}");
+}

@@ -6,7 +6,7 @@ use futures::stream::BoxStream;
 use std::sync::Arc;
 
 use super::{Inner, ProxyRead, Target, unavailable, upstream_failure};
-use crate::app::cas::IngestOptions;
+use crate::app::cas::{IngestError, IngestOptions};
 use crate::domain::cache_policy;
 use crate::domain::error::ProxyError;
 use crate::domain::formats::{IndexContext, MAX_INDEX_BYTES};
@@ -19,6 +19,8 @@ const FORWARD_CHUNKS: usize = 8;
 const DONE_OK: &str = "ok";
 const DONE_NOT_FOUND: &str = "not_found";
 const DONE_FAILED: &str = "failed";
+/// The body did not match the digest its index promised: nothing was stored.
+const DONE_MISMATCH: &str = "mismatch";
 
 pub(super) enum Fetched {
     /// We are the fetcher and our client reads the body as it arrives.
@@ -82,6 +84,9 @@ impl Inner {
             Some(DONE_NOT_FOUND) => Err(ProxyError::NotFound(target.path.clone())),
             Some(DONE_FAILED) => Err(ProxyError::UpstreamFailed(
                 "the concurrent fetch of this path failed".into(),
+            )),
+            Some(DONE_MISMATCH) => Err(ProxyError::UpstreamFailed(
+                "the upstream content did not match the digest its index promised; nothing was stored".into(),
             )),
             // Just fetched for us: serve it even if its TTL is zero.
             Some(DONE_OK) => match self.index.get(&target.repo, &target.key).await.map_err(unavailable)? {
@@ -210,6 +215,10 @@ impl Inner {
                         DONE_FAILED
                     }
                 }
+            }
+            Err(e @ (IngestError::Mismatch { .. } | IngestError::IntegrityMismatch { .. })) => {
+                tracing::warn!(repository = %target.repo, path = %target.path, error = %e, "upstream content does not match its promised digest; not stored");
+                DONE_MISMATCH
             }
             Err(e) => {
                 tracing::warn!(repository = %target.repo, path = %target.path, error = %e, "upstream fetch not stored");
