@@ -125,6 +125,7 @@ impl RepositoryService {
         let repo = draft.validate(ManagedBy::Api).map_err(RepositoryError::Invalid)?;
         warn_if_unverified(&repo);
         self.check_members(&repo).await?;
+        self.check_shape(&existing, &repo).await?;
         if let KindSettings::Virtual(v) = &repo.settings
             && self.reaches(&v.members, name).await?
         {
@@ -245,7 +246,8 @@ impl RepositoryService {
                     report.created.push(name);
                 }
                 Some(existing) if existing == repo => report.unchanged.push(name),
-                Some(_) => {
+                Some(existing) => {
+                    self.check_shape(&existing, &repo).await?;
                     self.catalog.update(&repo).await.map_err(unavailable)?;
                     report.updated.push(name);
                 }
@@ -271,6 +273,28 @@ impl RepositoryService {
             }
         }
         Ok(report)
+    }
+
+    /// Kind and package decide how a repository's rows are read (hosted files, cached copies,
+    /// registry layout); changing either while it holds any would hide them, so it is refused
+    /// (`NotEmpty`) until the repository is emptied. Virtual repositories hold nothing.
+    async fn check_shape(&self, existing: &Repository, next: &Repository) -> Result<(), RepositoryError> {
+        if existing.kind() == next.kind() && existing.package == next.package {
+            return Ok(());
+        }
+        let name = existing.name.as_str();
+        let objects = match existing.kind() {
+            Kind::Local => self.files.usage(name).await.map_err(unavailable)?.objects,
+            Kind::Remote => self.index.usage(name).await.map_err(unavailable)?.objects,
+            Kind::Virtual => 0,
+        };
+        if objects > 0 {
+            return Err(RepositoryError::NotEmpty {
+                name: name.to_string(),
+                objects,
+            });
+        }
+        Ok(())
     }
 
     /// Virtual members must exist and share the virtual repository's package type.

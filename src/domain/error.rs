@@ -32,6 +32,11 @@ pub enum RepositoryError {
     ManagedByConfig(String),
     #[error("repository '{name}' is a member of virtual repositories {by:?}; remove it there first or use force")]
     InUse { name: String, by: Vec<String> },
+    /// Kind and package decide how stored data is read; changing them would hide it.
+    #[error(
+        "repository '{name}' holds {objects} objects; its kind and package cannot change while it holds any (delete its files, or flush a remote's cache with scope=all, first)"
+    )]
+    NotEmpty { name: String, objects: u64 },
     #[error("backend unavailable: {0}")]
     Unavailable(String),
 }

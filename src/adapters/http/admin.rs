@@ -423,7 +423,8 @@ impl AdminApi {
                 | RepositoryError::NotFound(_)
                 | RepositoryError::AlreadyExists(_)
                 | RepositoryError::ManagedByConfig(_)
-                | RepositoryError::InUse { .. } => R::Unavailable(unavailable(&e.to_string())),
+                | RepositoryError::InUse { .. }
+                | RepositoryError::NotEmpty { .. } => R::Unavailable(unavailable(&e.to_string())),
             },
         }
     }
@@ -462,9 +463,9 @@ impl AdminApi {
                         R::BadRequest(api_error("INVALID_FIELD", f.to_string(), Some(f.field)))
                     }
                     RepositoryError::AlreadyExists(_) => R::Conflict(api_error("REPOSITORY_EXISTS", message, None)),
-                    RepositoryError::ManagedByConfig(_) | RepositoryError::InUse { .. } => {
-                        R::Conflict(api_error("MANAGED_BY_CONFIG", message, None))
-                    }
+                    RepositoryError::ManagedByConfig(_)
+                    | RepositoryError::InUse { .. }
+                    | RepositoryError::NotEmpty { .. } => R::Conflict(api_error("MANAGED_BY_CONFIG", message, None)),
                     RepositoryError::NotFound(_) => R::BadRequest(api_error("INVALID_FIELD", message, Some("members"))),
                     RepositoryError::Unavailable(cause) => R::Unavailable(unavailable(&cause)),
                 }

@@ -128,6 +128,7 @@ impl From<RepositoryError> for HttpError {
             RepositoryError::AlreadyExists(_) => HttpError::new(StatusCode::CONFLICT, "REPOSITORY_EXISTS", message),
             RepositoryError::ManagedByConfig(_) => HttpError::new(StatusCode::CONFLICT, "MANAGED_BY_CONFIG", message),
             RepositoryError::InUse { .. } => HttpError::new(StatusCode::CONFLICT, "REPOSITORY_IN_USE", message),
+            RepositoryError::NotEmpty { .. } => HttpError::new(StatusCode::CONFLICT, "REPOSITORY_NOT_EMPTY", message),
             RepositoryError::Unavailable(cause) => HttpError::unavailable(&cause),
         }
     }

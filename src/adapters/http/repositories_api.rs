@@ -82,7 +82,8 @@ enum ReplaceRepositoryResponse {
     /// No such repository.
     #[oai(status = 404)]
     NotFound(Json<ApiError>),
-    /// Defined in the config file (pass `take_over=true` to manage it through the API).
+    /// Defined in the config file (pass `take_over=true` to manage it through the API), or
+    /// `REPOSITORY_NOT_EMPTY`: kind or package changed while the repository holds data.
     #[oai(status = 409)]
     Conflict(Json<ApiError>),
     /// A backend is unavailable.
@@ -115,6 +116,7 @@ async fn replaced(result: Result<Repository, RepositoryError>, state: &AppState)
                 RepositoryError::Invalid(f) => R::BadRequest(api_error("INVALID_FIELD", f.to_string(), Some(f.field))),
                 RepositoryError::NotFound(_) => R::NotFound(api_error("REPOSITORY_NOT_FOUND", message, None)),
                 RepositoryError::ManagedByConfig(_) => R::Conflict(api_error("MANAGED_BY_CONFIG", message, None)),
+                RepositoryError::NotEmpty { .. } => R::Conflict(api_error("REPOSITORY_NOT_EMPTY", message, None)),
                 RepositoryError::AlreadyExists(_) | RepositoryError::InUse { .. } => {
                     R::Conflict(api_error("CONFLICT", message, None))
                 }
@@ -157,7 +159,8 @@ impl RepositoriesApi {
                     RepositoryError::Unavailable(cause) => R::Unavailable(unavailable(&cause)),
                     RepositoryError::AlreadyExists(_)
                     | RepositoryError::ManagedByConfig(_)
-                    | RepositoryError::InUse { .. } => R::Unavailable(unavailable(&message)),
+                    | RepositoryError::InUse { .. }
+                    | RepositoryError::NotEmpty { .. } => R::Unavailable(unavailable(&message)),
                 }
             }
         }
@@ -197,6 +200,7 @@ impl RepositoriesApi {
                     }
                     RepositoryError::ManagedByConfig(_) => R::Conflict(api_error("MANAGED_BY_CONFIG", message, None)),
                     RepositoryError::InUse { .. } => R::Conflict(api_error("REPOSITORY_IN_USE", message, None)),
+                    RepositoryError::NotEmpty { .. } => R::Conflict(api_error("REPOSITORY_NOT_EMPTY", message, None)),
                     RepositoryError::AlreadyExists(_) => R::Conflict(api_error("CONFLICT", message, None)),
                     RepositoryError::Unavailable(cause) => R::Unavailable(unavailable(&cause)),
                 }

@@ -329,3 +329,33 @@ async fn a_page_holds_only_visible_repositories() {
     let names: Vec<&str> = page.iter().map(|r| r.name.as_str()).collect();
     assert_eq!((names, next.as_deref()), (vec!["a", "c"], Some("c")));
 }
+
+#[tokio::test]
+async fn kind_and_package_change_only_while_empty() {
+    let stored = draft("files", "local", "generic").validate(ManagedBy::Api).unwrap();
+    let mut catalog = MockRepositoryCatalog::new();
+    catalog.expect_get().returning(move |_| Ok(Some(stored.clone())));
+    catalog.expect_update().times(2).returning(|_| Ok(()));
+    let mut files = MockHostedFiles::new();
+    let mut held = vec![0u64, 3];
+    files.expect_usage().times(2).returning(move |_| {
+        Ok(crate::ports::Usage {
+            objects: held.pop().unwrap_or(0),
+            bytes: 1,
+        })
+    });
+    let svc = service(catalog, files, MockArtifactIndex::new());
+    let err = svc
+        .replace("files", draft("files", "local", "npm"), false)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RepositoryError::NotEmpty { objects: 3, .. }), "{err:?}");
+    let same_shape = RepositoryDraft {
+        allow_overwrite: Some(true),
+        ..draft("files", "local", "generic")
+    };
+    svc.replace("files", same_shape, false).await.unwrap();
+    svc.replace("files", draft("files", "local", "npm"), false)
+        .await
+        .unwrap();
+}
