@@ -193,6 +193,7 @@ pub fn app_state(config: &Config, backends: &Backends) -> Arc<AppState> {
         ProxyConfig::default(),
     );
     Arc::new(AppState {
+        cas: cas.clone(),
         hosted: HostedService::new(
             catalog.clone(),
             meta.clone(),

@@ -254,10 +254,14 @@ async fn serve(config: Config) -> Result<(), String> {
         "repositories from config applied"
     );
 
+    // Whatever a killed process left in the temp dir, before anything new is written there.
+    sweep_temp_files(&state, Duration::ZERO).await;
+
     let acceptor = http::listener::NoDelayAcceptor::bind(&config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     spawn_upload_reaper(state.clone());
+    spawn_temp_sweeper(state.clone());
     let app = http::routes(state);
     let grace = Duration::from_secs(config.shutdown_timeout);
     match config.server_tls().map_err(|e| e.to_string())? {
@@ -301,6 +305,31 @@ fn spawn_upload_reaper(state: std::sync::Arc<http::AppState>) {
                 Ok(n) => tracing::info!(reaped = n, "abandoned registry uploads reaped"),
                 Err(e) => tracing::warn!(error = %e, "reaping registry uploads failed"),
             }
+        }
+    });
+}
+
+/// Temp files untouched this long and held by no ingest are swept periodically.
+const TEMP_SWEEP_EVERY: Duration = Duration::from_secs(600);
+
+async fn sweep_temp_files(state: &http::AppState, min_age: Duration) {
+    match state.cas.sweep_temp_files(min_age).await {
+        Ok(swept) if swept.files > 0 => {
+            tracing::info!(files = swept.files, bytes = swept.bytes, "abandoned temp files swept");
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "sweeping temp files failed"),
+    }
+}
+
+/// Sweeps temp files of ingests that died without cleaning up (every `TEMP_SWEEP_EVERY`).
+fn spawn_temp_sweeper(state: std::sync::Arc<http::AppState>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(TEMP_SWEEP_EVERY);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            sweep_temp_files(&state, TEMP_SWEEP_EVERY).await;
         }
     });
 }

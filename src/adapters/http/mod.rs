@@ -24,6 +24,7 @@ use poem_openapi::OpenApiService;
 use std::sync::Arc;
 
 use crate::app::auth::AuthService;
+use crate::app::cas::ContentStore;
 use crate::app::events::EventBus;
 use crate::app::health::HealthService;
 use crate::app::hosted::HostedService;
@@ -59,6 +60,8 @@ pub(crate) fn accept_header(req: &poem::Request) -> Option<String> {
 
 /// The app services the HTTP layer calls.
 pub struct AppState {
+    /// The content store, for maintenance (temp file sweeps).
+    pub cas: Arc<ContentStore>,
     pub hosted: HostedService,
     pub remote: RemoteService,
     pub registry: RegistryService,

@@ -11,6 +11,9 @@ use crate::ports::{BlobRecord, BlobRecords, BlobStore, ByteStream, Clock, PortEr
 use spool::{HashWhen, Spool};
 
 mod spool;
+mod sweep;
+
+pub use sweep::Swept;
 
 /// Where `ingest_forwarding` sends chunks as they are stored.
 pub type Forward = tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>;
@@ -113,11 +116,13 @@ impl ContentStore {
             .await
             .map_err(|e| IngestError::Unavailable(format!("scratch dir: {e}")))?;
         let temp = tempfile::Builder::new()
-            .prefix("ingest-")
+            .prefix(sweep::TEMP_PREFIX)
             .tempfile_in(&self.scratch)
             .map_err(|e| IngestError::Unavailable(format!("temp file: {e}")))?;
-        // `temp_path` deletes the file when dropped, on every exit path.
+        // `temp_path` deletes the file when dropped, on every exit path; `_held` tells a sweep
+        // (of this or a restarted process) the file is in use until then.
         let (file, temp_path) = temp.into_parts();
+        let _held = sweep::hold(&temp_path);
         // A body with a promised digest keeps its last chunk back until the digest matches,
         // so a client never receives a complete body that failed verification.
         let verifying = options.expected.is_some() || options.expected_sha512.is_some();
@@ -178,6 +183,17 @@ impl ContentStore {
         self.records.record(&record).await?;
         drop(temp_path);
         Ok(Ingested { digest, size })
+    }
+}
+
+impl ContentStore {
+    /// Removes temp files that no live ingest holds and that were last written `min_age` ago or
+    /// more (`Duration::ZERO` at start: whatever a killed process left behind).
+    pub async fn sweep_temp_files(&self, min_age: std::time::Duration) -> std::io::Result<Swept> {
+        let scratch = self.scratch.clone();
+        tokio::task::spawn_blocking(move || sweep::sweep(&scratch, min_age))
+            .await
+            .map_err(std::io::Error::other)?
     }
 }
 
