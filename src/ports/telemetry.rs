@@ -20,5 +20,7 @@ pub trait ProxyTelemetry: Send + Sync {
     fn upstream_error(&self, repo: &str);
     fn fetched_bytes(&self, repo: &str, bytes: u64);
     fn upstream_latency(&self, repo: &str, elapsed: Duration);
+    /// A miss fetched without the cross-replica single-flight lock (the TTL cache was down).
+    fn lock_bypassed(&self, repo: &str);
     fn counts(&self, repo: &str) -> ProxyCounts;
 }

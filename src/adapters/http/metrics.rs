@@ -46,6 +46,7 @@ pub struct Metrics {
     upstream_errors: Family<RepoLabels, Counter>,
     fetched: Family<RepoLabels, Counter>,
     latency: Family<RepoLabels, Histogram, fn() -> Histogram>,
+    bypassed: Family<RepoLabels, Counter>,
 }
 
 fn repo(repository: &str) -> RepoLabels {
@@ -85,6 +86,10 @@ impl crate::ports::ProxyTelemetry for Metrics {
             upstream_errors: read(&self.upstream_errors),
             fetched_bytes: read(&self.fetched),
         }
+    }
+
+    fn lock_bypassed(&self, repository: &str) {
+        self.bypassed.get_or_create(&repo(repository)).inc();
     }
 
     fn upstream_latency(&self, repository: &str, elapsed: std::time::Duration) {
@@ -151,6 +156,12 @@ impl Metrics {
             "Time to the upstream's response head",
             latency.clone(),
         );
+        let bypassed = Family::<RepoLabels, Counter>::default();
+        registry.register(
+            "single_flight_bypassed",
+            "Misses fetched without the cross-replica lock because the TTL cache was down",
+            bypassed.clone(),
+        );
         Self {
             registry,
             requests,
@@ -161,6 +172,7 @@ impl Metrics {
             upstream_errors,
             fetched,
             latency,
+            bypassed,
         }
     }
 

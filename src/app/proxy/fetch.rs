@@ -27,6 +27,14 @@ pub(super) enum Fetched {
     Streaming(ProxyRead),
     /// The copy is stored (by us, detached, or by another caller).
     Stored(CachedObject),
+    /// The TTL cache is down: serve the expired copy we have, marked stale.
+    Stale,
+}
+
+fn mismatch() -> ProxyError {
+    ProxyError::UpstreamFailed(
+        "the upstream content did not match the digest its index promised; nothing was stored".into(),
+    )
 }
 
 fn lock_key(target: &Target) -> String {
@@ -37,34 +45,92 @@ fn done_channel(target: &Target) -> String {
     format!("fetched:{}:{}", target.repo, target.key)
 }
 
+/// What a fetch this process ran told its own caller: `Ok` once the copy is recorded.
+type Stored = Result<(), ProxyError>;
+
+/// A fetch just started: our client's stream, or the task storing the copy.
+enum Started {
+    Streaming(ProxyRead),
+    Storing(tokio::task::JoinHandle<Stored>),
+}
+
 impl Inner {
     /// Fetches `target` or waits for whoever is fetching it. `detached`: the caller wants the
     /// stored copy (a range, or HEAD over a stale copy), so the body is not streamed to it.
-    pub(super) async fn fetch_or_wait(self: Arc<Self>, target: &Target, detached: bool) -> Result<Fetched, ProxyError> {
+    /// `have_copy`: an expired copy exists, which is served when the TTL cache is down (no
+    /// single flight is possible then, and revalidating without it would stampede the upstream).
+    pub(super) async fn fetch_or_wait(
+        self: Arc<Self>,
+        target: &Target,
+        detached: bool,
+        have_copy: bool,
+    ) -> Result<Fetched, ProxyError> {
         // Subscribe before taking the lock, so an outcome published in between is not missed.
-        let done = self.cache.subscribe(&done_channel(target)).await.map_err(unavailable)?;
-        match self
-            .cache
-            .try_lock(&lock_key(target), self.config.lock_ttl)
-            .await
-            .map_err(unavailable)?
-        {
+        let locked = match self.cache.subscribe(&done_channel(target)).await {
+            Ok(done) => self
+                .cache
+                .try_lock(&lock_key(target), self.config.lock_ttl)
+                .await
+                .map(|lease| (done, lease)),
+            Err(e) => Err(e),
+        };
+        let (done, lease) = match locked {
+            Ok(locked) => locked,
+            Err(e) => return self.without_lock(target, detached, have_copy, &e).await,
+        };
+        match lease {
             Some(lease) => {
                 if let Some(object) = self.fresh_copy(target).await? {
-                    self.finish(target, &lease, DONE_OK).await;
+                    self.finish(target, Some(&lease), DONE_OK).await;
                     return Ok(Fetched::Stored(object));
                 }
-                if let Some(read) = self.clone().start_fetch(target, lease, !detached).await? {
-                    return Ok(Fetched::Streaming(read));
-                }
+                self.run_fetch(target, Some(lease), detached).await
             }
-            None => {
-                if let Some(object) = self.fresh_copy(target).await? {
-                    return Ok(Fetched::Stored(object));
+            None => match self.fresh_copy(target).await? {
+                Some(object) => Ok(Fetched::Stored(object)),
+                None => self.wait_for_fetch(target, done).await,
+            },
+        }
+    }
+
+    /// The TTL cache (lock and pub/sub) is down: serve the stored copy when there is one, else
+    /// fetch anyway, without the cross-replica lock (other replicas may fetch the same path).
+    async fn without_lock(
+        self: Arc<Self>,
+        target: &Target,
+        detached: bool,
+        have_copy: bool,
+        cause: &crate::ports::PortError,
+    ) -> Result<Fetched, ProxyError> {
+        let (repository, path) = (&target.repo, &target.path);
+        if have_copy {
+            tracing::warn!(%repository, %path, error = %cause, "TTL cache unavailable: serving the stored copy without revalidating it");
+            return Ok(Fetched::Stale);
+        }
+        tracing::warn!(%repository, %path, error = %cause, "TTL cache unavailable: fetching without the cross-replica lock");
+        self.telemetry.lock_bypassed(repository);
+        self.run_fetch(target, None, detached).await
+    }
+
+    /// Starts the fetch: our client streams it, or (detached) waits until it is stored.
+    async fn run_fetch(
+        self: Arc<Self>,
+        target: &Target,
+        lease: Option<Lease>,
+        detached: bool,
+    ) -> Result<Fetched, ProxyError> {
+        match self.clone().start_fetch(target, lease, !detached).await? {
+            Started::Streaming(read) => Ok(Fetched::Streaming(read)),
+            Started::Storing(task) => {
+                task.await
+                    .map_err(|e| ProxyError::Unavailable(format!("fetch task: {e}")))??;
+                // Just fetched for us: serve it even if its TTL is zero.
+                match self.index.get(&target.repo, &target.key).await.map_err(unavailable)? {
+                    Some(object) => Ok(Fetched::Stored(object)),
+                    None => Err(ProxyError::UpstreamFailed("the fetch stored nothing".into())),
                 }
             }
         }
-        self.wait_for_fetch(target, done).await
     }
 
     async fn fresh_copy(&self, target: &Target) -> Result<Option<CachedObject>, ProxyError> {
@@ -85,9 +151,7 @@ impl Inner {
             Some(DONE_FAILED) => Err(ProxyError::UpstreamFailed(
                 "the concurrent fetch of this path failed".into(),
             )),
-            Some(DONE_MISMATCH) => Err(ProxyError::UpstreamFailed(
-                "the upstream content did not match the digest its index promised; nothing was stored".into(),
-            )),
+            Some(DONE_MISMATCH) => Err(mismatch()),
             // Just fetched for us: serve it even if its TTL is zero.
             Some(DONE_OK) => match self.index.get(&target.repo, &target.key).await.map_err(unavailable)? {
                 Some(object) => Ok(Fetched::Stored(object)),
@@ -104,13 +168,13 @@ impl Inner {
     }
 
     /// Sends the upstream request; on success spawns the storing task and, when `forward`,
-    /// returns the body for our client. The lease is released by whoever finishes.
+    /// returns the body for our client. The lease (if any) is released by whoever finishes.
     async fn start_fetch(
         self: Arc<Self>,
         target: &Target,
-        lease: Lease,
+        lease: Option<Lease>,
         forward: bool,
-    ) -> Result<Option<ProxyRead>, ProxyError> {
+    ) -> Result<Started, ProxyError> {
         let started = std::time::Instant::now();
         let sent = self.send_upstream(target, Method::Get).await;
         self.telemetry.upstream_latency(&target.repo, started.elapsed());
@@ -119,7 +183,7 @@ impl Inner {
             Err(e) => {
                 self.telemetry.upstream_error(&target.repo);
                 self.record_network_failure(&target.repo).await;
-                self.finish(target, &lease, DONE_FAILED).await;
+                self.finish(target, lease.as_ref(), DONE_FAILED).await;
                 return Err(upstream_failure(e));
             }
         };
@@ -128,12 +192,12 @@ impl Inner {
             404 | 410 => {
                 self.record_success(&target.repo).await;
                 self.remember_not_found(target).await;
-                self.finish(target, &lease, DONE_NOT_FOUND).await;
+                self.finish(target, lease.as_ref(), DONE_NOT_FOUND).await;
                 return Err(ProxyError::NotFound(target.path.clone()));
             }
             status => {
                 self.telemetry.upstream_error(&target.repo);
-                self.finish(target, &lease, DONE_FAILED).await;
+                self.finish(target, lease.as_ref(), DONE_FAILED).await;
                 return Err(ProxyError::UpstreamFailed(format!("upstream answered HTTP {status}")));
             }
         }
@@ -142,28 +206,29 @@ impl Inner {
         let content_type = response.header("content-type").map(str::to_string);
         let (tx, rx) = tokio::sync::mpsc::channel(FORWARD_CHUNKS);
         let task_target = target.clone();
-        tokio::spawn(self.store(task_target, lease, response, forward.then_some(tx)));
+        let storing = tokio::spawn(self.store(task_target, lease, response, forward.then_some(tx)));
         if !forward {
-            return Ok(None);
+            return Ok(Started::Storing(storing));
         }
         let body: ByteStream = Box::pin(futures::stream::unfold(rx, |mut rx| async move {
             rx.recv().await.map(|item| (item, rx))
         }));
-        Ok(Some(ProxyRead::Streaming {
+        Ok(Started::Streaming(ProxyRead::Streaming {
             size,
             content_type,
             body,
         }))
     }
 
-    /// Runs to completion even if the client that triggered it goes away.
+    /// Runs to completion even if the client that triggered it goes away; waiters hear the
+    /// outcome on the done channel, the caller that started it from the returned result.
     async fn store(
         self: Arc<Self>,
         target: Target,
-        lease: Lease,
+        lease: Option<Lease>,
         response: UpstreamResponse,
         forward: Option<crate::app::cas::Forward>,
-    ) {
+    ) -> Stored {
         let etag = response.header("etag").map(str::to_string);
         let content_type = response.header("content-type").map(str::to_string);
         let options = IngestOptions {
@@ -181,14 +246,16 @@ impl Inner {
                 Ok(body) => body,
                 Err(reason) => {
                     tracing::warn!(repository = %target.repo, path = %target.path, reason, "index not cached");
-                    self.finish(&target, &lease, DONE_FAILED).await;
-                    return;
+                    self.finish(&target, lease.as_ref(), DONE_FAILED).await;
+                    return Err(ProxyError::UpstreamFailed(format!(
+                        "upstream index not usable: {reason}"
+                    )));
                 }
             }
         } else {
             response.body
         };
-        let outcome = match self.cas.ingest_forwarding(body, options, forward).await {
+        let (published, stored) = match self.cas.ingest_forwarding(body, options, forward).await {
             Ok(stored) => {
                 self.telemetry.fetched_bytes(&target.repo, stored.size);
                 let now = self.clock.now();
@@ -208,25 +275,30 @@ impl Inner {
                         self.record_alias(&target, &object).await;
                         tracing::info!(repository = %target.repo, path = %target.path, size = object.size, "cached from upstream");
                         self.events.publish("fetch", &target.repo, Some(&target.path)).await;
-                        DONE_OK
+                        (DONE_OK, Ok(()))
                     }
                     Err(e) => {
                         tracing::error!(repository = %target.repo, path = %target.path, error = %e, "could not record cached object");
-                        DONE_FAILED
+                        (DONE_FAILED, Err(unavailable(e)))
                     }
                 }
             }
             Err(e @ (IngestError::Mismatch { .. } | IngestError::IntegrityMismatch { .. })) => {
                 tracing::warn!(repository = %target.repo, path = %target.path, error = %e, "upstream content does not match its promised digest; not stored");
-                DONE_MISMATCH
+                (DONE_MISMATCH, Err(mismatch()))
             }
             Err(e) => {
                 tracing::warn!(repository = %target.repo, path = %target.path, error = %e, "upstream fetch not stored");
-                DONE_FAILED
+                let failure = match e {
+                    IngestError::Unavailable(m) => ProxyError::Unavailable(m),
+                    other => ProxyError::UpstreamFailed(format!("upstream body not stored: {other}")),
+                };
+                (DONE_FAILED, Err(failure))
             }
         };
-        self.finish(&target, &lease, outcome).await;
+        self.finish(&target, lease.as_ref(), published).await;
         drop(hold_open);
+        stored
     }
 
     /// Also files the body under the format's alias (a docker tag manifest under its digest).
@@ -244,8 +316,10 @@ impl Inner {
         }
     }
 
-    /// Releases the fetch lock and tells the waiters how it went.
-    async fn finish(&self, target: &Target, lease: &Lease, outcome: &str) {
+    /// Releases the fetch lock and tells the waiters how it went (nothing to do for a fetch
+    /// made without the lock).
+    async fn finish(&self, target: &Target, lease: Option<&Lease>, outcome: &str) {
+        let Some(lease) = lease else { return };
         if let Err(e) = self.cache.release(lease).await {
             tracing::warn!(error = %e, "could not release fetch lock; it expires on its own");
         }

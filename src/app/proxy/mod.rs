@@ -239,11 +239,21 @@ impl RemoteService {
                 || target.format.buffered(&target.path)
                 || target.location.expected.is_some()
                 || target.location.expected_sha512.is_some();
-            inner.clone_arc().fetch_or_wait(&target, detached).await
+            inner
+                .clone_arc()
+                .fetch_or_wait(&target, detached, cached.is_some())
+                .await
         };
         match outcome {
             Ok(fetch::Fetched::Streaming(read)) => Ok(read),
             Ok(fetch::Fetched::Stored(object)) => inner.serve_cached(object, &request, false).await,
+            Ok(fetch::Fetched::Stale) => match cached {
+                Some(object) => {
+                    inner.telemetry.stale_served(&target.repo);
+                    inner.serve_cached(object, &request, true).await
+                }
+                None => Err(ProxyError::Unavailable("the TTL cache is unavailable".into())),
+            },
             // An upstream 404 never evicts a good copy, but it is what the client hears.
             Err(e @ ProxyError::NotFound(_)) => Err(e),
             Err(failure @ (ProxyError::UpstreamFailed(_) | ProxyError::UpstreamTls(_))) => match cached {

@@ -157,6 +157,7 @@ fn telemetry() -> MockProxyTelemetry {
     t.expect_upstream_error().return_const(());
     t.expect_fetched_bytes().return_const(());
     t.expect_upstream_latency().return_const(());
+    t.expect_lock_bypassed().return_const(());
     t
 }
 
@@ -449,4 +450,68 @@ async fn a_tls_failure_is_upstream_tls_or_a_stale_copy() {
             (cached, other) => panic!("cached {cached}: unexpected {:?}", other.err()),
         }
     }
+}
+
+/// The TTL cache answers nothing (Redis down).
+fn dead_cache() -> MockTtlCache {
+    let down = || PortError::Backend("redis at 127.0.0.1:6379: connection refused".into());
+    let mut c = MockTtlCache::new();
+    c.expect_is_fresh().returning(move |_| Err(down()));
+    c.expect_subscribe().returning(move |_| Err(down()));
+    c.expect_try_lock().returning(move |_, _| Err(down()));
+    c.expect_increment().returning(move |_, _| Err(down()));
+    c.expect_forget().returning(move |_| Err(down()));
+    c.expect_mark_fresh().returning(move |_, _| Err(down()));
+    c.expect_release().times(0);
+    c.expect_publish().times(0);
+    c
+}
+
+#[tokio::test]
+async fn with_the_ttl_cache_down_an_expired_copy_is_served_stale_without_the_upstream() {
+    let now = Utc::now();
+    let mut m = Mocks::new(false, now);
+    m.index
+        .expect_get()
+        .returning(move |_, p| Ok(Some(object(p, now - chrono::Duration::seconds(301)))));
+    m.cache = dead_cache();
+    m.upstream.expect_send().times(0);
+    let read = m
+        .service()
+        .read("r", &path("index.txt"), ReadRequest::default())
+        .await
+        .unwrap();
+    assert!(matches!(
+        read,
+        ProxyRead::Cached {
+            stale: true,
+            body: Some(_),
+            ..
+        }
+    ));
+}
+
+#[tokio::test]
+async fn with_the_ttl_cache_down_a_miss_is_fetched_without_the_lock() {
+    let now = Utc::now();
+    let mut m = Mocks::new(false, now);
+    m.index.expect_get().returning(|_, _| Ok(None));
+    m.cache = dead_cache();
+    m.upstream.expect_send().times(1).returning(|_| {
+        let body: ByteStream = Box::pin(futures::stream::iter(vec![Ok(Bytes::from_static(b"new"))]));
+        Ok(UpstreamResponse {
+            status: 200,
+            headers: vec![("content-length".into(), "3".into())],
+            body,
+        })
+    });
+    let read = m
+        .service()
+        .read("r", &path("a.bin"), ReadRequest::default())
+        .await
+        .unwrap();
+    let ProxyRead::Streaming { size, .. } = read else {
+        panic!("a miss streams from the upstream");
+    };
+    assert_eq!(size, Some(3));
 }
