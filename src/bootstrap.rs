@@ -10,6 +10,7 @@ use crate::adapters::blob::s3::{S3BlobStore, S3Config};
 use crate::adapters::cache::memory::MemoryCache;
 use crate::adapters::cache::redis::RedisCache;
 use crate::adapters::clock::SystemClock;
+use crate::adapters::disk::FsDisk;
 use crate::adapters::hot::blobs::HotBlobs;
 use crate::adapters::hot::catalog::HotCatalog;
 use crate::adapters::hot::index::HotIndex;
@@ -21,6 +22,7 @@ use crate::adapters::upstream::http::{HttpUpstream, UpstreamConfig};
 use crate::app::auth::AuthService;
 use crate::app::cas::ContentStore;
 use crate::app::config::{BlobStoreUrl, CacheUrl, Config, ConfigError, DatabaseUrl};
+use crate::app::disk::DiskGuard;
 use crate::app::events::EventBus;
 use crate::app::health::HealthService;
 use crate::app::hosted::HostedService;
@@ -96,6 +98,9 @@ pub async fn open_database(config: &Config) -> Result<Arc<MetaStore>, BootstrapE
 }
 
 pub async fn connect(config: &Config) -> Result<Backends, BootstrapError> {
+    // Temp files, the disk reserve (and the defaults' SQLite file and blobs) live here.
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| BootstrapError::SecretKey(format!("cannot create {}: {e}", config.data_dir.display())))?;
     let meta = open_database(config).await?;
     let blobs: Arc<dyn BlobStore> = match config.blob_store()? {
         BlobStoreUrl::Fs(root) => {
@@ -166,12 +171,19 @@ pub async fn connect(config: &Config) -> Result<Backends, BootstrapError> {
 /// Wires the app services over the backends.
 pub fn app_state(config: &Config, backends: &Backends) -> Arc<AppState> {
     let meta = &backends.meta;
-    let cas = Arc::new(ContentStore::new(
-        backends.blobs.clone(),
-        meta.clone(),
-        backends.clock.clone(),
-        config.scratch_dir(),
+    let disk = Arc::new(DiskGuard::new(
+        Arc::new(FsDisk::new(config.data_dir.clone(), config.disk_reserve)),
+        config.disk_reserve,
     ));
+    let cas = Arc::new(
+        ContentStore::new(
+            backends.blobs.clone(),
+            meta.clone(),
+            backends.clock.clone(),
+            config.scratch_dir(),
+        )
+        .with_disk(disk.clone()),
+    );
     let metrics = Arc::new(Metrics::new());
     let events = Arc::new(EventBus::new(backends.cache.clone(), backends.clock.clone()));
     // One hot catalog and index per process, so writes through this replica invalidate them.
@@ -222,7 +234,9 @@ pub fn app_state(config: &Config, backends: &Backends) -> Arc<AppState> {
         auth: AuthService::new(meta.clone(), backends.clock.clone(), config.anonymous_read),
         tokens: TokenService::new(meta.clone(), backends.clock.clone()),
         sessions: SessionService::new(meta.clone(), backends.cache.clone(), backends.clock.clone()),
-        health: HealthService::new(meta.clone(), backends.blobs.clone(), backends.cache.clone()),
+        health: HealthService::new(meta.clone(), backends.blobs.clone(), backends.cache.clone())
+            .with_disk(disk.clone()),
+        disk,
         metrics,
         events,
         // Validated when the configuration was loaded.

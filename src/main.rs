@@ -262,6 +262,7 @@ async fn serve(config: Config) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     spawn_upload_reaper(state.clone());
     spawn_temp_sweeper(state.clone());
+    spawn_disk_watch(state.clone());
     let app = http::routes(state);
     let grace = Duration::from_secs(config.shutdown_timeout);
     match config.server_tls().map_err(|e| e.to_string())? {
@@ -330,6 +331,19 @@ fn spawn_temp_sweeper(state: std::sync::Arc<http::AppState>) {
         loop {
             tick.tick().await;
             sweep_temp_files(&state, TEMP_SWEEP_EVERY).await;
+        }
+    });
+}
+
+/// Measures the data disk every few seconds, so the reserve is released as it fills up and put
+/// back once there is room again, whether or not requests come.
+fn spawn_disk_watch(state: std::sync::Arc<http::AppState>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            let disk = state.disk.clone();
+            let _ = tokio::task::spawn_blocking(move || disk.maintain()).await;
         }
     });
 }

@@ -2,6 +2,7 @@
 pub mod blob;
 pub mod cache;
 pub mod clock;
+pub mod disk;
 pub mod hot;
 pub mod http;
 pub mod management_client;

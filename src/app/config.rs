@@ -43,6 +43,9 @@ pub struct Config {
     pub secret_key: Option<String>,
     pub anonymous_read: bool,
     pub max_upload_size: u64,
+    /// Bytes kept free on the data directory's disk: writes that would leave less are refused
+    /// (507) and a reserve file of this size keeps deletes working on a full disk (0: off).
+    pub disk_reserve: u64,
     pub upstream_connect_timeout: u64,
     pub upstream_read_timeout: u64,
     pub shutdown_timeout: u64,
@@ -81,6 +84,7 @@ impl Default for Config {
             secret_key: None,
             anonymous_read: true,
             max_upload_size: 10 * 1024 * 1024 * 1024,
+            disk_reserve: 64 * 1024 * 1024,
             upstream_connect_timeout: 10,
             upstream_read_timeout: 60,
             shutdown_timeout: 30,
@@ -130,6 +134,7 @@ const KEYS: &[(&str, ValueType)] = &[
     ("secret_key", ValueType::Text),
     ("anonymous_read", ValueType::Boolean),
     ("max_upload_size", ValueType::Integer),
+    ("disk_reserve", ValueType::Integer),
     ("upstream_connect_timeout", ValueType::Integer),
     ("upstream_read_timeout", ValueType::Integer),
     ("shutdown_timeout", ValueType::Integer),

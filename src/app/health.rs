@@ -1,7 +1,8 @@
-//! Readiness: every backend answers, and how fast.
+//! Readiness: every backend answers, and how fast; and whether the data disk has room.
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::app::disk::DiskGuard;
 use crate::ports::{BlobRecords, BlobStore, PortError, TtlCache};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -11,19 +12,34 @@ pub struct BackendStatus {
     pub latency_ms: u64,
     /// The failure, for operators (backend messages carry no secrets).
     pub error: Option<String>,
-    /// What kind of failure: `tls` (a handshake or certificate problem), `timeout` or `error`.
+    /// What kind of failure: `tls` (a handshake or certificate problem), `timeout`, `error`, or
+    /// for the disk `low_space`.
     pub failure: Option<&'static str>,
+    /// The data disk only: bytes writes may still use.
+    pub free_bytes: Option<u64>,
 }
 
 pub struct HealthService {
     database: Arc<dyn BlobRecords>,
     blobs: Arc<dyn BlobStore>,
     cache: Arc<dyn TtlCache>,
+    disk: Option<Arc<DiskGuard>>,
 }
 
 impl HealthService {
     pub fn new(database: Arc<dyn BlobRecords>, blobs: Arc<dyn BlobStore>, cache: Arc<dyn TtlCache>) -> Self {
-        Self { database, blobs, cache }
+        Self {
+            database,
+            blobs,
+            cache,
+            disk: None,
+        }
+    }
+
+    /// Also reports the data disk (`disk`: not ok while writes are refused for lack of space).
+    pub fn with_disk(mut self, disk: Arc<DiskGuard>) -> Self {
+        self.disk = Some(disk);
+        self
     }
 
     /// Checks the three backends concurrently.
@@ -33,7 +49,38 @@ impl HealthService {
             timed("blob_store", self.blobs.check()),
             timed("cache", self.cache.check()),
         );
-        vec![db, blobs, cache]
+        let mut report = vec![db, blobs, cache];
+        if let Some(disk) = self.disk.clone() {
+            report.push(disk_status(disk).await);
+        }
+        report
+    }
+}
+
+/// The disk's entry; `maintain` may write the reserve back, so it runs off the async threads.
+async fn disk_status(disk: Arc<DiskGuard>) -> BackendStatus {
+    let started = Instant::now();
+    let status = tokio::task::spawn_blocking(move || disk.maintain()).await;
+    let latency_ms = started.elapsed().as_millis() as u64;
+    let (error, failure, free_bytes) = match status {
+        Ok(s) if s.low => (
+            Some(format!(
+                "{} bytes free for writes: uploads and caching are refused (507) until space is freed",
+                s.free
+            )),
+            Some("low_space"),
+            Some(s.free),
+        ),
+        Ok(s) => (None, None, Some(s.free)),
+        Err(e) => (Some(format!("disk check failed: {e}")), Some("error"), None),
+    };
+    BackendStatus {
+        name: "disk",
+        ok: error.is_none(),
+        latency_ms,
+        error,
+        failure,
+        free_bytes,
     }
 }
 
@@ -56,6 +103,7 @@ where
         latency_ms,
         error,
         failure,
+        free_bytes: None,
     }
 }
 

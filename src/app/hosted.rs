@@ -59,7 +59,10 @@ pub struct HostedService {
 }
 
 fn unavailable(e: PortError) -> HostedError {
-    HostedError::Unavailable(e.to_string())
+    match e {
+        PortError::StorageFull(m) => HostedError::InsufficientStorage(m),
+        other => HostedError::Unavailable(other.to_string()),
+    }
 }
 
 impl HostedService {
@@ -137,6 +140,7 @@ impl HostedService {
             expected_sha512: None,
             limit: Some(self.max_upload),
             content_type: request.content_type.clone(),
+            size_hint: request.declared_size,
         };
         let stored = self.cas.ingest(request.body, options).await.map_err(|e| match e {
             IngestError::TooLarge { limit } => HostedError::TooLarge { limit },
@@ -146,6 +150,7 @@ impl HostedService {
                 actual: actual.to_string(),
             },
             IngestError::Interrupted(m) => HostedError::BodyInterrupted(m),
+            IngestError::InsufficientStorage(m) => HostedError::InsufficientStorage(m),
             IngestError::Unavailable(m) => HostedError::Unavailable(m),
         })?;
         let file = HostedFile {

@@ -3,6 +3,7 @@ pub mod apply;
 pub mod auth;
 pub mod cas;
 pub mod config;
+pub mod disk;
 pub mod events;
 pub mod health;
 pub mod hosted;

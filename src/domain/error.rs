@@ -66,6 +66,9 @@ pub enum HostedError {
     RangeNotSatisfiable { size: u64 },
     #[error("upload interrupted: {0}")]
     BodyInterrupted(String),
+    /// The disk is full, or too full for this upload (507).
+    #[error("insufficient storage: {0}")]
+    InsufficientStorage(String),
     #[error("backend unavailable: {0}")]
     Unavailable(String),
 }
@@ -104,6 +107,9 @@ pub enum ProxyError {
     /// certificate) or the remote's TLS files cannot be loaded.
     #[error("upstream TLS failed: {0}")]
     UpstreamTls(String),
+    /// The disk is full: the copy could not be stored (and was not passed through).
+    #[error("insufficient storage: {0}")]
+    InsufficientStorage(String),
     #[error("requested range not satisfiable (size {size})")]
     RangeNotSatisfiable { size: u64 },
     #[error("backend unavailable: {0}")]

@@ -17,10 +17,31 @@ pub enum PortError {
     /// A body stream failed mid-way (client disconnect, upstream cut).
     #[error("stream interrupted: {0}")]
     Interrupted(String),
+    /// The backend has no room left (a full disk: ENOSPC, SQLite "database or disk is full",
+    /// PostgreSQL `disk_full`).
+    #[error("storage full: {0}")]
+    StorageFull(String),
 }
 
 impl PortError {
     pub fn backend(e: impl std::fmt::Display) -> Self {
         PortError::Backend(e.to_string())
     }
+
+    /// An IO failure: `StorageFull` when the disk (or a quota) is full, else `Backend`.
+    pub fn io(context: impl std::fmt::Display, e: &std::io::Error) -> Self {
+        if is_storage_full(e) {
+            PortError::StorageFull(format!("{context}: {e}"))
+        } else {
+            PortError::Backend(format!("{context}: {e}"))
+        }
+    }
+}
+
+/// ENOSPC or EDQUOT.
+pub fn is_storage_full(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    )
 }

@@ -12,6 +12,7 @@ pub mod s3;
 pub mod server;
 pub mod skopeo;
 pub mod tls;
+pub mod tmpfs;
 pub mod upstream;
 
 /// Under `ARTIFACTAPI_REQUIRE_BACKENDS=1` (set by `scripts/test.sh`), a missing backend fails the

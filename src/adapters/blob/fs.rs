@@ -325,5 +325,5 @@ fn is_missing(e: &io::Error) -> bool {
 }
 
 fn io_err(op: &str, path: &Path, e: io::Error) -> PortError {
-    PortError::Backend(format!("{op} {}: {e}", path.display()))
+    PortError::io(format_args!("{op} {}", path.display()), &e)
 }

@@ -284,28 +284,31 @@ enum HealthResponse {
 #[derive(Object)]
 #[oai(skip_serializing_if_is_none)]
 struct BackendView {
-    /// `database`, `blob_store` or `cache`.
+    /// `database`, `blob_store`, `cache` or `disk` (the data directory's free space).
     name: String,
     ok: bool,
     latency_ms: u64,
     error: Option<String>,
-    /// When not ok: `tls` (certificate or handshake), `timeout` or `error`.
+    /// When not ok: `tls` (certificate or handshake), `timeout`, `error`, or `low_space` (disk).
     failure: Option<String>,
+    /// `disk` only: bytes writes may still use.
+    free_bytes: Option<u64>,
 }
 
 #[derive(Object)]
 struct ReadinessView {
-    /// `ready` or `unavailable`.
+    /// `ready`, `unavailable` (a backend does not answer) or `low_space` (the data disk is
+    /// nearly full: reads and deletes work, writes are refused with 507).
     status: String,
     backends: Vec<BackendView>,
 }
 
 #[derive(ApiResponse)]
 enum ReadinessResponse {
-    /// Every backend answers.
+    /// Every backend answers and the data disk has room.
     #[oai(status = 200)]
     Ready(Json<ReadinessView>),
-    /// At least one backend does not answer.
+    /// A backend does not answer, or the data disk is nearly full.
     #[oai(status = 503)]
     Unavailable(Json<ReadinessView>),
 }
@@ -492,8 +495,14 @@ impl AdminApi {
     async fn readiness(&self, Data(state): Data<&Arc<AppState>>) -> ReadinessResponse {
         let backends = state.health.readiness().await;
         let ready = backends.iter().all(|b| b.ok);
+        let only_disk = backends.iter().all(|b| b.ok || b.name == "disk");
+        let status = match (ready, only_disk) {
+            (true, _) => "ready",
+            (false, true) => "low_space",
+            (false, false) => "unavailable",
+        };
         let view = ReadinessView {
-            status: if ready { "ready" } else { "unavailable" }.into(),
+            status: status.into(),
             backends: backends
                 .into_iter()
                 .map(|b| BackendView {
@@ -502,6 +511,7 @@ impl AdminApi {
                     latency_ms: b.latency_ms,
                     error: b.error,
                     failure: b.failure.map(str::to_string),
+                    free_bytes: b.free_bytes,
                 })
                 .collect(),
         };

@@ -110,6 +110,14 @@ impl From<HostedError> for HttpError {
                 err
             }
             HostedError::BodyInterrupted(_) => HttpError::new(StatusCode::BAD_REQUEST, "BODY_INTERRUPTED", message),
+            HostedError::InsufficientStorage(cause) => {
+                tracing::warn!(cause, "write refused: insufficient storage");
+                HttpError::new(
+                    StatusCode::INSUFFICIENT_STORAGE,
+                    "INSUFFICIENT_STORAGE",
+                    "not enough free disk space to store this; delete something or try later",
+                )
+            }
             HostedError::Unavailable(cause) => HttpError::unavailable(&cause),
         }
     }

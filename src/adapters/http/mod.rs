@@ -25,6 +25,7 @@ use std::sync::Arc;
 
 use crate::app::auth::AuthService;
 use crate::app::cas::ContentStore;
+use crate::app::disk::DiskGuard;
 use crate::app::events::EventBus;
 use crate::app::health::HealthService;
 use crate::app::hosted::HostedService;
@@ -73,6 +74,8 @@ pub struct AppState {
     pub tokens: TokenService,
     pub sessions: SessionService,
     pub health: HealthService,
+    /// Free space on the data disk, checked before every write request.
+    pub disk: Arc<DiskGuard>,
     pub metrics: Arc<Metrics>,
     pub events: Arc<EventBus>,
     /// Whose `X-Forwarded-*` headers absolute links believe.
@@ -110,6 +113,21 @@ pub fn openapi_service() -> OpenApiService<ManagementApis, ()> {
     )
 }
 
+/// Before a write request, measures the data disk: when it is nearly full this releases the
+/// reserve, so the write (a delete, say) finds the room SQLite needs. Uploads are refused by the
+/// content store itself.
+async fn check_disk_on_writes<E: Endpoint>(next: E, req: poem::Request) -> poem::Result<poem::Response> {
+    use poem::http::Method;
+    let writes = matches!(
+        *req.method(),
+        Method::PUT | Method::POST | Method::PATCH | Method::DELETE
+    );
+    if writes && let Some(state) = req.data::<Arc<AppState>>() {
+        state.disk.check();
+    }
+    next.call(req).await.map(poem::IntoResponse::into_response)
+}
+
 pub fn routes(state: Arc<AppState>) -> impl Endpoint {
     let api = openapi_service();
     let docs = api.swagger_ui();
@@ -129,6 +147,7 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         )
         .around(ui::root_redirect)
         .around(metrics::count_requests)
+        .around(check_disk_on_writes)
         .with(Tracing)
         .data(state)
 }

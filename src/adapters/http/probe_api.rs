@@ -105,6 +105,7 @@ impl ProbeApi {
                     | ProxyError::NotCachedOffline(_)
                     | ProxyError::UpstreamFailed(_)
                     | ProxyError::UpstreamTls(_)
+                    | ProxyError::InsufficientStorage(_)
                     | ProxyError::RangeNotSatisfiable { .. } => R::Unavailable(unavailable(&message)),
                 }
             }

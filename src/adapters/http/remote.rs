@@ -97,6 +97,9 @@ impl From<ProxyError> for HttpError {
                 err.headers.push((header::CONTENT_RANGE, format!("bytes */{size}")));
                 err
             }
+            ProxyError::InsufficientStorage(cause) => {
+                HttpError::from(crate::domain::error::HostedError::InsufficientStorage(cause))
+            }
             ProxyError::Unavailable(cause) => HttpError::from(crate::domain::error::HostedError::Unavailable(cause)),
         }
     }

@@ -165,8 +165,15 @@ impl MetaStore {
 pub(crate) fn db_err(e: DbErr) -> PortError {
     match e.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(_)) => PortError::Conflict,
+        _ if is_disk_full(&e.to_string()) => PortError::StorageFull(e.to_string()),
         _ => PortError::backend(e),
     }
+}
+
+/// SQLite's SQLITE_FULL ("database or disk is full") and PostgreSQL's `disk_full` (53100,
+/// "could not extend file ... No space left on device").
+fn is_disk_full(message: &str) -> bool {
+    message.contains("database or disk is full") || message.contains("No space left on device")
 }
 
 /// The precision both backends store (PostgreSQL `timestamptz` keeps microseconds), so what is

@@ -6,6 +6,7 @@ use futures::StreamExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::app::disk::DiskGuard;
 use crate::domain::digest::Digest;
 use crate::ports::{BlobRecord, BlobRecords, BlobStore, ByteStream, Clock, PortError};
 use spool::{HashWhen, Spool};
@@ -28,6 +29,9 @@ pub enum IngestError {
     IntegrityMismatch { expected: String, actual: String },
     #[error("body interrupted: {0}")]
     Interrupted(String),
+    /// The disk is full, or too full for this body (507).
+    #[error("insufficient storage: {0}")]
+    InsufficientStorage(String),
     #[error("storage unavailable: {0}")]
     Unavailable(String),
 }
@@ -36,6 +40,7 @@ impl From<PortError> for IngestError {
     fn from(e: PortError) -> Self {
         match e {
             PortError::Interrupted(m) => IngestError::Interrupted(m),
+            PortError::StorageFull(m) => IngestError::InsufficientStorage(m),
             other => IngestError::Unavailable(other.to_string()),
         }
     }
@@ -56,6 +61,9 @@ pub struct IngestOptions {
     pub expected_sha512: Option<String>,
     pub limit: Option<u64>,
     pub content_type: Option<String>,
+    /// The size the source declared (Content-Length), checked against the free disk space
+    /// before anything is written.
+    pub size_hint: Option<u64>,
 }
 
 pub struct ContentStore {
@@ -63,6 +71,7 @@ pub struct ContentStore {
     records: Arc<dyn BlobRecords>,
     clock: Arc<dyn Clock>,
     scratch: PathBuf,
+    disk: Option<Arc<DiskGuard>>,
 }
 
 impl ContentStore {
@@ -79,7 +88,14 @@ impl ContentStore {
             records,
             clock,
             scratch,
+            disk: None,
         }
+    }
+
+    /// Refuses writes (`InsufficientStorage`) that the disk holding `scratch` has no room for.
+    pub fn with_disk(mut self, disk: Arc<DiskGuard>) -> Self {
+        self.disk = Some(disk);
+        self
     }
 
     pub async fn ingest(&self, body: ByteStream, options: IngestOptions) -> Result<Ingested, IngestError> {
@@ -91,7 +107,9 @@ impl ContentStore {
     /// last chunk follows only once the digest matches. The channel is bounded, so a slow
     /// client paces the transfer; a client that goes away stops receiving while the ingest
     /// goes on to completion for everyone else. Any failure is forwarded as an error item, so
-    /// the client never mistakes a cut body for a complete one.
+    /// the client never mistakes a cut body for a complete one, with one exception: a body
+    /// nothing verifies that does not fit on the disk is passed through to the client whole
+    /// and not stored (`InsufficientStorage` tells the caller).
     pub async fn ingest_forwarding(
         &self,
         body: ByteStream,
@@ -112,6 +130,16 @@ impl ContentStore {
         options: IngestOptions,
         forward: &mut Option<Forward>,
     ) -> Result<Ingested, IngestError> {
+        let verifying = options.expected.is_some() || options.expected_sha512.is_some();
+        if let Some(disk) = &self.disk
+            && let Err(status) = disk.admits(options.size_hint)
+        {
+            let reason = format!("{} bytes free on the data disk", status.free);
+            return match forward.take() {
+                Some(tx) if !verifying => pass_through(body, tx, reason, 0).await,
+                _ => Err(IngestError::InsufficientStorage(reason)),
+            };
+        }
         tokio::fs::create_dir_all(&self.scratch)
             .await
             .map_err(|e| IngestError::Unavailable(format!("scratch dir: {e}")))?;
@@ -119,13 +147,12 @@ impl ContentStore {
             .prefix(sweep::TEMP_PREFIX)
             .tempfile_in(&self.scratch)
             .map_err(|e| IngestError::Unavailable(format!("temp file: {e}")))?;
-        // `temp_path` deletes the file when dropped, on every exit path; `_held` tells a sweep
+        // `temp_path` deletes the file when dropped, on every exit path; `held` tells a sweep
         // (of this or a restarted process) the file is in use until then.
         let (file, temp_path) = temp.into_parts();
-        let _held = sweep::hold(&temp_path);
+        let held = sweep::hold(&temp_path);
         // A body with a promised digest keeps its last chunk back until the digest matches,
         // so a client never receives a complete body that failed verification.
-        let verifying = options.expected.is_some() || options.expected_sha512.is_some();
         let when = if forward.is_some() && !verifying {
             HashWhen::AfterEnd
         } else {
@@ -150,9 +177,23 @@ impl ContentStore {
             if let Some(ready) = ready {
                 send(forward, ready).await;
             }
-            spool.push(chunk).await?;
+            if let Err(e) = spool.push(chunk).await {
+                // Every handle on the temp file goes, so its blocks are free again at once.
+                drop((spool, held));
+                return self
+                    .out_of_space(e, body, forward, verifying, temp_path, received)
+                    .await;
+            }
         }
-        let hashes = spool.finish().await?;
+        let hashes = match spool.finish().await {
+            Ok(hashes) => hashes,
+            Err(e) => {
+                drop(held);
+                return self
+                    .out_of_space(e, body, forward, verifying, temp_path, received)
+                    .await;
+            }
+        };
         if let (Some(expected), Some(actual)) = (options.expected_sha512, hashes.sha512)
             && actual != expected
         {
@@ -181,12 +222,40 @@ impl ContentStore {
             created_at: self.clock.now(),
         };
         self.records.record(&record).await?;
-        drop(temp_path);
+        drop((held, temp_path));
         Ok(Ingested { digest, size })
     }
 }
 
 impl ContentStore {
+    /// A temp file write failed. When it is the disk filling up under a body nothing verifies
+    /// and a client is receiving it, the temp file goes at once and the rest of the body is
+    /// passed through unstored; otherwise the error stands (and the client hears of it).
+    async fn out_of_space(
+        &self,
+        error: IngestError,
+        body: ByteStream,
+        forward: &mut Option<Forward>,
+        verifying: bool,
+        temp: tempfile::TempPath,
+        sent: u64,
+    ) -> Result<Ingested, IngestError> {
+        let IngestError::InsufficientStorage(reason) = error else {
+            return Err(error);
+        };
+        drop(temp);
+        if let Some(disk) = &self.disk {
+            disk.check();
+        }
+        match forward.take() {
+            Some(tx) if !verifying => pass_through(body, tx, reason, sent).await,
+            other => {
+                *forward = other;
+                Err(IngestError::InsufficientStorage(reason))
+            }
+        }
+    }
+
     /// Removes temp files that no live ingest holds and that were last written `min_age` ago or
     /// more (`Duration::ZERO` at start: whatever a killed process left behind).
     pub async fn sweep_temp_files(&self, min_age: std::time::Duration) -> std::io::Result<Swept> {
@@ -195,6 +264,25 @@ impl ContentStore {
             .await
             .map_err(std::io::Error::other)?
     }
+}
+
+/// Sends the rest of `body` to the client without storing it, then reports why it was not
+/// stored. A source failure mid-way still reaches the client as an error item.
+async fn pass_through(mut body: ByteStream, tx: Forward, reason: String, sent: u64) -> Result<Ingested, IngestError> {
+    tracing::warn!(
+        reason,
+        already_sent = sent,
+        "disk full: passing the body through uncached"
+    );
+    while let Some(chunk) = body.next().await {
+        let failed = chunk.is_err();
+        if tx.send(chunk).await.is_err() || failed {
+            break;
+        }
+    }
+    Err(IngestError::InsufficientStorage(format!(
+        "{reason}: passed through uncached"
+    )))
 }
 
 /// Forwards one chunk; a client that went away stops receiving, the ingest goes on.

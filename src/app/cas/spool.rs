@@ -87,6 +87,9 @@ impl Spool {
     async fn join(&mut self) -> Result<Hashes, IngestError> {
         match (&mut self.writer).await {
             Ok(Ok(hashes)) => Ok(hashes),
+            Ok(Err(e)) if crate::ports::error::is_storage_full(&e) => {
+                Err(IngestError::InsufficientStorage(format!("temp file: {e}")))
+            }
             Ok(Err(e)) => Err(IngestError::Unavailable(format!("temp file: {e}"))),
             Err(e) => Err(IngestError::Unavailable(format!("temp file writer: {e}"))),
         }

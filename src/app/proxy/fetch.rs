@@ -21,6 +21,8 @@ const DONE_NOT_FOUND: &str = "not_found";
 const DONE_FAILED: &str = "failed";
 /// The body did not match the digest its index promised: nothing was stored.
 const DONE_MISMATCH: &str = "mismatch";
+/// The disk had no room for the copy.
+const DONE_NO_SPACE: &str = "no_space";
 
 pub(super) enum Fetched {
     /// We are the fetcher and our client reads the body as it arrives.
@@ -152,6 +154,9 @@ impl Inner {
                 "the concurrent fetch of this path failed".into(),
             )),
             Some(DONE_MISMATCH) => Err(mismatch()),
+            Some(DONE_NO_SPACE) => Err(ProxyError::InsufficientStorage(
+                "the concurrent fetch could not be stored: the disk is full".into(),
+            )),
             // Just fetched for us: serve it even if its TTL is zero.
             Some(DONE_OK) => match self.index.get(&target.repo, &target.key).await.map_err(unavailable)? {
                 Some(object) => Ok(Fetched::Stored(object)),
@@ -236,6 +241,7 @@ impl Inner {
             expected_sha512: target.location.expected_sha512.clone(),
             limit: None,
             content_type: content_type.clone(),
+            size_hint: response.header("content-length").and_then(|v| v.parse().ok()),
         };
         // Our client's body ends only when every sender is gone: holding a clone until the
         // object is recorded and the lock released means a client that has read the whole body
@@ -286,6 +292,10 @@ impl Inner {
             Err(e @ (IngestError::Mismatch { .. } | IngestError::IntegrityMismatch { .. })) => {
                 tracing::warn!(repository = %target.repo, path = %target.path, error = %e, "upstream content does not match its promised digest; not stored");
                 (DONE_MISMATCH, Err(mismatch()))
+            }
+            Err(IngestError::InsufficientStorage(reason)) => {
+                tracing::warn!(repository = %target.repo, path = %target.path, reason, "upstream fetch not cached: disk full");
+                (DONE_NO_SPACE, Err(ProxyError::InsufficientStorage(reason)))
             }
             Err(e) => {
                 tracing::warn!(repository = %target.repo, path = %target.path, error = %e, "upstream fetch not stored");

@@ -78,7 +78,10 @@ enum Member {
 }
 
 pub(crate) fn unavailable(e: PortError) -> RegistryError {
-    RegistryError::Unavailable(e.to_string())
+    match e {
+        PortError::StorageFull(m) => RegistryError::InsufficientStorage(m),
+        other => RegistryError::Unavailable(other.to_string()),
+    }
 }
 
 pub(crate) fn ingest_error(e: IngestError) -> RegistryError {
@@ -91,6 +94,7 @@ pub(crate) fn ingest_error(e: IngestError) -> RegistryError {
             RegistryError::DigestInvalid(format!("expected {expected}, content is {actual}"))
         }
         IngestError::Interrupted(m) => RegistryError::BlobUploadInvalid(format!("body interrupted: {m}")),
+        IngestError::InsufficientStorage(m) => RegistryError::InsufficientStorage(m),
         IngestError::Unavailable(m) => RegistryError::Unavailable(m),
     }
 }

@@ -42,6 +42,9 @@ pub enum RegistryError {
     TooLarge { limit: u64 },
     #[error("requested range not satisfiable (size {size})")]
     RangeNotSatisfiable { size: u64 },
+    /// The disk is full, or too full for this blob (507).
+    #[error("insufficient storage: {0}")]
+    InsufficientStorage(String),
     #[error("backend unavailable: {0}")]
     Unavailable(String),
 }
@@ -64,6 +67,7 @@ impl RegistryError {
             RegistryError::Upstream(_) => "UPSTREAM_FAILED",
             RegistryError::UpstreamTls(_) => "UPSTREAM_TLS",
             RegistryError::Unsupported(_) | RegistryError::RangeNotSatisfiable { .. } => "UNSUPPORTED",
+            RegistryError::InsufficientStorage(_) => "INSUFFICIENT_STORAGE",
             RegistryError::Unavailable(_) => "UNAVAILABLE",
         }
     }

@@ -74,6 +74,7 @@ impl From<RegistryError> for OciError {
             RegistryError::Denied(_) => StatusCode::FORBIDDEN,
             RegistryError::Upstream(_) | RegistryError::UpstreamTls(_) => StatusCode::BAD_GATEWAY,
             RegistryError::Unsupported(_) => StatusCode::METHOD_NOT_ALLOWED,
+            RegistryError::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
             RegistryError::Unavailable(cause) => return unavailable(cause),
             RegistryError::BlobUploadInvalid(_)
             | RegistryError::DigestInvalid(_)
