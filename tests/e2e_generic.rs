@@ -464,3 +464,53 @@ fn walk(dir: &std::path::Path) -> usize {
         .map(|p| if p.is_dir() { walk(&p) } else { 1 })
         .sum()
 }
+
+/// Percent-encoded bytes that are not UTF-8 are a JSON `INVALID_PATH` on every surface (OCI
+/// error JSON on `/v2`), never the framework's plain-text 400.
+#[tokio::test]
+async fn a_path_that_is_not_utf8_is_a_json_invalid_path() {
+    let server = Server::start(&[]).await;
+    server
+        .create_repository(json!({"name": "files", "kind": "local", "package": "generic"}))
+        .await;
+    server
+        .create_repository(json!({"name": "reg", "kind": "local", "package": "docker"}))
+        .await;
+    let client = reqwest::Client::new();
+    for (method, path) in [
+        ("GET", "/api/v1/local/files/%c0%ae"),
+        ("PUT", "/api/v1/local/files/a/%ff.txt"),
+        ("GET", "/api/v1/remote/up/%c0%ae"),
+        ("GET", "/api/v1/local/fi%c0les/x"),
+        ("GET", "/api/v2/repositories/%c0%ae"),
+    ] {
+        let r = client
+            .request(method.parse().unwrap(), server.url(path))
+            .bearer_auth(ADMIN_TOKEN)
+            .body("x")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{method} {path}");
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json"),
+            "{method} {path}"
+        );
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["code"], "INVALID_PATH", "{method} {path}: {body}");
+    }
+    for path in ["/v2/reg/%c0%ae/manifests/1.0", "/v2/re%ffg/app/tags/list"] {
+        let r = client
+            .get(server.url(path))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{path}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["errors"][0]["code"], "NAME_INVALID", "{path}: {body}");
+    }
+}

@@ -128,6 +128,25 @@ async fn check_disk_on_writes<E: Endpoint>(next: E, req: poem::Request) -> poem:
     next.call(req).await.map(poem::IntoResponse::into_response)
 }
 
+/// The router drops path parameters that are not UTF-8 once percent-decoded and then refuses
+/// the route with a plain-text 400 before any handler runs; answer that in JSON like every other
+/// bad path (`INVALID_PATH`, or the OCI error on `/v2`).
+async fn json_path_errors<E: Endpoint>(next: E, req: poem::Request) -> poem::Result<poem::Response> {
+    let registry = req.uri().path().starts_with("/v2");
+    match next.call(req).await {
+        Ok(response) => Ok(poem::IntoResponse::into_response(response)),
+        Err(e) if e.is::<poem::error::ParsePathError>() && registry => Ok(registry::invalid_path()),
+        Err(e) if e.is::<poem::error::ParsePathError>() => {
+            Ok(poem::IntoResponse::into_response(errors::HttpError::new(
+                poem::http::StatusCode::BAD_REQUEST,
+                "INVALID_PATH",
+                "the path is not valid UTF-8 once percent-decoded",
+            )))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 pub fn routes(state: Arc<AppState>) -> impl Endpoint {
     let api = openapi_service();
     let docs = api.swagger_ui();
@@ -146,6 +165,7 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
                 .nest("/", api),
         )
         .around(ui::root_redirect)
+        .around(json_path_errors)
         .around(metrics::count_requests)
         .around(check_disk_on_writes)
         .with(Tracing)

@@ -183,6 +183,22 @@ fn ping(call: &Call<'_>) -> Result<Response, OciError> {
     Ok(Response::builder().content_type("application/json").body("{}"))
 }
 
+/// A `/v2` path that is not UTF-8 once percent-decoded (the router refuses it before any
+/// handler runs), as an OCI error.
+pub(super) fn invalid_path() -> Response {
+    let mut response = OciError::new(
+        StatusCode::BAD_REQUEST,
+        "NAME_INVALID",
+        "the path is not valid UTF-8 once percent-decoded",
+    )
+    .into_response();
+    response.headers_mut().insert(
+        "docker-distribution-api-version",
+        HeaderValue::from_static("registry/2.0"),
+    );
+    response
+}
+
 /// Logs a registry write with the token name (never the secret).
 pub(super) fn log_write(call: &Call<'_>, action: &str, name: &ImageName, what: &str) {
     tracing::info!(token = call.who(), action, repository = %name.repo, image = %name.image, what, "write");
