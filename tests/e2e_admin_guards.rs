@@ -1,5 +1,5 @@
 //! End to end: management API guards: a repository's kind and package cannot change under its
-//! data.
+//! data, and `/metrics` labels only repositories that exist.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod support;
 
@@ -102,4 +102,47 @@ async fn kind_and_package_are_fixed_while_a_repository_holds_data() {
     assert_eq!(flushed.status(), StatusCode::OK);
     let r = patch("up", json!({"package": "pypi"})).await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn metrics_label_only_repositories_that_exist() {
+    let server = Server::start(&[]).await;
+    server
+        .create_repository(json!({"name": "files", "kind": "local", "package": "generic"}))
+        .await;
+    let client = Client::new();
+    assert_eq!(
+        client
+            .get(server.url("/api/v1/local/files/missing"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    for i in 0..20 {
+        for kind in ["local", "remote", "virtual", "nokind"] {
+            let r = client
+                .get(server.url(&format!("/api/v1/{kind}/probe-{i}/x")))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        }
+    }
+    let text = client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!text.contains("probe-"), "unknown names never become series:\n{text}");
+    assert!(text.contains(r#"repository="files""#), "{text}");
+    let unknown = text
+        .lines()
+        .find(|l| l.starts_with("artifactapi_http_requests_total") && l.contains(r#"repository="_unknown""#))
+        .unwrap_or_else(|| panic!("no _unknown series:\n{text}"));
+    assert!(unknown.ends_with(" 80"), "{unknown}");
 }

@@ -235,9 +235,16 @@ fn repository_of(path: &str) -> &str {
         .unwrap_or("")
 }
 
-/// Middleware: counts every request once its status is known.
+/// The label of requests naming a repository that does not exist: one series for all of them,
+/// so requests for made-up names cannot grow `/metrics` without bound. Not a valid repository
+/// name, so it never collides with a real one.
+pub const UNKNOWN_REPOSITORY: &str = "_unknown";
+
+/// Middleware: counts every request once its status is known, labelled with the repository it
+/// names only when that repository exists (asked after the handler ran, so the definition is
+/// in the hot catalog).
 pub async fn count_requests<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
-    let repository = repository_of(req.uri().path()).to_string();
+    let named = repository_of(req.uri().path()).to_string();
     let method = req.method().as_str().to_string();
     let state = req.data::<Arc<AppState>>().cloned();
     let response = match next.call(req).await {
@@ -245,9 +252,14 @@ pub async fn count_requests<E: Endpoint>(next: E, req: Request) -> poem::Result<
         Err(e) => e.into_response(),
     };
     if let Some(state) = state {
+        let repository = if named.is_empty() || state.repositories.get(&named).await.is_ok() {
+            named.as_str()
+        } else {
+            UNKNOWN_REPOSITORY
+        };
         state
             .metrics
-            .count_request(&repository, &method, response.status().as_u16());
+            .count_request(repository, &method, response.status().as_u16());
     }
     Ok(response)
 }
