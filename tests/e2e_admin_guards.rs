@@ -1,5 +1,5 @@
 //! End to end: management API guards: a repository's kind and package cannot change under its
-//! data, and `/metrics` labels only repositories that exist.
+//! data, list cursors are checked, and `/metrics` labels only repositories that exist.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod support;
 
@@ -102,6 +102,82 @@ async fn kind_and_package_are_fixed_while_a_repository_holds_data() {
     assert_eq!(flushed.status(), StatusCode::OK);
     let r = patch("up", json!({"package": "pypi"})).await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_cursor_the_server_did_not_hand_out_is_a_bad_request() {
+    let server = Server::start(&[]).await;
+    let client = Client::new();
+    for name in ["a", "b", "c"] {
+        server
+            .create_repository(json!({"name": name, "kind": "local", "package": "generic"}))
+            .await;
+    }
+    for path in ["x/1", "x/2", "x/3"] {
+        let r = client
+            .put(server.url(&format!("/api/v1/local/a/{path}")))
+            .bearer_auth(ADMIN_TOKEN)
+            .body("x")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let get = |path: &str, query: Vec<(&str, String)>| {
+        client
+            .get(server.url(path))
+            .query(&query)
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+    };
+    // Cursors handed out work.
+    let first = get("/api/v2/repositories", vec![("limit", "2".into())]).await.unwrap();
+    let cursor = first.headers()["x-next-cursor"].to_str().unwrap().to_string();
+    let rest: Value = get("/api/v2/repositories", vec![("cursor", cursor.clone())])
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rest[0]["name"], "c");
+    let objects = "/api/v2/repositories/a/objects";
+    let first = get(objects, vec![("limit", "2".into()), ("prefix", "x/".into())])
+        .await
+        .unwrap();
+    let object_cursor = first.headers()["x-next-cursor"].to_str().unwrap().to_string();
+    let rest: Value = get(
+        objects,
+        vec![("prefix", "x/".into()), ("cursor", object_cursor.clone())],
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(rest[0]["path"], "x/3");
+
+    // Anything else is refused rather than ignored or answered with an empty page.
+    for bad in ["", "zzz", "%%%", "not a cursor", "b"] {
+        let r = get("/api/v2/repositories", vec![("cursor", bad.into())]).await.unwrap();
+        assert_eq!(
+            error_code(r).await,
+            (StatusCode::BAD_REQUEST, "INVALID_PARAMETER".to_string()),
+            "repositories cursor {bad:?}"
+        );
+        let r = get(objects, vec![("cursor", bad.into())]).await.unwrap();
+        assert_eq!(
+            error_code(r).await,
+            (StatusCode::BAD_REQUEST, "INVALID_PARAMETER".to_string()),
+            "objects cursor {bad:?}"
+        );
+    }
+    // A cursor from one listing does not fit another.
+    let r = get(objects, vec![("prefix", "y/".into()), ("cursor", object_cursor)])
+        .await
+        .unwrap();
+    assert_eq!(error_code(r).await.0, StatusCode::BAD_REQUEST);
+    let r = get(objects, vec![("cursor", cursor)]).await.unwrap();
+    assert_eq!(error_code(r).await.0, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! The pure core: value types, validation and decisions. No IO, no async, no frameworks.
 pub mod access;
 pub mod cache_policy;
+pub mod cursor;
 pub mod digest;
 pub mod error;
 pub mod formats;

@@ -11,6 +11,7 @@ use super::AppState;
 use super::auth::presented_secret;
 use crate::app::auth::Principal;
 use crate::app::repositories::ListFilter;
+use crate::domain::cursor;
 use crate::domain::error::{AuthError, RepositoryError};
 use crate::domain::repository::{Kind, KindSettings, PackageType, Repository, RepositoryDraft};
 use crate::domain::token::Scope;
@@ -218,7 +219,8 @@ enum ListRepositoriesResponse {
         Json<Vec<RepositoryView>>,
         #[oai(header = "X-Next-Cursor")] Option<String>,
     ),
-    /// An unknown kind or package, or a bad limit (`field` names it).
+    /// An unknown kind or package, a bad limit, or a cursor this listing did not hand out
+    /// (`field` names it).
     #[oai(status = 400)]
     BadRequest(Json<ApiError>),
     /// Reads need a token on this instance.
@@ -387,7 +389,7 @@ impl AdminApi {
         package: Query<Option<String>>,
         /// Page size (default 100, at most 1000).
         limit: Query<Option<u32>>,
-        /// The `X-Next-Cursor` of the previous page.
+        /// The `X-Next-Cursor` of the previous page, as it was (any other value is a 400).
         cursor: Query<Option<String>>,
     ) -> ListRepositoriesResponse {
         use ListRepositoriesResponse as R;
@@ -407,10 +409,15 @@ impl AdminApi {
                 Some("limit"),
             ));
         }
+        let listing = cursor::repositories_listing();
+        let after = match cursor.0.as_deref().map(|c| cursor::decode(&listing, c)).transpose() {
+            Ok(after) => after,
+            Err(e) => return R::BadRequest(api_error("INVALID_PARAMETER", e.to_string(), Some("cursor"))),
+        };
         let filter = ListFilter {
             kind,
             package,
-            after: cursor.0,
+            after,
             limit: limit as usize,
         };
         let principal = match reader(state, req).await {
@@ -419,7 +426,10 @@ impl AdminApi {
         };
         let visible = |name: &str| state.auth.authorize(&principal, Scope::Read, Some(name)).is_ok();
         match state.repositories.list_page(&filter, &visible).await {
-            Ok((repos, next)) => R::Ok(Json(repos.into_iter().map(RepositoryView::from).collect()), next),
+            Ok((repos, next)) => R::Ok(
+                Json(repos.into_iter().map(RepositoryView::from).collect()),
+                next.map(|last| cursor::encode(&listing, &last)),
+            ),
             Err(e) => match e {
                 RepositoryError::Unavailable(cause) => R::Unavailable(unavailable(&cause)),
                 RepositoryError::Invalid(_)

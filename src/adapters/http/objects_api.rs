@@ -10,6 +10,7 @@ use std::sync::Arc;
 use super::AppState;
 use super::admin::{ApiError, ApiTags, Denied, api_error, require, unavailable};
 use crate::app::objects::{FlushScope, ObjectInfo};
+use crate::domain::cursor;
 use crate::domain::error::ObjectsError;
 use crate::domain::token::Scope;
 use crate::ports::PageRequest;
@@ -135,7 +136,7 @@ impl ObjectsApi {
         name: Path<String>,
         /// Only paths starting with this.
         prefix: Query<Option<String>>,
-        /// The `X-Next-Cursor` of the previous page.
+        /// The `X-Next-Cursor` of the previous page, as it was (any other value is a 400).
         cursor: Query<Option<String>>,
         /// Page size (default 100, at most 1000).
         limit: Query<Option<u64>>,
@@ -143,13 +144,24 @@ impl ObjectsApi {
         if let Err(d) = require(state, req, Scope::Read, Some(&name.0)).await {
             return BrowseResponse::denied(d);
         }
+        let prefix = prefix.0.unwrap_or_default();
+        let listing = cursor::objects_listing(&name.0, &prefix);
+        let after = match cursor.0.as_deref().map(|c| cursor::decode(&listing, c)).transpose() {
+            Ok(after) => after,
+            Err(e) => {
+                return BrowseResponse::BadRequest(api_error("INVALID_PARAMETER", e.to_string(), Some("cursor")));
+            }
+        };
         let page = PageRequest {
-            prefix: prefix.0.unwrap_or_default(),
-            after: cursor.0,
+            prefix,
+            after,
             limit: limit.0.unwrap_or(100),
         };
         match state.objects.browse(&name.0, page).await {
-            Ok((objects, next)) => BrowseResponse::Ok(Json(objects.into_iter().map(ObjectView::from).collect()), next),
+            Ok((objects, next)) => BrowseResponse::Ok(
+                Json(objects.into_iter().map(ObjectView::from).collect()),
+                next.map(|last| cursor::encode(&listing, &last)),
+            ),
             Err(e) => BrowseResponse::failed(e),
         }
     }
