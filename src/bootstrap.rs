@@ -157,6 +157,7 @@ pub async fn connect(config: &Config) -> Result<Backends, BootstrapError> {
         user_agent: format!("artifactapi/{}", env!("CARGO_PKG_VERSION")),
         ca_file: config.ca_file.clone(),
         proxy: config.upstream_proxy.clone(),
+        deny_networks: config.deny_networks()?,
     })
     .map_err(BootstrapError::Upstream)?;
     Ok(Backends {

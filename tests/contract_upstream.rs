@@ -71,6 +71,7 @@ fn get(url: String) -> UpstreamRequest {
         headers: vec![],
         timeout: None,
         tls: Default::default(),
+        named_by_upstream: false,
     }
 }
 
@@ -365,4 +366,77 @@ async fn invalid_requests_fail_without_echoing_secrets() {
         .err()
         .expect("invalid URL");
     assert!(!error.to_string().contains("word"), "{error}");
+}
+
+fn guarded(deny: &[&str]) -> HttpUpstream {
+    HttpUpstream::new(UpstreamConfig {
+        deny_networks: deny.iter().map(|n| n.parse().unwrap()).collect(),
+        ..UpstreamConfig::default()
+    })
+    .unwrap()
+}
+
+fn named(url: String) -> UpstreamRequest {
+    UpstreamRequest {
+        named_by_upstream: true,
+        ..get(url)
+    }
+}
+
+#[tokio::test]
+async fn hosts_named_by_upstream_content_in_denied_networks_are_refused_without_connecting() {
+    let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = connections.clone();
+    let addr = server(move |head, socket| {
+        seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async move {
+            let path = head.split_whitespace().nth(1).unwrap_or("").to_owned();
+            if path == "/to-denied" {
+                let port = socket.local_addr().unwrap().port();
+                let location = format!("location: http://127.0.0.2:{port}/x");
+                reply(socket, "302 Found", &[&location], b"").await;
+            } else {
+                reply(socket, "200 OK", &[], b"reached").await;
+            }
+        }
+    })
+    .await;
+    let port = addr.port();
+    let loopback = guarded(&["127.0.0.0/8", "::1/128"]);
+    for url in [
+        format!("http://127.0.0.1:{port}/x"),
+        format!("http://localhost:{port}/x"),
+    ] {
+        let error = loopback.send(named(url.clone())).await.err().expect("refused");
+        assert!(
+            matches!(error, PortError::Refused(ref m) if m.contains("upstream_deny_networks")),
+            "{url}: {error:?}"
+        );
+    }
+    assert_eq!(
+        connections.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "never connected"
+    );
+    // The same host as configured (not named by upstream content) is not restricted.
+    let response = loopback.send(get(format!("http://127.0.0.1:{port}/x"))).await.unwrap();
+    assert_eq!(body_of(response).await.unwrap(), b"reached");
+
+    // A redirect to a denied address is refused too.
+    let only_two = guarded(&["127.0.0.2/32"]);
+    let error = only_two
+        .send(named(format!("http://127.0.0.1:{port}/to-denied")))
+        .await
+        .err()
+        .expect("redirect refused");
+    assert!(matches!(error, PortError::Refused(_)), "{error:?}");
+    let response = only_two
+        .send(named(format!("http://localhost:{port}/x")))
+        .await
+        .unwrap();
+    assert_eq!(
+        body_of(response).await.unwrap(),
+        b"reached",
+        "allowed names resolve as usual"
+    );
 }

@@ -23,6 +23,7 @@ fn get(url: String, tls: UpstreamTls) -> UpstreamRequest {
         headers: vec![],
         timeout: None,
         tls,
+        named_by_upstream: false,
     }
 }
 

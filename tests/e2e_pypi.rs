@@ -102,7 +102,9 @@ async fn pip_installs_through_the_remote_and_again_from_cache() {
         simple_page(&[(bad_url, "aabad-1.0-py3-none-any.whl".into())]),
     );
 
-    let server = Server::start(&[]).await;
+    // The files host is another loopback port, which upstream_deny_networks refuses by default
+    // for hosts an index names.
+    let server = Server::start(&[("ARTIFACTAPI_UPSTREAM_DENY_NETWORKS", String::new())]).await;
     let created = reqwest::Client::new()
         .post(server.url("/api/v2/repositories"))
         .bearer_auth(ADMIN_TOKEN)

@@ -48,6 +48,9 @@ pub struct Config {
     pub disk_reserve: u64,
     pub upstream_connect_timeout: u64,
     pub upstream_read_timeout: u64,
+    /// Networks (CIDR or single addresses) that hosts named by upstream content (index links,
+    /// token realms) may not connect to; `None`: `DEFAULT_DENY_NETWORKS`.
+    pub upstream_deny_networks: Option<Vec<String>>,
     pub shutdown_timeout: u64,
     pub log_format: LogFormat,
     pub log_level: String,
@@ -87,6 +90,7 @@ impl Default for Config {
             disk_reserve: 64 * 1024 * 1024,
             upstream_connect_timeout: 10,
             upstream_read_timeout: 60,
+            upstream_deny_networks: None,
             shutdown_timeout: 30,
             log_format: LogFormat::Human,
             log_level: "info".into(),
@@ -112,12 +116,27 @@ pub const DEFAULT_TRUSTED_PROXIES: &[&str] = &[
     "fc00::/7",
 ];
 
+/// Loopback, link-local (which holds the common cloud metadata address 169.254.169.254),
+/// "this host", and the metadata addresses outside link-local (Alibaba, AWS IPv6, Azure's
+/// wireserver). Private networks are not in it: internal upstreams often name internal hosts.
+pub const DEFAULT_DENY_NETWORKS: &[&str] = &[
+    "127.0.0.0/8",
+    "::1/128",
+    "0.0.0.0/8",
+    "::/128",
+    "169.254.0.0/16",
+    "fe80::/10",
+    "100.100.100.200/32",
+    "fd00:ec2::254/128",
+    "168.63.129.16/32",
+];
+
 #[derive(Clone, Copy)]
 enum ValueType {
     Text,
     Integer,
     Boolean,
-    /// Comma-separated in the environment.
+    /// Comma-separated in the environment, an array in the file.
     List,
 }
 
@@ -137,6 +156,7 @@ const KEYS: &[(&str, ValueType)] = &[
     ("disk_reserve", ValueType::Integer),
     ("upstream_connect_timeout", ValueType::Integer),
     ("upstream_read_timeout", ValueType::Integer),
+    ("upstream_deny_networks", ValueType::List),
     ("shutdown_timeout", ValueType::Integer),
     ("log_format", ValueType::Text),
     ("log_level", ValueType::Text),
@@ -216,6 +236,7 @@ impl Config {
         self.database()?;
         self.blob_store()?;
         self.cache()?;
+        self.deny_networks()?;
         if self.max_upload_size == 0 {
             return Err(ConfigError::Invalid {
                 key: "max_upload_size",
@@ -297,6 +318,26 @@ impl Config {
             key: "cache_url",
             message,
         })
+    }
+
+    /// `upstream_deny_networks`, parsed: each entry a CIDR network or a single address.
+    pub fn deny_networks(&self) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+        let listed: Vec<String> = match &self.upstream_deny_networks {
+            Some(list) => list.clone(),
+            None => DEFAULT_DENY_NETWORKS.iter().map(|n| n.to_string()).collect(),
+        };
+        listed
+            .iter()
+            .map(|entry| {
+                entry
+                    .parse::<ipnet::IpNet>()
+                    .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| ConfigError::Invalid {
+                        key: "upstream_deny_networks",
+                        message: format!("'{entry}' is not a network (CIDR such as 127.0.0.0/8) or an address"),
+                    })
+            })
+            .collect()
     }
 
     /// Where CAS temp files go; beside an fs blob store so the final put is a link.

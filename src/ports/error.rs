@@ -17,6 +17,9 @@ pub enum PortError {
     /// A body stream failed mid-way (client disconnect, upstream cut).
     #[error("stream interrupted: {0}")]
     Interrupted(String),
+    /// Not attempted: a policy forbids it (an upstream host in `upstream_deny_networks`).
+    #[error("refused: {0}")]
+    Refused(String),
     /// The backend has no room left (a full disk: ENOSPC, SQLite "database or disk is full",
     /// PostgreSQL `disk_full`).
     #[error("storage full: {0}")]

@@ -20,6 +20,9 @@ pub struct UpstreamRequest {
     pub timeout: Option<Duration>,
     /// The remote's own TLS settings, on top of the adapter's instance-wide trust.
     pub tls: UpstreamTls,
+    /// The host was named by upstream content (an index link, a token realm) rather than
+    /// configured (the remote's `base_url` origin): `upstream_deny_networks` applies to it.
+    pub named_by_upstream: bool,
 }
 
 pub struct UpstreamResponse {
@@ -42,7 +45,8 @@ impl UpstreamResponse {
 ///
 /// Contract: any HTTP status is `Ok` (the caller interprets 4xx/5xx); connection failures,
 /// timeouts are `Backend`; a failed TLS handshake (or TLS material that cannot be loaded) is
-/// `Tls`. Redirects are followed (at most 10). The body streams:
+/// `Tls`; a `named_by_upstream` host that is, resolves to or redirects to a denied network is
+/// `Refused`, without connecting there. Redirects are followed (at most 10). The body streams:
 /// a connection cut mid-body surfaces as an `Err` item in the stream, never as a short success.
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]

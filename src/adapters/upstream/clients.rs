@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
+use super::deny::{DenyList, GuardedResolver, redirect_policy};
 use crate::adapters::tls::client::{TrustRoots, client_config};
 use crate::domain::upstream_tls::UpstreamTls;
 use crate::ports::PortError;
@@ -22,6 +23,8 @@ pub(super) struct ClientSettings {
     pub redirects: usize,
     /// `upstream_proxy`; `None` means the environment's `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`.
     pub proxy: Option<reqwest::Proxy>,
+    /// `upstream_deny_networks`, for the guarded clients (hosts named by upstream content).
+    pub deny: DenyList,
 }
 
 type Stamps = Vec<Option<(u64, SystemTime)>>;
@@ -36,28 +39,39 @@ pub(super) struct Clients {
     settings: ClientSettings,
     roots: TrustRoots,
     default: reqwest::Client,
-    profiles: Mutex<HashMap<UpstreamTls, Profile>>,
+    default_guarded: reqwest::Client,
+    /// By TLS settings and whether the client is guarded.
+    profiles: Mutex<HashMap<(UpstreamTls, bool), Profile>>,
 }
 
 impl Clients {
     pub fn new(settings: ClientSettings, roots: TrustRoots) -> Result<Self, PortError> {
-        let default = build(&settings, &roots, &UpstreamTls::default()).map_err(PortError::Backend)?;
+        let default = build(&settings, &roots, &UpstreamTls::default(), false).map_err(PortError::Backend)?;
+        let default_guarded = build(&settings, &roots, &UpstreamTls::default(), true).map_err(PortError::Backend)?;
         Ok(Self {
             settings,
             roots,
             default,
+            default_guarded,
             profiles: Mutex::default(),
         })
     }
 
-    /// The client for a remote's TLS settings. Unloadable TLS material is `PortError::Tls`.
-    pub fn get(&self, tls: &UpstreamTls) -> Result<reqwest::Client, PortError> {
+    /// The client for a remote's TLS settings; `guarded` for hosts named by upstream content
+    /// (resolves and redirects only outside `upstream_deny_networks`). Unloadable TLS material is
+    /// `PortError::Tls`.
+    pub fn get(&self, tls: &UpstreamTls, guarded: bool) -> Result<reqwest::Client, PortError> {
         if tls.is_default() {
-            return Ok(self.default.clone());
+            return Ok(if guarded {
+                self.default_guarded.clone()
+            } else {
+                self.default.clone()
+            });
         }
+        let key = (tls.clone(), guarded);
         let mut profiles = self.profiles.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let now = Instant::now();
-        if let Some(profile) = profiles.get_mut(tls) {
+        if let Some(profile) = profiles.get_mut(&key) {
             if now.duration_since(profile.checked) < RECHECK {
                 return Ok(profile.client.clone());
             }
@@ -67,7 +81,7 @@ impl Clients {
             }
         }
         let stamps = stamps(tls);
-        let client = build(&self.settings, &self.roots, tls).map_err(PortError::Tls)?;
+        let client = build(&self.settings, &self.roots, tls, guarded).map_err(PortError::Tls)?;
         if tls.tls_insecure_skip_verify {
             tracing::warn!("TLS certificate verification is OFF for a remote (tls_insecure_skip_verify)");
         }
@@ -75,7 +89,7 @@ impl Clients {
             profiles.clear();
         }
         profiles.insert(
-            tls.clone(),
+            key,
             Profile {
                 client: client.clone(),
                 stamps,
@@ -98,7 +112,14 @@ fn stamps(tls: &UpstreamTls) -> Stamps {
         .collect()
 }
 
-fn build(settings: &ClientSettings, roots: &TrustRoots, tls: &UpstreamTls) -> Result<reqwest::Client, String> {
+/// A guarded client resolves names itself and drops denied addresses; through a proxy the
+/// proxy resolves the upstream's name, so there only literal addresses are checked.
+fn build(
+    settings: &ClientSettings,
+    roots: &TrustRoots,
+    tls: &UpstreamTls,
+    guarded: bool,
+) -> Result<reqwest::Client, String> {
     let config = client_config(roots, tls)?;
     // The idle timeout is applied per request by the adapter rather than with reqwest's
     // client-wide `read_timeout`, so that `UpstreamRequest::timeout` can lengthen it as well as
@@ -106,8 +127,16 @@ fn build(settings: &ClientSettings, roots: &TrustRoots, tls: &UpstreamTls) -> Re
     let mut builder = reqwest::Client::builder()
         .use_preconfigured_tls(config)
         .connect_timeout(settings.connect_timeout)
-        .redirect(reqwest::redirect::Policy::limited(settings.redirects))
         .user_agent(settings.user_agent.clone());
+    builder = if guarded {
+        builder
+            .redirect(redirect_policy(settings.deny.clone(), settings.redirects))
+            .dns_resolver(std::sync::Arc::new(GuardedResolver {
+                deny: settings.deny.clone(),
+            }))
+    } else {
+        builder.redirect(reqwest::redirect::Policy::limited(settings.redirects))
+    };
     if let Some(proxy) = &settings.proxy {
         builder = builder.proxy(proxy.clone());
     }

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::clients::{ClientSettings, Clients};
+use super::deny::{self, DenyList};
 use crate::adapters::tls::client::{TrustRoots, tls_failure};
 use crate::ports::{ByteStream, Method, PortError, Upstream, UpstreamRequest, UpstreamResponse};
 
@@ -28,6 +29,8 @@ pub struct UpstreamConfig {
     /// the environment's `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` decide. May hold credentials:
     /// never logged.
     pub proxy: Option<String>,
+    /// Where hosts named by upstream content may not connect (`upstream_deny_networks`).
+    pub deny_networks: Vec<ipnet::IpNet>,
 }
 
 impl Default for UpstreamConfig {
@@ -38,6 +41,7 @@ impl Default for UpstreamConfig {
             user_agent: concat!("artifactapi/", env!("CARGO_PKG_VERSION")).to_owned(),
             ca_file: None,
             proxy: None,
+            deny_networks: Vec::new(),
         }
     }
 }
@@ -45,6 +49,9 @@ impl Default for UpstreamConfig {
 /// `Upstream` over shared reqwest clients (connection pools, rustls), one per TLS profile.
 pub struct HttpUpstream {
     clients: Clients,
+    /// Literal addresses of hosts named by upstream content are checked here, names by the
+    /// guarded clients' resolver.
+    deny: DenyList,
     read_timeout: Duration,
 }
 
@@ -52,6 +59,7 @@ impl HttpUpstream {
     /// Loads the trust roots (the platform store plus `ca_file`); a bad `ca_file` or proxy URL
     /// is an error here, at startup.
     pub fn new(config: UpstreamConfig) -> Result<Self, PortError> {
+        let deny = DenyList::new(config.deny_networks.clone());
         let roots = TrustRoots::load(config.ca_file.as_deref()).map_err(|e| PortError::Tls(format!("ca_file {e}")))?;
         let proxy = match &config.proxy {
             None => None,
@@ -67,9 +75,11 @@ impl HttpUpstream {
             user_agent: config.user_agent,
             redirects: MAX_REDIRECTS,
             proxy,
+            deny: deny.clone(),
         };
         Ok(HttpUpstream {
             clients: Clients::new(settings, roots)?,
+            deny,
             read_timeout: config.read_timeout,
         })
     }
@@ -153,7 +163,13 @@ impl Upstream for HttpUpstream {
             Method::Head => reqwest::Method::HEAD,
         };
         let idle = request.timeout.unwrap_or(self.read_timeout);
-        let client = self.clients.get(&request.tls).map_err(|e| match e {
+        let guarded = request.named_by_upstream && !self.deny.is_empty();
+        if guarded {
+            self.deny
+                .check_literal(&url)
+                .map_err(|denied| PortError::Refused(denied.0))?;
+        }
+        let client = self.clients.get(&request.tls, guarded).map_err(|e| match e {
             PortError::Tls(reason) => PortError::Tls(format!("{method} upstream {host}: {reason}")),
             other => other,
         })?;
@@ -164,6 +180,9 @@ impl Upstream for HttpUpstream {
         let response = match tokio::time::timeout(idle, builder.send()).await {
             Ok(Ok(response)) => response,
             Ok(Err(e)) => {
+                if let Some(denied) = deny::denied_in(&e) {
+                    return Err(PortError::Refused(denied));
+                }
                 if let Some(reason) = tls_failure(&e) {
                     return Err(PortError::Tls(format!("{method} upstream {host}: {reason}")));
                 }

@@ -1,3 +1,4 @@
 //! `Upstream` adapters: outbound HTTP to upstream registries.
 mod clients;
+pub mod deny;
 pub mod http;

@@ -5,7 +5,7 @@
 use futures::StreamExt;
 use serde::Deserialize;
 
-use super::fetch::{basic_credentials, request_headers};
+use super::fetch::{basic_credentials, named_by_upstream, request_headers};
 use super::{Inner, Target};
 use crate::domain::formats::docker::BearerChallenge;
 use crate::ports::{Method, PortError, UpstreamRequest, UpstreamResponse};
@@ -50,12 +50,14 @@ impl Inner {
         if let Some(token) = self.cached_bearer(&key).await {
             set_bearer(&mut headers, &token);
         }
+        let named_by_upstream = named_by_upstream(&target.location.url, &target.settings.base_url);
         let request = |headers: Vec<(String, String)>| UpstreamRequest {
             method,
             url: target.location.url.clone(),
             headers,
             timeout: None,
             tls: target.settings.tls.clone(),
+            named_by_upstream,
         };
         let response = self.upstream.send(request(headers.clone())).await?;
         if response.status != 401 {
@@ -120,6 +122,7 @@ impl Inner {
     fn realm_request(&self, target: &Target, url: String) -> UpstreamRequest {
         UpstreamRequest {
             method: Method::Get,
+            named_by_upstream: named_by_upstream(&url, &target.settings.base_url),
             url,
             headers: basic_credentials(target)
                 .map(|b| ("authorization".to_string(), b))

@@ -10,7 +10,7 @@ use crate::app::cas::{IngestError, IngestOptions};
 use crate::domain::cache_policy;
 use crate::domain::error::ProxyError;
 use crate::domain::formats::{IndexContext, MAX_INDEX_BYTES};
-use crate::ports::{ByteStream, CachedObject, Lease, Method, UpstreamResponse};
+use crate::ports::{ByteStream, CachedObject, Lease, Method, PortError, UpstreamResponse};
 use bytes::Bytes;
 
 /// Chunks buffered between the fetch task and the fetcher's client.
@@ -23,6 +23,8 @@ const DONE_FAILED: &str = "failed";
 const DONE_MISMATCH: &str = "mismatch";
 /// The disk had no room for the copy.
 const DONE_NO_SPACE: &str = "no_space";
+/// The host the link names is in `upstream_deny_networks`.
+const DONE_REFUSED: &str = "refused";
 
 pub(super) enum Fetched {
     /// We are the fetcher and our client reads the body as it arrives.
@@ -102,7 +104,7 @@ impl Inner {
         target: &Target,
         detached: bool,
         have_copy: bool,
-        cause: &crate::ports::PortError,
+        cause: &PortError,
     ) -> Result<Fetched, ProxyError> {
         let (repository, path) = (&target.repo, &target.path);
         if have_copy {
@@ -154,6 +156,9 @@ impl Inner {
                 "the concurrent fetch of this path failed".into(),
             )),
             Some(DONE_MISMATCH) => Err(mismatch()),
+            Some(DONE_REFUSED) => Err(ProxyError::Forbidden(
+                "the host this link names is in upstream_deny_networks".into(),
+            )),
             Some(DONE_NO_SPACE) => Err(ProxyError::InsufficientStorage(
                 "the concurrent fetch could not be stored: the disk is full".into(),
             )),
@@ -185,6 +190,11 @@ impl Inner {
         self.telemetry.upstream_latency(&target.repo, started.elapsed());
         let response = match sent {
             Ok(r) => r,
+            // Never attempted: not an upstream failure, and no reason to open the breaker.
+            Err(PortError::Refused(reason)) => {
+                self.finish(target, lease.as_ref(), DONE_REFUSED).await;
+                return Err(ProxyError::Forbidden(reason));
+            }
             Err(e) => {
                 self.telemetry.upstream_error(&target.repo);
                 self.record_network_failure(&target.repo).await;
@@ -395,6 +405,24 @@ pub(super) fn basic_credentials(target: &Target) -> Option<String> {
     let (user, password) = (target.settings.username.as_ref()?, target.settings.password.as_ref()?);
     let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{}", password.expose()));
     Some(format!("Basic {token}"))
+}
+
+/// Whether `url` is outside the remote's own `base_url` origin (scheme, host and port), so its
+/// host was named by upstream content and `upstream_deny_networks` applies.
+pub(super) fn named_by_upstream(url: &str, base_url: &str) -> bool {
+    let origin = |u: &str| {
+        url::Url::parse(u).ok().map(|u| {
+            (
+                u.scheme().to_string(),
+                u.host_str().map(str::to_string),
+                u.port_or_known_default(),
+            )
+        })
+    };
+    match (origin(url), origin(base_url)) {
+        (Some(a), Some(b)) => a != b,
+        _ => true,
+    }
 }
 
 /// Basic auth with the remote's credentials (only towards its own `base_url`, never to the

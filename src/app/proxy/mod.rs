@@ -147,6 +147,8 @@ fn unavailable(e: PortError) -> ProxyError {
 fn upstream_failure(e: PortError) -> ProxyError {
     match e {
         PortError::Tls(reason) => ProxyError::UpstreamTls(reason),
+        // A host in `upstream_deny_networks`: never attempted.
+        PortError::Refused(reason) => ProxyError::Forbidden(reason),
         other => ProxyError::UpstreamFailed(other.to_string()),
     }
 }

@@ -41,6 +41,7 @@ impl RemoteService {
             headers: fetch::request_headers(&target),
             timeout: None,
             tls: target.settings.tls.clone(),
+            named_by_upstream: fetch::named_by_upstream(&target.location.url, &target.settings.base_url),
         };
         let started = Instant::now();
         let sent = inner.upstream.send(request).await;
