@@ -52,6 +52,23 @@ async fn remote_reads_degrade_instead_of_failing_when_redis_is_down() {
     let miss = get("b.bin").await.unwrap();
     assert_eq!(miss.status(), StatusCode::OK, "a miss is fetched without the lock");
     assert_eq!(miss.bytes().await.unwrap().as_ref(), b"bbbb");
+    // The copy is recorded just after its body went out; no fetch lock to wait on here.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let listed: Value = client
+            .get(server.url("/api/v2/repositories/r/objects?prefix=b.bin"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if !listed.as_array().unwrap().is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the miss was never stored");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let again = get("b.bin").await.unwrap();
     assert_eq!(again.headers()["x-artifact-source"], "cache", "and stored");
     assert_eq!(upstream.hits("files/b.bin"), 1);
