@@ -104,7 +104,9 @@ pub(super) async fn index(req: &Request, Data(state): Data<&Arc<AppState>>, Quer
         after: q.cursor.clone(),
         limit: PAGE,
     };
-    let (repos, next) = match state.repositories.list_page(&filter).await {
+    // Like the API: a token restricted to some repositories sees only those.
+    let visible = |name: &str| viewer.may(state, Scope::Read, Some(name));
+    let (repos, next) = match state.repositories.list_page(&filter, &visible).await {
         Ok(page) => page,
         Err(e) => return viewer.unavailable(state, &e.to_string()),
     };

@@ -234,6 +234,10 @@ fn refused(mut page: FormPage, e: RepositoryError, viewer: &Viewer, state: &AppS
             page.general = Some(e.to_string());
             StatusCode::CONFLICT
         }
+        RepositoryError::NotEmpty { .. } => {
+            page.error = Some(("kind".into(), e.to_string()));
+            StatusCode::CONFLICT
+        }
         RepositoryError::Unavailable(cause) => return viewer.unavailable(state, &cause),
     };
     render(status, &page)
