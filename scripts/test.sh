@@ -71,6 +71,8 @@ ensure_clients() {
     || { echo "installing chromium and chromium-driver"; apt_install chromium chromium-driver; }
   python3 -c 'import playwright.sync_api' >/dev/null 2>&1 || { echo "installing playwright"; python3 -m pip install -q playwright; }
   command -v tmux >/dev/null 2>&1 || { echo "installing tmux"; apt_install tmux; }
+  # The provider registry test checks our SHA256SUMS signatures with gpg as well as terraform.
+  command -v gpg >/dev/null 2>&1 || { echo "installing gpg"; apt_install gpg; }
 }
 
 ensure_postgres
@@ -78,6 +80,13 @@ ensure_redis
 ensure_clients
 
 export ARTIFACTAPI_REQUIRE_BACKENDS=1
+# No Debian package ships Terraform: e2e_terraform skips its CLI steps (saying so) where the
+# machine has none, and must run them where it has one.
+if command -v terraform >/dev/null 2>&1; then
+  export ARTIFACTAPI_REQUIRE_TERRAFORM=1
+else
+  echo "NOTE: no terraform CLI on PATH: e2e_terraform skips its terraform init steps"
+fi
 export ARTIFACTAPI_TEST_DATABASE_URL="${ARTIFACTAPI_TEST_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/test}"
 export ARTIFACTAPI_TEST_REDIS_URL="${ARTIFACTAPI_TEST_REDIS_URL:-redis://127.0.0.1:6379}"
 

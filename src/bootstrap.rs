@@ -18,6 +18,7 @@ use crate::adapters::http::AppState;
 use crate::adapters::http::forwarded::TrustedProxies;
 use crate::adapters::http::metrics::Metrics;
 use crate::adapters::meta::MetaStore;
+use crate::adapters::openpgp::OpenPgpSigner;
 use crate::adapters::upstream::http::{HttpUpstream, UpstreamConfig};
 use crate::app::auth::AuthService;
 use crate::app::cas::ContentStore;
@@ -33,8 +34,9 @@ use crate::app::registry_tokens::RegistryTokens;
 use crate::app::repositories::RepositoryService;
 use crate::app::sessions::SessionService;
 use crate::app::stats::StatsService;
+use crate::app::terraform::ProviderRegistry;
 use crate::app::tokens::TokenService;
-use crate::ports::{ArtifactIndex, BlobStore, Clock, PortError, RepositoryCatalog, TtlCache, Upstream};
+use crate::ports::{ArtifactIndex, BlobStore, Clock, PortError, ReleaseSigner, RepositoryCatalog, TtlCache, Upstream};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BootstrapError {
@@ -50,6 +52,8 @@ pub enum BootstrapError {
     Upstream(PortError),
     #[error("secret key: {0}")]
     SecretKey(String),
+    #[error("terraform signing key: {0}")]
+    SigningKey(String),
 }
 
 /// Every outbound adapter, chosen by configuration.
@@ -59,6 +63,8 @@ pub struct Backends {
     pub cache: Arc<dyn TtlCache>,
     pub upstream: Arc<dyn Upstream>,
     pub clock: Arc<dyn Clock>,
+    /// Signs Terraform `SHA256SUMS`.
+    pub release_signer: Arc<dyn ReleaseSigner>,
 }
 
 /// A URL without credentials, path or query, safe for an error line.
@@ -160,12 +166,22 @@ pub async fn connect(config: &Config) -> Result<Backends, BootstrapError> {
         deny_networks: config.deny_networks()?,
     })
     .map_err(BootstrapError::Upstream)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let signer = OpenPgpSigner::load(
+        config.terraform_signing_key_file.as_deref(),
+        config.terraform_signing_key_passphrase.as_deref(),
+        meta.as_ref(),
+        clock.as_ref(),
+    )
+    .await
+    .map_err(BootstrapError::SigningKey)?;
     Ok(Backends {
         meta,
         blobs,
         cache,
         upstream: Arc::new(upstream),
-        clock: Arc::new(SystemClock),
+        clock,
+        release_signer: Arc::new(signer),
     })
 }
 
@@ -216,6 +232,13 @@ pub fn app_state(config: &Config, backends: &Backends) -> Arc<AppState> {
             config.max_upload_size,
         ),
         remote: remote.clone(),
+        providers: ProviderRegistry::new(
+            catalog.clone(),
+            meta.clone(),
+            backends.release_signer.clone(),
+            // Validated when the configuration was loaded.
+            config.terraform_protocols().unwrap_or_default(),
+        ),
         registry: RegistryService::new(
             RegistryPorts {
                 catalog: catalog.clone(),

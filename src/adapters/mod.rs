@@ -7,5 +7,6 @@ pub mod hot;
 pub mod http;
 pub mod management_client;
 pub mod meta;
+pub mod openpgp;
 pub mod tls;
 pub mod upstream;

@@ -69,6 +69,13 @@ pub struct Config {
     pub tls_reload_interval: u64,
     /// Peers (IPs or CIDR ranges) whose `X-Forwarded-Proto`/`X-Forwarded-Host` are believed.
     pub trusted_proxies: Vec<String>,
+    /// An armored OpenPGP secret key that signs Terraform `SHA256SUMS`; unset: a key generated
+    /// on the first start and kept in the database (shared by every replica).
+    pub terraform_signing_key_file: Option<PathBuf>,
+    /// The passphrase of `terraform_signing_key_file`, if it has one; never logged.
+    pub terraform_signing_key_passphrase: Option<String>,
+    /// Plugin protocol versions the provider registry advertises for every provider version.
+    pub terraform_protocols: Vec<String>,
     #[serde(rename = "repository")]
     pub repositories: Vec<RepositoryDraft>,
 }
@@ -101,6 +108,9 @@ impl Default for Config {
             tls_key_file: None,
             tls_reload_interval: 30,
             trusted_proxies: DEFAULT_TRUSTED_PROXIES.iter().map(|s| s.to_string()).collect(),
+            terraform_signing_key_file: None,
+            terraform_signing_key_passphrase: None,
+            terraform_protocols: vec!["5.0".into(), "6.0".into()],
             repositories: Vec::new(),
         }
     }
@@ -167,6 +177,9 @@ const KEYS: &[(&str, ValueType)] = &[
     ("tls_key_file", ValueType::Text),
     ("tls_reload_interval", ValueType::Integer),
     ("trusted_proxies", ValueType::List),
+    ("terraform_signing_key_file", ValueType::Text),
+    ("terraform_signing_key_passphrase", ValueType::Text),
+    ("terraform_protocols", ValueType::List),
 ];
 
 impl Config {
@@ -245,6 +258,7 @@ impl Config {
         }
         self.server_tls()?;
         self.trusted_proxies()?;
+        self.terraform_protocols()?;
         if let Some(proxy) = &self.upstream_proxy {
             check_proxy_url(proxy).map_err(|message| ConfigError::Invalid {
                 key: "upstream_proxy",
@@ -252,6 +266,16 @@ impl Config {
             })?;
         }
         Ok(())
+    }
+
+    /// `terraform_protocols`, each checked to be `MAJOR.MINOR`.
+    pub fn terraform_protocols(&self) -> Result<Vec<String>, ConfigError> {
+        crate::domain::formats::terraform::hosted::parse_protocols(&self.terraform_protocols.join(",")).map_err(
+            |message| ConfigError::Invalid {
+                key: "terraform_protocols",
+                message,
+            },
+        )
     }
 
     /// The certificate and key to serve HTTPS with, if configured (both or neither).
@@ -556,6 +580,11 @@ mod tests {
                 vec![("ARTIFACTAPI_UPSTREAM_PROXY", "u:secret@nowhere")],
                 "upstream_proxy",
             ),
+            (
+                vec![("ARTIFACTAPI_TERRAFORM_PROTOCOLS", "5.0, six")],
+                "terraform_protocols",
+            ),
+            (vec![("ARTIFACTAPI_TERRAFORM_PROTOCOLS", "")], "terraform_protocols"),
         ];
         for (vars, key) in table {
             let err = Config::load(None, env(&vars)).unwrap_err();
@@ -601,6 +630,17 @@ mod tests {
                 .iter()
                 .any(|n| n.contains(&"203.0.113.7".parse::<std::net::IpAddr>().unwrap()))
         );
+        assert_eq!(defaults.terraform_protocols().unwrap(), vec!["5.0", "6.0"]);
+        let tf = Config::load(
+            None,
+            env(&[
+                ("ARTIFACTAPI_TERRAFORM_PROTOCOLS", "6.0"),
+                ("ARTIFACTAPI_TERRAFORM_SIGNING_KEY_FILE", "/etc/a/tf.asc"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(tf.terraform_protocols().unwrap(), vec!["6.0"]);
+        assert_eq!(tf.terraform_signing_key_file, Some(PathBuf::from("/etc/a/tf.asc")));
         let none = Config::load(None, env(&[("ARTIFACTAPI_TRUSTED_PROXIES", "")])).unwrap();
         assert!(none.trusted_proxies().unwrap().is_empty());
     }

@@ -1,9 +1,12 @@
-//! Local (hosted) repositories of the generic package type: upload, download, delete.
+//! Local (hosted) repositories of the generic and terraform package types: upload, download,
+//! delete. A terraform upload must be a provider archive (`app::terraform::archive`).
 use std::sync::Arc;
 
 use crate::app::cas::{ContentStore, IngestError, IngestOptions};
+use crate::app::terraform::archive::inspected;
 use crate::domain::digest::Digest;
 use crate::domain::error::HostedError;
+use crate::domain::formats::terraform::hosted::{ProviderArchive, valid_namespace};
 use crate::domain::path::ArtifactPath;
 use crate::domain::range::{ByteSpan, RangeRequest, conditional_range, resolve_range};
 use crate::domain::repository::{Kind, KindSettings, PackageType, Repository};
@@ -101,16 +104,17 @@ impl HostedService {
         Ok(repo)
     }
 
-    async fn resolve_generic_local(&self, name: &str) -> Result<Repository, HostedError> {
+    /// A local repository whose package type stores plain files.
+    async fn resolve_file_local(&self, name: &str) -> Result<Repository, HostedError> {
         let repo = self.resolve(Kind::Local, name).await?;
-        if repo.package != PackageType::Generic {
+        if !matches!(repo.package, PackageType::Generic | PackageType::Terraform) {
             return Err(HostedError::UnsupportedPackage(name.to_string()));
         }
         Ok(repo)
     }
 
     pub async fn upload(&self, request: UploadRequest) -> Result<HostedFile, HostedError> {
-        let repo = self.resolve_generic_local(&request.repo).await?;
+        let repo = self.resolve_file_local(&request.repo).await?;
         let allow_overwrite = matches!(&repo.settings, KindSettings::Local(l) if l.allow_overwrite);
         let expected = request
             .checksum
@@ -125,6 +129,19 @@ impl HostedService {
             return Err(HostedError::InvalidPath(crate::domain::path::PathError::Directory));
         }
         let path = request.path.as_str();
+        let (body, verdict) = if repo.package == PackageType::Terraform {
+            let archive = ProviderArchive::parse_path(path).map_err(HostedError::InvalidPackage)?;
+            if !valid_namespace(repo.name.as_str()) {
+                return Err(HostedError::InvalidPackage(format!(
+                    "'{}' cannot be a Terraform namespace (letters, digits and dashes only): name the repository so",
+                    repo.name
+                )));
+            }
+            let (body, verdict) = inspected(request.body, archive.check());
+            (body, Some(verdict))
+        } else {
+            (request.body, None)
+        };
         if !allow_overwrite
             && self
                 .files
@@ -142,7 +159,11 @@ impl HostedService {
             content_type: request.content_type.clone(),
             size_hint: request.declared_size,
         };
-        let stored = self.cas.ingest(request.body, options).await.map_err(|e| match e {
+        let stored = self.cas.ingest(body, options).await.map_err(|e| match e {
+            // The archive check fails the body at its end; say why rather than "interrupted".
+            IngestError::Interrupted(_) if let Some(reason) = verdict.as_ref().and_then(|v| v.refusal()) => {
+                HostedError::InvalidPackage(reason)
+            }
             IngestError::TooLarge { limit } => HostedError::TooLarge { limit },
             IngestError::IntegrityMismatch { expected, actual } => HostedError::ChecksumMismatch { expected, actual },
             IngestError::Mismatch { expected, actual } => HostedError::ChecksumMismatch {
@@ -179,7 +200,7 @@ impl HostedService {
         path: &ArtifactPath,
         request: ReadRequest<'_>,
     ) -> Result<ReadOutcome, HostedError> {
-        let repo = self.resolve_generic_local(repo).await?;
+        let repo = self.resolve_file_local(repo).await?;
         let file = self
             .files
             .get(repo.name.as_str(), path.as_str())
@@ -220,7 +241,7 @@ impl HostedService {
 
     /// Removes the path; the blob stays until GC finds it unreferenced.
     pub async fn delete(&self, repo: &str, path: &ArtifactPath) -> Result<(), HostedError> {
-        let repo = self.resolve_generic_local(repo).await?;
+        let repo = self.resolve_file_local(repo).await?;
         if self
             .files
             .delete(repo.name.as_str(), path.as_str())

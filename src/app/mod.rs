@@ -14,4 +14,5 @@ pub mod registry_tokens;
 pub mod repositories;
 pub mod sessions;
 pub mod stats;
+pub mod terraform;
 pub mod tokens;

@@ -54,6 +54,9 @@ pub enum HostedError {
     InvalidPath(#[from] PathError),
     #[error("invalid checksum header: {0}")]
     InvalidChecksum(String),
+    /// The file is not a valid package of the repository's type (its name or its content).
+    #[error("invalid package: {0}")]
+    InvalidPackage(String),
     #[error("checksum mismatch: expected {expected}, got {actual}")]
     ChecksumMismatch { expected: String, actual: String },
     #[error("'{0}' already exists and the repository does not allow overwrite")]

@@ -79,6 +79,11 @@ impl Server {
         Self::launch(tempfile::tempdir().unwrap(), env, &[], Some(ca_pem)).await
     }
 
+    /// `start_https` in a directory that may hold an earlier server's data (see `kill`).
+    pub async fn start_in_https(dir: tempfile::TempDir, env: &[(&str, String)], ca_pem: &str) -> Server {
+        Self::launch(dir, env, &[], Some(ca_pem)).await
+    }
+
     async fn launch(
         dir: tempfile::TempDir,
         env: &[(&str, String)],

@@ -98,6 +98,7 @@ impl From<HostedError> for HttpError {
             }
             HostedError::InvalidPath(_) => HttpError::new(StatusCode::BAD_REQUEST, "INVALID_PATH", message),
             HostedError::InvalidChecksum(_) => HttpError::new(StatusCode::BAD_REQUEST, "INVALID_CHECKSUM", message),
+            HostedError::InvalidPackage(_) => HttpError::new(StatusCode::BAD_REQUEST, "INVALID_PACKAGE", message),
             HostedError::ChecksumMismatch { .. } => {
                 HttpError::new(StatusCode::BAD_REQUEST, "CHECKSUM_MISMATCH", message)
             }

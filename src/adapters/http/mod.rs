@@ -15,6 +15,7 @@ pub mod registry;
 pub mod remote;
 pub mod repositories_api;
 pub mod stats_api;
+pub mod terraform;
 pub mod tokens_api;
 pub mod ui;
 
@@ -36,6 +37,7 @@ use crate::app::registry_tokens::RegistryTokens;
 use crate::app::repositories::RepositoryService;
 use crate::app::sessions::SessionService;
 use crate::app::stats::StatsService;
+use crate::app::terraform::ProviderRegistry;
 use crate::app::tokens::TokenService;
 use metrics::Metrics;
 
@@ -65,6 +67,8 @@ pub struct AppState {
     pub cas: Arc<ContentStore>,
     pub hosted: HostedService,
     pub remote: RemoteService,
+    /// The Terraform provider registry (`/.well-known/terraform.json`, `/terraform/...`).
+    pub providers: ProviderRegistry,
     pub registry: RegistryService,
     pub registry_tokens: RegistryTokens,
     pub repositories: RepositoryService,
@@ -162,6 +166,8 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
                 .at("/v2/", registry::endpoint)
                 .at("/v2/*rest", registry::endpoint)
                 .at("/metrics", metrics::render)
+                .at("/.well-known/terraform.json", terraform::discovery)
+                .at("/terraform/providers/v1/*rest", terraform::providers)
                 .nest("/", api),
         )
         .around(ui::root_redirect)

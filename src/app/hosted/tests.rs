@@ -364,3 +364,78 @@ fn etag_matching() {
     assert!(etag_matches("*", &d));
     assert!(!etag_matches("\"sha256:00\"", &d));
 }
+
+fn terraform(name: &str) -> Repository {
+    Repository {
+        package: PackageType::Terraform,
+        ..local(name, false)
+    }
+}
+
+fn owned(data: Vec<u8>) -> ByteStream {
+    // Several chunks, as a client sends them.
+    let chunks: Vec<Result<Bytes, std::io::Error>> = data.chunks(7).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+    Box::pin(futures::stream::iter(chunks))
+}
+
+const ARCHIVE: &str = "random/terraform-provider-random_1.0.0_linux_amd64.zip";
+
+#[tokio::test]
+async fn terraform_uploads_are_provider_archives() {
+    use crate::domain::formats::terraform::hosted::tests::zip;
+    let good = zip(&[("terraform-provider-random_v1.0.0", b"#!/bin/sh\n")], b"");
+    let mut f = Fixture::new(Some(terraform("tf")));
+    f.files.expect_get().returning(|_, _| Ok(None));
+    f.files
+        .expect_create()
+        .withf(|file| file.path == ARCHIVE)
+        .times(1)
+        .returning(|_| Ok(()));
+    f.cas_blobs.expect_stat().returning(|_| Ok(None));
+    f.cas_blobs.expect_put_file().times(1).returning(|_, _, _| Ok(()));
+    f.records.expect_record().returning(|_| Ok(()));
+    let (svc, _dir) = f.service(1 << 20);
+    let mut req = upload("tf", ARCHIVE, b"");
+    req.declared_size = Some(good.len() as u64);
+    req.body = owned(good);
+    svc.upload(req).await.unwrap();
+}
+
+#[tokio::test]
+async fn bad_terraform_uploads_store_nothing() {
+    use crate::domain::formats::terraform::hosted::tests::zip;
+    let cases: Vec<(&str, &str, Vec<u8>, &str)> = vec![
+        (
+            "tf",
+            "random/provider.zip",
+            zip(&[("terraform-provider-random", b"x")], b""),
+            "expected",
+        ),
+        ("tf", ARCHIVE, b"plain text, not a zip".to_vec(), "not a zip"),
+        ("tf", ARCHIVE, zip(&[("README.md", b"x")], b""), "provider executable"),
+        (
+            "my.tf",
+            ARCHIVE,
+            zip(&[("terraform-provider-random", b"x")], b""),
+            "Terraform namespace",
+        ),
+    ];
+    for (repo, path, data, message) in cases {
+        let mut f = Fixture::new(Some(terraform(repo)));
+        f.files.expect_get().returning(|_, _| Ok(None));
+        f.files.expect_create().never();
+        f.cas_blobs.expect_stat().never();
+        f.cas_blobs.expect_put_file().never();
+        f.records.expect_record().never();
+        let (svc, dir) = f.service(1 << 20);
+        let mut req = upload(repo, path, b"");
+        req.body = owned(data);
+        let err = svc.upload(req).await.unwrap_err();
+        assert!(
+            matches!(&err, HostedError::InvalidPackage(m) if m.contains(message)),
+            "{path}: {err}"
+        );
+        let left = std::fs::read_dir(dir.path()).map(|d| d.count()).unwrap_or(0);
+        assert_eq!(left, 0, "no temp file left behind");
+    }
+}

@@ -2,6 +2,9 @@
 //! description of one version and platform, and the archives, are immutable. The download
 //! description's `download_url`, `shasums_url` and `shasums_signature_url` are rewritten to
 //! signed links through this remote; the archive link carries the `shasum` it promises.
+pub mod hosted;
+mod zip_check;
+
 use super::links::sha_segment;
 use super::{Format, IndexContext, MAX_INDEX_BYTES, RewriteError};
 use crate::domain::cache_policy::CacheClass;
