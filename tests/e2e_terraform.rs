@@ -422,3 +422,93 @@ async fn bad_provider_uploads_are_refused_and_store_nothing() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn a_virtual_repository_merges_its_members_versions() {
+    let tls = tls();
+    let server = Server::start_https(&tls.env, &tls.ca.cert_pem()).await;
+    for name in ["tf-one", "tf-two"] {
+        server
+            .create_repository(json!({"name": name, "kind": "local", "package": "terraform"}))
+            .await;
+    }
+    server
+        .create_repository(
+            json!({"name": "tf-all", "kind": "virtual", "package": "terraform", "members": ["tf-one", "tf-two"]}),
+        )
+        .await;
+    let work = tempfile::tempdir().unwrap();
+    let one = provider_zip(work.path(), "random", "1.0.0", "terraform-provider-random_v1.0.0");
+    let shadowed = provider_zip(work.path(), "random", "1.0.0", "terraform-provider-random");
+    let two = provider_zip(work.path(), "random", "2.0.0", "terraform-provider-random_v2.0.0");
+    for (path, body) in [
+        (
+            "tf-one/random/terraform-provider-random_1.0.0_linux_amd64.zip",
+            one.clone(),
+        ),
+        (
+            "tf-two/random/terraform-provider-random_1.0.0_linux_amd64.zip",
+            shadowed,
+        ),
+        (
+            "tf-two/random/terraform-provider-random_1.0.0_darwin_arm64.zip",
+            one.clone(),
+        ),
+        (
+            "tf-two/random/terraform-provider-random_2.0.0_linux_amd64.zip",
+            two.clone(),
+        ),
+    ] {
+        assert_eq!(put(&server, path, body).await.0, StatusCode::CREATED, "{path}");
+    }
+    let (status, versions) = get_json(&server, "/terraform/providers/v1/tf-all/random/versions").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        versions,
+        json!({"versions": [
+            {"version": "2.0.0", "protocols": ["5.0", "6.0"], "platforms": [{"os": "linux", "arch": "amd64"}]},
+            {"version": "1.0.0", "protocols": ["5.0", "6.0"], "platforms": [{"os": "linux", "arch": "amd64"}]},
+        ]}),
+        "1.0.0 comes whole from tf-one, the first member holding it"
+    );
+    let (_, download) = get_json(
+        &server,
+        "/terraform/providers/v1/tf-all/random/1.0.0/download/linux/amd64",
+    )
+    .await;
+    let sha = |data: &[u8]| {
+        support::oci::digest_of(data)
+            .strip_prefix("sha256:")
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(download["shasum"], sha(&one));
+    assert_eq!(
+        download["shasums_url"],
+        server.url("/terraform/providers/v1/tf-one/random/1.0.0/SHA256SUMS")
+    );
+    let (status, _) = get_json(
+        &server,
+        "/terraform/providers/v1/tf-all/random/1.0.0/download/darwin/arm64",
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    if !terraform_available() {
+        return;
+    }
+    let host = server.addr.clone();
+    for (constraint, version, archive) in [("2.0.0", "2.0.0", &two), ("~> 1.0.0", "1.0.0", &one)] {
+        let ws = Workspace::new(&format!("{host}/tf-all/random"));
+        let main = std::fs::read_to_string(ws.path().join("main.tf")).unwrap().replace(
+            &format!("source = \"{host}/tf-all/random\""),
+            &format!("source = \"{host}/tf-all/random\", version = \"{constraint}\""),
+        );
+        std::fs::write(ws.path().join("main.tf"), main).unwrap();
+        let (ok, out) = ws.init(&tls.ca_file);
+        assert!(ok, "terraform init through the virtual failed:\n{out}");
+        assert!(out.contains(&format!("tf-all/random v{version}")), "{out}");
+        let lock = std::fs::read_to_string(ws.path().join(".terraform.lock.hcl")).unwrap();
+        assert!(lock.contains(&format!("zh:{}", sha(archive))), "{lock}");
+    }
+}
