@@ -14,7 +14,9 @@ use crate::adapters::disk::FsDisk;
 use crate::adapters::hot::blobs::HotBlobs;
 use crate::adapters::hot::catalog::HotCatalog;
 use crate::adapters::hot::index::HotIndex;
+use crate::adapters::hot::invalidation::Invalidations;
 use crate::adapters::http::AppState;
+use crate::adapters::http::access_log::{AccessLog, LineFormat};
 use crate::adapters::http::forwarded::TrustedProxies;
 use crate::adapters::http::metrics::Metrics;
 use crate::adapters::meta::MetaStore;
@@ -22,7 +24,7 @@ use crate::adapters::openpgp::OpenPgpSigner;
 use crate::adapters::upstream::http::{HttpUpstream, UpstreamConfig};
 use crate::app::auth::AuthService;
 use crate::app::cas::ContentStore;
-use crate::app::config::{BlobStoreUrl, CacheUrl, Config, ConfigError, DatabaseUrl};
+use crate::app::config::{BlobStoreUrl, CacheUrl, Config, ConfigError, DatabaseUrl, LogFormat};
 use crate::app::disk::DiskGuard;
 use crate::app::events::EventBus;
 use crate::app::health::HealthService;
@@ -54,6 +56,8 @@ pub enum BootstrapError {
     SecretKey(String),
     #[error("terraform signing key: {0}")]
     SigningKey(String),
+    #[error("access_log: {0}")]
+    AccessLog(std::io::Error),
 }
 
 /// Every outbound adapter, chosen by configuration.
@@ -61,6 +65,8 @@ pub struct Backends {
     pub meta: Arc<MetaStore>,
     pub blobs: Arc<dyn BlobStore>,
     pub cache: Arc<dyn TtlCache>,
+    /// The cache is shared by replicas (Redis), so its pub/sub reaches them all.
+    pub cache_shared: bool,
     pub upstream: Arc<dyn Upstream>,
     pub clock: Arc<dyn Clock>,
     /// Signs Terraform `SHA256SUMS`.
@@ -142,6 +148,7 @@ pub async fn connect(config: &Config) -> Result<Backends, BootstrapError> {
     })?;
     // Small content-addressed blobs (index pages, manifests) are served from memory.
     let blobs: Arc<dyn BlobStore> = Arc::new(HotBlobs::new(blobs));
+    let cache_shared = matches!(config.cache()?, CacheUrl::Redis(_));
     let cache: Arc<dyn TtlCache> = match config.cache()? {
         CacheUrl::Memory => Arc::new(MemoryCache::new()),
         CacheUrl::Redis(url) => {
@@ -179,6 +186,7 @@ pub async fn connect(config: &Config) -> Result<Backends, BootstrapError> {
         meta,
         blobs,
         cache,
+        cache_shared,
         upstream: Arc::new(upstream),
         clock,
         release_signer: Arc::new(signer),
@@ -186,7 +194,12 @@ pub async fn connect(config: &Config) -> Result<Backends, BootstrapError> {
 }
 
 /// Wires the app services over the backends.
-pub fn app_state(config: &Config, backends: &Backends) -> Arc<AppState> {
+pub fn app_state(config: &Config, backends: &Backends) -> Result<Arc<AppState>, BootstrapError> {
+    let line_format = match config.log_format {
+        LogFormat::Json => LineFormat::Json,
+        LogFormat::Human => LineFormat::Text,
+    };
+    let access_log = AccessLog::open(&config.access_log(), line_format).map_err(BootstrapError::AccessLog)?;
     let meta = &backends.meta;
     let disk = Arc::new(DiskGuard::new(
         Arc::new(FsDisk::new(config.data_dir.clone(), config.disk_reserve)),
@@ -203,9 +216,17 @@ pub fn app_state(config: &Config, backends: &Backends) -> Arc<AppState> {
     );
     let metrics = Arc::new(Metrics::new());
     let events = Arc::new(EventBus::new(backends.cache.clone(), backends.clock.clone()));
-    // One hot catalog and index per process, so writes through this replica invalidate them.
-    let catalog: Arc<dyn RepositoryCatalog> = Arc::new(HotCatalog::new(meta.clone()));
-    let index: Arc<dyn ArtifactIndex> = Arc::new(HotIndex::new(meta.clone()));
+    // One hot catalog and index per process, so writes through this replica invalidate them;
+    // with Redis, writes through the others do too.
+    let invalidations = if backends.cache_shared {
+        let shared = Invalidations::shared(backends.cache.clone());
+        shared.spawn_subscriber();
+        shared
+    } else {
+        Invalidations::local()
+    };
+    let catalog: Arc<dyn RepositoryCatalog> = Arc::new(HotCatalog::new(meta.clone(), invalidations.clone()));
+    let index: Arc<dyn ArtifactIndex> = Arc::new(HotIndex::new(meta.clone(), invalidations));
     let remote = RemoteService::new(
         RemotePorts {
             catalog: catalog.clone(),
@@ -221,7 +242,7 @@ pub fn app_state(config: &Config, backends: &Backends) -> Arc<AppState> {
         },
         ProxyConfig::default(),
     );
-    Arc::new(AppState {
+    Ok(Arc::new(AppState {
         cas: cas.clone(),
         hosted: HostedService::new(
             catalog.clone(),
@@ -265,7 +286,8 @@ pub fn app_state(config: &Config, backends: &Backends) -> Arc<AppState> {
         events,
         // Validated when the configuration was loaded.
         trusted_proxies: TrustedProxies::new(config.trusted_proxies().unwrap_or_default()),
-    })
+        access_log,
+    }))
 }
 
 /// The key that encrypts upstream passwords at rest: derived from `secret_key` when set,

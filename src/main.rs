@@ -233,9 +233,43 @@ async fn reset_admin(config: Config) -> Result<(), String> {
     Ok(())
 }
 
+/// Binds first and answers liveness at once (see `http::startup`); the backends are opened
+/// while the socket already accepts, and requests that arrive meanwhile wait for them.
 async fn serve(config: Config) -> Result<(), String> {
-    let backends = bootstrap::connect(&config).await.map_err(|e| e.to_string())?;
-    let state = bootstrap::app_state(&config, &backends);
+    let tls = config.server_tls().map_err(|e| e.to_string())?;
+    let acceptor = http::listener::NoDelayAcceptor::bind(&config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let (gate, slot) = http::startup::gate();
+    let grace = Duration::from_secs(config.shutdown_timeout);
+    let server = async {
+        match tls {
+            None => run(acceptor, gate, "http", grace).await,
+            Some(tls) => {
+                let certificate = ServerCertificate::load(&tls.cert_file, &tls.key_file)?;
+                let server_config = certificate.server_config()?;
+                certificate.watch(tls.reload_interval);
+                let acceptor = http::listener::TlsAcceptor::new(acceptor, server_config);
+                run(acceptor, gate, "https", grace).await
+            }
+        }
+    };
+    tokio::pin!(server);
+    tokio::select! {
+        stopped = &mut server => stopped?,
+        started = start_app(&config, slot) => {
+            started?;
+            server.await?;
+        }
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Opens the backends, reconciles the configured repositories and puts the app in `slot`.
+async fn start_app(config: &Config, slot: http::startup::AppSlot) -> Result<(), String> {
+    let backends = bootstrap::connect(config).await.map_err(|e| e.to_string())?;
+    let state = bootstrap::app_state(config, &backends).map_err(|e| e.to_string())?;
     match state.auth.bootstrap_admin(config.admin_token.as_deref()).await {
         Ok(Some(secret)) => println!("Generated admin token (shown once, store it now): {secret}"),
         Ok(None) => {}
@@ -256,26 +290,11 @@ async fn serve(config: Config) -> Result<(), String> {
 
     // Whatever a killed process left in the temp dir, before anything new is written there.
     sweep_temp_files(&state, Duration::ZERO).await;
-
-    let acceptor = http::listener::NoDelayAcceptor::bind(&config.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     spawn_upload_reaper(state.clone());
     spawn_temp_sweeper(state.clone());
     spawn_disk_watch(state.clone());
-    let app = http::routes(state);
-    let grace = Duration::from_secs(config.shutdown_timeout);
-    match config.server_tls().map_err(|e| e.to_string())? {
-        None => run(acceptor, app, "http", grace).await?,
-        Some(tls) => {
-            let certificate = ServerCertificate::load(&tls.cert_file, &tls.key_file)?;
-            let server_config = certificate.server_config()?;
-            certificate.watch(tls.reload_interval);
-            let acceptor = http::listener::TlsAcceptor::new(acceptor, server_config);
-            run(acceptor, app, "https", grace).await?
-        }
-    }
-    tracing::info!("stopped");
+    slot.fill(http::routes(state));
+    tracing::info!("ready");
     Ok(())
 }
 

@@ -17,8 +17,12 @@ mod files;
 #[path = "contract_meta/uploads.rs"]
 mod uploads;
 
+use artifactapi::adapters::hot::catalog::HotCatalog;
+use artifactapi::adapters::hot::index::HotIndex;
+use artifactapi::adapters::hot::invalidation::Invalidations;
 use artifactapi::adapters::meta::{self, MetaStore};
 use chrono::{DateTime, SubsecRound, Utc};
+use std::sync::Arc;
 use support::postgres::{drop_postgres_database, fresh_postgres_url};
 use tempfile::TempDir;
 
@@ -98,6 +102,31 @@ on_both!(signing_keys, |store| credentials::signing_keys_contract(Arc::new(
     store
 )));
 on_both!(store_lifecycle, |store| lifecycle(store));
+// The hot decorators keep the contracts of what they wrap, with and without a shared channel.
+on_both!(hot_catalog_local, |store| {
+    catalog::repository_catalog_contract(Arc::new(HotCatalog::new(Arc::new(store), Invalidations::local())))
+});
+on_both!(hot_catalog_shared, |store| async move {
+    let hot = HotCatalog::new(Arc::new(store), subscribed_invalidations().await);
+    catalog::repository_catalog_contract(Arc::new(hot)).await
+});
+on_both!(hot_index_local, |store| {
+    files::artifact_index_contract(Arc::new(HotIndex::new(Arc::new(store), Invalidations::local())))
+});
+on_both!(hot_index_shared, |store| async move {
+    let hot = HotIndex::new(Arc::new(store), subscribed_invalidations().await);
+    files::artifact_index_contract(Arc::new(hot)).await
+});
+
+/// Invalidation over a pub/sub channel, once subscribed.
+async fn subscribed_invalidations() -> Arc<Invalidations> {
+    let shared = Invalidations::shared(Arc::new(artifactapi::adapters::cache::memory::MemoryCache::new()));
+    shared.spawn_subscriber();
+    while !shared.usable() {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    shared
+}
 
 /// Adapter-level guarantees: migrations are idempotent (every `serve` start runs them), the
 /// store answers pings, and its `Debug` shows no key material.

@@ -250,3 +250,79 @@ async fn sigterm_lets_an_in_flight_upload_finish() {
         status.1.log()
     );
 }
+
+/// The socket is bound before the backends are opened: with a cache that accepts connections but
+/// never answers, liveness is 200 at once, readiness says `starting`, and other requests wait.
+#[tokio::test]
+async fn liveness_answers_while_the_backends_open() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let cache_url = format!("redis://{}", silent.local_addr().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let mut child = command(
+        dir.path(),
+        &["serve"],
+        &[
+            ("ARTIFACTAPI_LISTEN", listen.clone()),
+            ("ARTIFACTAPI_CACHE_URL", cache_url),
+        ],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    wait_healthy(&listen).await;
+    let ready = reqwest::get(format!("http://{listen}/api/v2/health/ready"))
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["status"], "starting");
+    let waiting = reqwest::Client::new()
+        .get(format!("http://{listen}/api/v2/repositories"))
+        .timeout(Duration::from_millis(500))
+        .send()
+        .await;
+    assert!(
+        waiting.is_err_and(|e| e.is_timeout()),
+        "a request during start-up waits for the app"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    drop(silent);
+}
+
+/// Requests are not logged at `log_level = info`; `access_log` writes one line per request,
+/// without the query string.
+#[tokio::test]
+async fn the_access_log_is_separate_and_off_by_default() {
+    let quiet = Server::start(&[]).await;
+    let r = quiet.get("/api/v1/local/nothing-here/file.txt?token=secret").await;
+    assert_eq!(r.status(), 404);
+    assert!(!quiet.log().contains("nothing-here"), "{}", quiet.log());
+
+    let logs = tempfile::tempdir().unwrap();
+    let file = logs.path().join("access.log");
+    let logged = Server::start(&[("ARTIFACTAPI_ACCESS_LOG", file.display().to_string())]).await;
+    let r = logged.get("/api/v1/local/nothing-here/file.txt?token=secret").await;
+    assert_eq!(r.status(), 404);
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = std::fs::read_to_string(&file).unwrap_or_default();
+        if text.contains("nothing-here") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let line = text
+        .lines()
+        .find(|l| l.contains("/api/v1/local/nothing-here/file.txt"))
+        .unwrap_or_else(|| panic!("no access line: {text}"));
+    let fields: Vec<&str> = line.split(' ').collect();
+    assert_eq!(
+        fields[1..5],
+        ["127.0.0.1", "GET", "/api/v1/local/nothing-here/file.txt", "404"]
+    );
+    assert!(!text.contains("secret"), "the query string is not logged: {text}");
+    assert!(!logged.log().contains("nothing-here"));
+}

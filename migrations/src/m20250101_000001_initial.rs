@@ -121,6 +121,12 @@ fn instant_null(col: impl IntoIden) -> ColumnDef {
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    /// One transaction on SQLite too: a fresh start commits (and syncs) once, not per statement,
+    /// and a migration cut short leaves no half-made schema.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let backend = manager.get_database_backend();
         manager

@@ -54,6 +54,9 @@ pub struct Config {
     pub shutdown_timeout: u64,
     pub log_format: LogFormat,
     pub log_level: String,
+    /// One line per request: `off` (default), `stdout`, `stderr` or a file path (appended to).
+    /// Separate from `log_level`, which no longer logs each request.
+    pub access_log: String,
     /// Delete config-managed repositories that are no longer listed in `[[repository]]`.
     pub prune: bool,
     /// A PEM bundle of CAs trusted for every outbound TLS connection (upstreams, S3), on top of
@@ -101,6 +104,7 @@ impl Default for Config {
             shutdown_timeout: 30,
             log_format: LogFormat::Human,
             log_level: "info".into(),
+            access_log: "off".into(),
             prune: false,
             ca_file: None,
             upstream_proxy: None,
@@ -152,6 +156,7 @@ enum ValueType {
 
 /// Keys settable from the environment as `ARTIFACTAPI_<KEY>` (upper case).
 const KEYS: &[(&str, ValueType)] = &[
+    ("access_log", ValueType::Text),
     ("listen", ValueType::Text),
     ("data_dir", ValueType::Text),
     ("database_url", ValueType::Text),
@@ -364,10 +369,29 @@ impl Config {
             .collect()
     }
 
+    /// Where the access log goes (`access_log`).
+    pub fn access_log(&self) -> AccessLogTarget {
+        match self.access_log.trim() {
+            "" | "off" => AccessLogTarget::Off,
+            "stdout" => AccessLogTarget::Stdout,
+            "stderr" => AccessLogTarget::Stderr,
+            path => AccessLogTarget::File(PathBuf::from(path)),
+        }
+    }
+
     /// Where CAS temp files go; beside an fs blob store so the final put is a link.
     pub fn scratch_dir(&self) -> PathBuf {
         self.data_dir.join("tmp")
     }
+}
+
+/// The access log's destination.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AccessLogTarget {
+    Off,
+    Stdout,
+    Stderr,
+    File(PathBuf),
 }
 
 /// HTTPS for `serve`.
@@ -520,6 +544,20 @@ mod tests {
         assert_eq!(c.blob_store().unwrap(), BlobStoreUrl::Fs("data/blobs".into()));
         assert_eq!(c.cache().unwrap(), CacheUrl::Memory);
         assert!(c.anonymous_read);
+        assert_eq!(c.access_log(), AccessLogTarget::Off);
+    }
+
+    #[test]
+    fn access_log_targets() {
+        for (raw, want) in [
+            ("off", AccessLogTarget::Off),
+            ("stdout", AccessLogTarget::Stdout),
+            ("stderr", AccessLogTarget::Stderr),
+            ("/var/log/aa.log", AccessLogTarget::File("/var/log/aa.log".into())),
+        ] {
+            let c = Config::load(None, env(&[("ARTIFACTAPI_ACCESS_LOG", raw)])).unwrap();
+            assert_eq!(c.access_log(), want, "{raw}");
+        }
     }
 
     #[test]

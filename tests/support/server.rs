@@ -135,17 +135,20 @@ impl Server {
         server
     }
 
+    /// Liveness answers as soon as the socket is bound; the server is started once readiness
+    /// says anything but `starting` (a disk test may see `low_space`, which is still started).
     async fn wait_healthy(&self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
-            if let Ok(r) = self.http.get(format!("{}/api/v2/health", self.base)).send().await
-                && r.status().is_success()
+            if let Ok(r) = self.http.get(format!("{}/api/v2/health/ready", self.base)).send().await
+                && let Ok(body) = r.json::<serde_json::Value>().await
+                && body["status"] != "starting"
             {
                 return;
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        panic!("server did not become healthy; log:\n{}", self.log());
+        panic!("server did not finish starting; log:\n{}", self.log());
     }
 
     pub fn log(&self) -> String {

@@ -1,62 +1,83 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use moka::future::Cache;
+use moka::sync::Cache;
 use std::sync::Arc;
 
+use super::invalidation::{Entries, Invalidations};
 use crate::ports::{ArtifactIndex, CachedObject, PageRequest, PortError, Usage};
 
-/// `ArtifactIndex` with found rows kept for `INDEX_TTL`. A row only points at a blob that GC
-/// keeps for at least its grace period, so a second-old copy of it is always servable.
+const NAME: &str = "index";
+
+/// `ArtifactIndex` with found rows kept in memory (see the module doc for how long). A row only
+/// points at a blob that GC keeps for at least its grace period, so a copy of it that is
+/// seconds old is always servable.
 pub struct HotIndex {
     inner: Arc<dyn ArtifactIndex>,
-    found: Cache<(String, String), CachedObject>,
+    found: Cache<String, CachedObject>,
+    invalidations: Arc<Invalidations>,
+}
+
+/// One string per row: repository names never hold the separator.
+fn key(repo: &str, path: &str) -> String {
+    let mut key = String::with_capacity(repo.len() + path.len() + 1);
+    key.push_str(repo);
+    key.push('\u{1f}');
+    key.push_str(path);
+    key
 }
 
 impl HotIndex {
-    pub fn new(inner: Arc<dyn ArtifactIndex>) -> Self {
+    pub fn new(inner: Arc<dyn ArtifactIndex>, invalidations: Arc<Invalidations>) -> Self {
+        let found = Cache::builder()
+            .max_capacity(100_000)
+            .time_to_live(super::index_ttl(&invalidations))
+            .build();
+        invalidations.register(Arc::new(Entries::new(NAME, found.clone())));
         Self {
             inner,
-            found: Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(super::INDEX_TTL)
-                .build(),
+            found,
+            invalidations,
         }
-    }
-
-    async fn forget(&self, repo: &str, path: &str) {
-        self.found.invalidate(&(repo.to_string(), path.to_string())).await;
     }
 }
 
 #[async_trait]
 impl ArtifactIndex for HotIndex {
     async fn get(&self, repo: &str, path: &str) -> Result<Option<CachedObject>, PortError> {
-        let key = (repo.to_string(), path.to_string());
-        if let Some(object) = self.found.get(&key).await {
+        let key = key(repo, path);
+        if self.invalidations.usable()
+            && let Some(object) = self.found.get(&key)
+        {
             return Ok(Some(object));
         }
+        let seen = self.invalidations.epoch(&key);
         let found = self.inner.get(repo, path).await?;
-        if let Some(object) = &found {
-            self.found.insert(key, object.clone()).await;
+        if let Some(object) = &found
+            && self.invalidations.unchanged_since(&key, seen)
+        {
+            self.found.insert(key, object.clone());
         }
         Ok(found)
     }
 
     async fn upsert(&self, object: &CachedObject) -> Result<(), PortError> {
         let result = self.inner.upsert(object).await;
-        self.forget(&object.repo, &object.path).await;
+        self.invalidations
+            .announce(NAME, &key(&object.repo, &object.path))
+            .await;
         result
     }
 
+    /// Only the access time changes, which no other replica needs at once: dropped here only.
     async fn touch(&self, repo: &str, path: &str, at: DateTime<Utc>) -> Result<(), PortError> {
         let result = self.inner.touch(repo, path, at).await;
-        self.forget(repo, path).await;
+        self.found.invalidate(&key(repo, path));
         result
     }
 
     async fn delete(&self, repo: &str, path: &str) -> Result<bool, PortError> {
         let result = self.inner.delete(repo, path).await;
-        self.forget(repo, path).await;
+        self.invalidations.announce(NAME, &key(repo, path)).await;
         result
     }
 
@@ -70,7 +91,7 @@ impl ArtifactIndex for HotIndex {
 
     async fn delete_repo(&self, repo: &str) -> Result<u64, PortError> {
         let result = self.inner.delete_repo(repo).await;
-        self.found.invalidate_all();
+        self.invalidations.announce(NAME, "*").await;
         result
     }
 }

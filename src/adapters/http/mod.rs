@@ -1,5 +1,6 @@
 //! Inbound HTTP: the package protocols (`/api/v1`), the management API (`/api/v2`, poem-openapi)
 //! and `/metrics`. Handlers call `app` services only.
+pub mod access_log;
 pub mod admin;
 pub mod auth;
 pub mod errors;
@@ -14,15 +15,15 @@ pub mod probe_api;
 pub mod registry;
 pub mod remote;
 pub mod repositories_api;
+pub mod startup;
 pub mod stats_api;
 pub mod terraform;
 pub mod tokens_api;
 pub mod ui;
 
-use poem::middleware::Tracing;
 use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::OpenApiService;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::app::auth::AuthService;
 use crate::app::cas::ContentStore;
@@ -84,6 +85,8 @@ pub struct AppState {
     pub events: Arc<EventBus>,
     /// Whose `X-Forwarded-*` headers absolute links believe.
     pub trusted_proxies: forwarded::TrustedProxies,
+    /// One line per request when `access_log` is set.
+    pub access_log: Option<Arc<access_log::AccessLog>>,
 }
 
 /// Every management API group, in the order the spec lists them.
@@ -151,13 +154,31 @@ async fn json_path_errors<E: Endpoint>(next: E, req: poem::Request) -> poem::Res
     }
 }
 
+/// The spec, rendered on first request rather than at start-up (it takes milliseconds).
+static SPEC_JSON: OnceLock<String> = OnceLock::new();
+/// Swagger UI with the spec inlined, likewise rendered once on first request.
+static DOCS_HTML: OnceLock<String> = OnceLock::new();
+
+#[poem::handler]
+fn spec_json() -> poem::Response {
+    let spec = SPEC_JSON.get_or_init(|| openapi_service().spec());
+    poem::Response::builder()
+        .content_type("application/json")
+        .body(spec.as_str())
+}
+
+#[poem::handler]
+fn docs_html() -> poem::web::Html<&'static str> {
+    poem::web::Html(DOCS_HTML.get_or_init(|| openapi_service().swagger_ui_html()).as_str())
+}
+
 pub fn routes(state: Arc<AppState>) -> impl Endpoint {
     let api = openapi_service();
-    let docs = api.swagger_ui();
     Route::new()
-        .nest("/api/v2/docs", docs)
+        .at("/api/v2/docs", docs_html)
+        .at("/api/v2/docs/", docs_html)
         .nest("/ui", ui::routes())
-        .at("/api/v2/openapi.json", api.spec_endpoint())
+        .at("/api/v2/openapi.json", spec_json)
         .nest(
             "/",
             Route::new()
@@ -174,6 +195,6 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         .around(json_path_errors)
         .around(metrics::count_requests)
         .around(check_disk_on_writes)
-        .with(Tracing)
+        .around(access_log::record)
         .data(state)
 }
