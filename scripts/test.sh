@@ -73,6 +73,8 @@ ensure_clients() {
   command -v tmux >/dev/null 2>&1 || { echo "installing tmux"; apt_install tmux; }
   # The provider registry test checks our SHA256SUMS signatures with gpg as well as terraform.
   command -v gpg >/dev/null 2>&1 || { echo "installing gpg"; apt_install gpg; }
+  # terraform-provider-artifactapi (tf-provider's build script compiles the plugin protocol).
+  command -v protoc >/dev/null 2>&1 || { echo "installing protobuf-compiler"; apt_install protobuf-compiler; }
 }
 
 ensure_postgres

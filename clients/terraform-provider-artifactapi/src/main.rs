@@ -1,0 +1,10 @@
+//! `terraform-provider-artifactapi`: manages ArtifactAPI through its management API, with the
+//! client generated from `openapi/openapi.json` (`clients/rust`). Terraform starts this binary
+//! and speaks the plugin protocol to it (`tf-provider`).
+mod local;
+mod provider;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tf_provider::serve("artifactapi", provider::ArtifactApi::default()).await
+}
