@@ -62,6 +62,7 @@ ensure_clients() {
     || { echo "installing dnf, createrepo_c and rpmbuild"; apt_install dnf createrepo-c rpm; }
   command -v puppet >/dev/null 2>&1 || { echo "installing puppet"; apt_install puppet; }
   python3 -m uv --version >/dev/null 2>&1 || { echo "installing uv"; python3 -m pip install -q uv; }
+  python3 -m twine --version >/dev/null 2>&1 || { echo "installing twine"; python3 -m pip install -q twine; }
   python3 -m schemathesis.cli --version >/dev/null 2>&1 || { echo "installing schemathesis"; python3 -m pip install -q schemathesis; }
   command -v podman >/dev/null 2>&1 && command -v buildah >/dev/null 2>&1 || { echo "installing podman and buildah"; apt_install podman buildah; }
   command -v tar >/dev/null 2>&1 && command -v gzip >/dev/null 2>&1 || apt_install tar gzip

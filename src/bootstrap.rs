@@ -28,7 +28,7 @@ use crate::app::config::{BlobStoreUrl, CacheUrl, Config, ConfigError, DatabaseUr
 use crate::app::disk::DiskGuard;
 use crate::app::events::EventBus;
 use crate::app::health::HealthService;
-use crate::app::hosted::HostedService;
+use crate::app::hosted::{HostedPorts, HostedService};
 use crate::app::objects::ObjectsService;
 use crate::app::proxy::{ProxyConfig, RemotePorts, RemoteService};
 use crate::app::registry::{RegistryPorts, RegistryService};
@@ -245,11 +245,14 @@ pub fn app_state(config: &Config, backends: &Backends) -> Result<Arc<AppState>, 
     Ok(Arc::new(AppState {
         cas: cas.clone(),
         hosted: HostedService::new(
-            catalog.clone(),
-            meta.clone(),
-            backends.blobs.clone(),
-            cas.clone(),
-            backends.clock.clone(),
+            HostedPorts {
+                catalog: catalog.clone(),
+                files: meta.clone(),
+                packages: meta.clone(),
+                blobs: backends.blobs.clone(),
+                cas: cas.clone(),
+                clock: backends.clock.clone(),
+            },
             config.max_upload_size,
         ),
         remote: remote.clone(),
@@ -273,7 +276,7 @@ pub fn app_state(config: &Config, backends: &Backends) -> Result<Arc<AppState>, 
         )
         .with_remote(remote),
         registry_tokens: RegistryTokens::new(meta.clone(), backends.clock.clone()),
-        repositories: RepositoryService::new(catalog.clone(), meta.clone(), index.clone()),
+        repositories: RepositoryService::new(catalog.clone(), meta.clone(), meta.clone(), index.clone()),
         stats: StatsService::new(catalog.clone(), index.clone(), meta.clone(), metrics.clone()),
         objects: ObjectsService::new(catalog, meta.clone(), index),
         auth: AuthService::new(meta.clone(), backends.clock.clone(), config.anonymous_read),

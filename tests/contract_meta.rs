@@ -14,6 +14,8 @@ mod catalog;
 mod credentials;
 #[path = "contract_meta/files.rs"]
 mod files;
+#[path = "contract_meta/packages.rs"]
+mod packages;
 #[path = "contract_meta/uploads.rs"]
 mod uploads;
 
@@ -88,6 +90,9 @@ on_both!(password_at_rest, |store| {
 });
 on_both!(artifact_index, |store| files::artifact_index_contract(Arc::new(store)));
 on_both!(hosted_files, |store| files::hosted_files_contract(Arc::new(store)));
+on_both!(hosted_packages, |store| packages::hosted_packages_contract(Arc::new(
+    store
+)));
 on_both!(blob_records, |store| {
     let store = Arc::new(store);
     blobs::blob_records_contract(store.clone(), store.clone(), store)

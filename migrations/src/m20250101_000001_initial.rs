@@ -90,7 +90,7 @@ enum SigningKeys {
 /// A text column that sorts and compares byte-wise on every backend. SQLite's default collation
 /// already is byte-wise; PostgreSQL's follows the server locale (where `a-b` may sort after `ab`),
 /// which would break prefix ranges and `after` cursors, so key columns there use `"C"`.
-fn key_text(backend: DbBackend, col: impl IntoIden) -> ColumnDef {
+pub(crate) fn key_text(backend: DbBackend, col: impl IntoIden) -> ColumnDef {
     let mut def = ColumnDef::new(col);
     def.text().not_null();
     if backend == DbBackend::Postgres {
@@ -99,7 +99,7 @@ fn key_text(backend: DbBackend, col: impl IntoIden) -> ColumnDef {
     def
 }
 
-fn text(col: impl IntoIden) -> ColumnDef {
+pub(crate) fn text(col: impl IntoIden) -> ColumnDef {
     ColumnDef::new(col).text().not_null().take()
 }
 

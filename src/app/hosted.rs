@@ -1,5 +1,10 @@
-//! Local (hosted) repositories of the generic and terraform package types: upload, download,
-//! delete. A terraform upload must be a provider archive (`app::terraform::archive`).
+//! Local (hosted) repositories: plain files of the generic and terraform package types
+//! (upload, download, delete; a terraform upload must be a provider archive,
+//! `app::terraform::archive`) here, package formats with indexes in their own files (`pypi`),
+//! all stored through the content store and recorded in the metadata ports, so every replica
+//! serves the same files and indexes.
+pub mod archive;
+pub mod pypi;
 use std::sync::Arc;
 
 use crate::app::cas::{ContentStore, IngestError, IngestOptions};
@@ -10,7 +15,9 @@ use crate::domain::formats::terraform::hosted::{ProviderArchive, valid_namespace
 use crate::domain::path::ArtifactPath;
 use crate::domain::range::{ByteSpan, RangeRequest, conditional_range, resolve_range};
 use crate::domain::repository::{Kind, KindSettings, PackageType, Repository};
-use crate::ports::{BlobStore, ByteStream, Clock, HostedFile, HostedFiles, PortError, RepositoryCatalog};
+use crate::ports::{
+    BlobStore, ByteStream, Clock, HostedFile, HostedFiles, HostedPackages, PortError, RepositoryCatalog,
+};
 
 /// An upload as it arrives from a client.
 pub struct UploadRequest {
@@ -53,12 +60,51 @@ pub enum ReadOutcome {
 }
 
 pub struct HostedService {
-    catalog: Arc<dyn RepositoryCatalog>,
-    files: Arc<dyn HostedFiles>,
-    blobs: Arc<dyn BlobStore>,
-    cas: Arc<ContentStore>,
-    clock: Arc<dyn Clock>,
+    ports: HostedPorts,
     max_upload: u64,
+}
+
+impl std::ops::Deref for HostedService {
+    type Target = HostedPorts;
+
+    fn deref(&self) -> &HostedPorts {
+        &self.ports
+    }
+}
+
+/// The ports a hosted repository needs.
+pub struct HostedPorts {
+    pub catalog: Arc<dyn RepositoryCatalog>,
+    pub files: Arc<dyn HostedFiles>,
+    pub packages: Arc<dyn HostedPackages>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub cas: Arc<ContentStore>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// What a read of a local repository answers.
+pub enum LocalRead {
+    File(ReadOutcome),
+    /// A rendered index page.
+    Page(pypi::Page),
+    /// 304 for a rendered page.
+    PageNotModified(Digest),
+    /// The canonical path of the page asked for, relative to the repository.
+    Redirect(String),
+}
+
+fn ingest_error(e: IngestError) -> HostedError {
+    match e {
+        IngestError::TooLarge { limit } => HostedError::TooLarge { limit },
+        IngestError::IntegrityMismatch { expected, actual } => HostedError::ChecksumMismatch { expected, actual },
+        IngestError::Mismatch { expected, actual } => HostedError::ChecksumMismatch {
+            expected: expected.to_string(),
+            actual: actual.to_string(),
+        },
+        IngestError::Interrupted(m) => HostedError::BodyInterrupted(m),
+        IngestError::InsufficientStorage(m) => HostedError::InsufficientStorage(m),
+        IngestError::Unavailable(m) => HostedError::Unavailable(m),
+    }
 }
 
 fn unavailable(e: PortError) -> HostedError {
@@ -69,22 +115,8 @@ fn unavailable(e: PortError) -> HostedError {
 }
 
 impl HostedService {
-    pub fn new(
-        catalog: Arc<dyn RepositoryCatalog>,
-        files: Arc<dyn HostedFiles>,
-        blobs: Arc<dyn BlobStore>,
-        cas: Arc<ContentStore>,
-        clock: Arc<dyn Clock>,
-        max_upload: u64,
-    ) -> Self {
-        Self {
-            catalog,
-            files,
-            blobs,
-            cas,
-            clock,
-            max_upload,
-        }
+    pub fn new(ports: HostedPorts, max_upload: u64) -> Self {
+        Self { ports, max_upload }
     }
 
     /// The repository behind `/api/v1/{kind}/{name}`: it must exist and be of that kind.
@@ -108,6 +140,15 @@ impl HostedService {
     async fn resolve_file_local(&self, name: &str) -> Result<Repository, HostedError> {
         let repo = self.resolve(Kind::Local, name).await?;
         if !matches!(repo.package, PackageType::Generic | PackageType::Terraform) {
+            return Err(HostedError::UnsupportedPackage(name.to_string()));
+        }
+        Ok(repo)
+    }
+
+    /// A local repository of `package`.
+    async fn resolve_local(&self, name: &str, package: PackageType) -> Result<Repository, HostedError> {
+        let repo = self.resolve(Kind::Local, name).await?;
+        if repo.package != package {
             return Err(HostedError::UnsupportedPackage(name.to_string()));
         }
         Ok(repo)
@@ -164,15 +205,7 @@ impl HostedService {
             IngestError::Interrupted(_) if let Some(reason) = verdict.as_ref().and_then(|v| v.refusal()) => {
                 HostedError::InvalidPackage(reason)
             }
-            IngestError::TooLarge { limit } => HostedError::TooLarge { limit },
-            IngestError::IntegrityMismatch { expected, actual } => HostedError::ChecksumMismatch { expected, actual },
-            IngestError::Mismatch { expected, actual } => HostedError::ChecksumMismatch {
-                expected: expected.to_string(),
-                actual: actual.to_string(),
-            },
-            IngestError::Interrupted(m) => HostedError::BodyInterrupted(m),
-            IngestError::InsufficientStorage(m) => HostedError::InsufficientStorage(m),
-            IngestError::Unavailable(m) => HostedError::Unavailable(m),
+            other => ingest_error(other),
         })?;
         let file = HostedFile {
             repo: repo.name.to_string(),
@@ -201,9 +234,36 @@ impl HostedService {
         request: ReadRequest<'_>,
     ) -> Result<ReadOutcome, HostedError> {
         let repo = self.resolve_file_local(repo).await?;
+        self.read_file(repo.name.as_str(), path, request).await
+    }
+
+    /// A read of any local repository: a file, or an index page its format renders.
+    pub async fn read_local(
+        &self,
+        repo: &str,
+        path: &ArtifactPath,
+        request: ReadRequest<'_>,
+    ) -> Result<LocalRead, HostedError> {
+        let repository = self.resolve(Kind::Local, repo).await?;
+        match repository.package {
+            PackageType::Generic | PackageType::Terraform => {
+                Ok(LocalRead::File(self.read_file(repo, path, request).await?))
+            }
+            PackageType::Pypi => self.pypi_read(repository.name.as_str(), path, request).await,
+            _ => Err(HostedError::UnsupportedPackage(repo.to_string())),
+        }
+    }
+
+    /// A stored file of a resolved local repository: 304, HEAD, a range or the whole body.
+    async fn read_file(
+        &self,
+        repo: &str,
+        path: &ArtifactPath,
+        request: ReadRequest<'_>,
+    ) -> Result<ReadOutcome, HostedError> {
         let file = self
             .files
-            .get(repo.name.as_str(), path.as_str())
+            .get(repo, path.as_str())
             .await
             .map_err(unavailable)?
             .ok_or_else(|| HostedError::NotFound(path.to_string()))?;
@@ -241,7 +301,12 @@ impl HostedService {
 
     /// Removes the path; the blob stays until GC finds it unreferenced.
     pub async fn delete(&self, repo: &str, path: &ArtifactPath) -> Result<(), HostedError> {
-        let repo = self.resolve_file_local(repo).await?;
+        let repo = self.resolve(Kind::Local, repo).await?;
+        match repo.package {
+            PackageType::Generic | PackageType::Terraform => {}
+            PackageType::Pypi => return self.pypi_delete(repo.name.as_str(), path).await,
+            _ => return Err(HostedError::UnsupportedPackage(repo.name.to_string())),
+        }
         if self
             .files
             .delete(repo.name.as_str(), path.as_str())

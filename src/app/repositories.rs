@@ -3,11 +3,12 @@ use std::sync::Arc;
 
 use crate::domain::error::{FieldError, RepositoryError};
 use crate::domain::repository::{Kind, KindSettings, ManagedBy, PackageType, Repository, RepositoryDraft};
-use crate::ports::{ArtifactIndex, HostedFiles, PortError, RepositoryCatalog};
+use crate::ports::{ArtifactIndex, HostedFiles, HostedPackages, PortError, RepositoryCatalog};
 
 pub struct RepositoryService {
     catalog: Arc<dyn RepositoryCatalog>,
     files: Arc<dyn HostedFiles>,
+    packages: Arc<dyn HostedPackages>,
     index: Arc<dyn ArtifactIndex>,
 }
 
@@ -50,9 +51,15 @@ impl RepositoryService {
     pub fn new(
         catalog: Arc<dyn RepositoryCatalog>,
         files: Arc<dyn HostedFiles>,
+        packages: Arc<dyn HostedPackages>,
         index: Arc<dyn ArtifactIndex>,
     ) -> Self {
-        Self { catalog, files, index }
+        Self {
+            catalog,
+            files,
+            packages,
+            index,
+        }
     }
 
     pub async fn list(&self) -> Result<Vec<Repository>, RepositoryError> {
@@ -211,6 +218,7 @@ impl RepositoryService {
             }
             self.catalog.update(&referrer).await.map_err(unavailable)?;
         }
+        self.packages.delete_repo(name).await.map_err(unavailable)?;
         self.files.delete_repo(name).await.map_err(unavailable)?;
         self.index.delete_repo(name).await.map_err(unavailable)?;
         if self.catalog.delete(name).await.map_err(unavailable)? {

@@ -5,6 +5,7 @@ pub mod cursor;
 pub mod digest;
 pub mod error;
 pub mod formats;
+pub mod package;
 pub mod path;
 pub mod range;
 pub mod registry;

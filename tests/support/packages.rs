@@ -114,3 +114,59 @@ pub fn packument(
         content_type: "application/json",
     }
 }
+
+/// Builds an sdist (`{name}-{version}.tar.gz` with `{name}-{version}/PKG-INFO`) in `dir` with
+/// Python's tarfile; returns its path.
+pub fn build_sdist(dir: &Path, name: &str, version: &str) -> std::path::PathBuf {
+    let script = r#"
+import io, sys, tarfile
+out, name, version = sys.argv[1], sys.argv[2], sys.argv[3]
+top = f"{name}-{version}"
+files = {
+    f"{top}/PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+    f"{top}/setup.py": "from setuptools import setup\nsetup()\n",
+}
+with tarfile.open(out, "w:gz") as t:
+    for path, text in files.items():
+        data = text.encode()
+        info = tarfile.TarInfo(path)
+        info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+"#;
+    let sdist = dir.join(format!("{name}-{version}.tar.gz"));
+    let status = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&sdist)
+        .arg(name)
+        .arg(version)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    sdist
+}
+
+/// A zip named `filename` in `dir` holding `members` as given (names unchecked, so tests can
+/// build archives with path tricks); returns its path.
+pub fn python_zip(dir: &Path, filename: &str, members: &[(&str, String)]) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let spec = dir.join("members.json");
+    let list: Vec<serde_json::Value> = members.iter().map(|(n, t)| json!([n, t])).collect();
+    std::fs::write(&spec, serde_json::Value::Array(list).to_string()).unwrap();
+    let out = dir.join(filename);
+    let script = r#"
+import json, sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
+    for name, text in json.load(open(sys.argv[2])):
+        z.writestr(zipfile.ZipInfo(name), text)
+"#;
+    let status = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&out)
+        .arg(&spec)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    out
+}

@@ -11,7 +11,7 @@ use super::AppState;
 use super::auth::presented_secret;
 use super::errors::HttpError;
 use crate::app::auth::Principal;
-use crate::app::hosted::{ReadOutcome, ReadRequest, UploadRequest, etag_of};
+use crate::app::hosted::{LocalRead, ReadOutcome, ReadRequest, UploadRequest, etag_of};
 use crate::domain::digest::Digest;
 use crate::domain::error::HostedError;
 use crate::domain::path::ArtifactPath;
@@ -22,7 +22,7 @@ use crate::ports::ByteStream;
 
 #[handler]
 pub async fn protocol(req: &Request, body: Body, Data(state): Data<&Arc<AppState>>) -> Response {
-    let has_body = req.method() == Method::PUT;
+    let has_body = matches!(*req.method(), Method::PUT | Method::POST | Method::PATCH);
     match serve(req, body, state).await {
         Ok(response) => response,
         // A refused upload may leave its body unread: tell the client this connection ends here.
@@ -41,6 +41,13 @@ struct Target {
 }
 
 fn parse_target(raw: &str) -> Result<Target, HttpError> {
+    let (kind, repo, path) = parse_repo(raw)?;
+    let path = ArtifactPath::from_url_encoded(path).map_err(HostedError::from)?;
+    Ok(Target { kind, repo, path })
+}
+
+/// The kind and repository a raw `/api/v1/{kind}/{name}/...` path names, and the rest.
+fn parse_repo(raw: &str) -> Result<(Kind, RepoName, &str), HttpError> {
     let not_found = |m: &str| HttpError::new(StatusCode::NOT_FOUND, "NOT_FOUND", m);
     let rest = raw.strip_prefix("/api/v1/").ok_or_else(|| not_found("unknown route"))?;
     let (kind, rest) = rest
@@ -55,11 +62,30 @@ fn parse_target(raw: &str) -> Result<Target, HttpError> {
             format!("repository '{name}' not found"),
         )
     })?;
-    let path = ArtifactPath::from_url_encoded(path).map_err(HostedError::from)?;
-    Ok(Target { kind, repo, path })
+    Ok((kind, repo, path))
+}
+
+/// `POST` to a repository's URL: twine's legacy upload API (the rest of the path is ignored,
+/// as the repository URL is what twine is configured with).
+async fn post(req: &Request, body: Body, state: &AppState) -> Result<Response, HttpError> {
+    let (kind, repo, _) = parse_repo(req.uri().path())?;
+    let principal = state.auth.authenticate(presented_secret(req)?.as_deref()).await?;
+    state.auth.authorize(&principal, Scope::Write, Some(repo.as_str()))?;
+    let target = Target {
+        kind,
+        repo,
+        path: ArtifactPath::parse("legacy").map_err(HostedError::from)?,
+    };
+    ensure_local(&target, state).await?;
+    let response = super::protocol::pypi::upload(req, body, target.repo.as_str(), state).await?;
+    log_write(&principal, "upload", &target);
+    Ok(response)
 }
 
 async fn serve(req: &Request, body: Body, state: &AppState) -> Result<Response, HttpError> {
+    if req.method() == Method::POST {
+        return post(req, body, state).await;
+    }
     let target = parse_target(req.uri().path())?;
     let principal = state.auth.authenticate(presented_secret(req)?.as_deref()).await?;
     let repo = target.repo.as_str();
@@ -72,6 +98,15 @@ async fn serve(req: &Request, body: Body, state: &AppState) -> Result<Response, 
             state.auth.authorize(&principal, Scope::Write, Some(repo))?;
             upload(req, body, target, state).await
         }
+        // PEP 592 yank of a hosted PyPI file.
+        Method::PATCH => {
+            state.auth.authorize(&principal, Scope::Write, Some(repo))?;
+            ensure_local(&target, state).await?;
+            let response = super::protocol::pypi::yank(body, repo, &target.path, state).await?;
+            log_write(&principal, "yank", &target);
+            state.events.publish("yank", repo, Some(target.path.as_str())).await;
+            Ok(response)
+        }
         Method::DELETE => {
             state.auth.authorize(&principal, Scope::Write, Some(repo))?;
             ensure_local(&target, state).await?;
@@ -83,7 +118,7 @@ async fn serve(req: &Request, body: Body, state: &AppState) -> Result<Response, 
         _ => Ok(HttpError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "METHOD_NOT_ALLOWED",
-            "use GET, HEAD, PUT or DELETE",
+            "use GET, HEAD, PUT, POST, PATCH or DELETE",
         )
         .into_response()),
     }
@@ -137,9 +172,24 @@ async fn read(req: &Request, target: &Target, state: &AppState) -> Result<Respon
         Kind::Remote => return super::remote::read(target.repo.as_str(), &target.path, request, state).await,
         Kind::Virtual => ensure_served(target, state).await?,
     }
-    let outcome = state.hosted.read(target.repo.as_str(), &target.path, request).await?;
+    let head_only = request.head_only;
+    let outcome = match state
+        .hosted
+        .read_local(target.repo.as_str(), &target.path, request)
+        .await?
+    {
+        LocalRead::File(outcome) => outcome,
+        LocalRead::Page(page) => return Ok(page_response(page, head_only)),
+        LocalRead::PageNotModified(digest) => return Ok(local(not_modified(&digest))),
+        LocalRead::Redirect(canonical) => {
+            return Ok(Response::builder()
+                .status(StatusCode::MOVED_PERMANENTLY)
+                .header(header::LOCATION, format!("/api/v1/local/{}/{canonical}", target.repo))
+                .finish());
+        }
+    };
     let (file, span, body) = match outcome {
-        ReadOutcome::NotModified(file) => return Ok(not_modified(&file.digest)),
+        ReadOutcome::NotModified(file) => return Ok(local(not_modified(&file.digest))),
         ReadOutcome::Content { file, span, body } => (file, span, body),
     };
     let stored = StoredBody {
@@ -149,7 +199,32 @@ async fn read(req: &Request, target: &Target, state: &AppState) -> Result<Respon
         modified: file.created_at,
         span,
     };
-    Ok(stored.response(target.repo.as_str(), body, state))
+    let builder = stored.builder().header("X-Artifact-Source", "local");
+    Ok(stored.finish(builder, target.repo.as_str(), body, state))
+}
+
+/// Marks a response as served from a hosted repository.
+fn local(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert("x-artifact-source", header::HeaderValue::from_static("local"));
+    response
+}
+
+/// A rendered index page (small, built from the package records).
+fn page_response(page: crate::app::hosted::pypi::Page, head_only: bool) -> Response {
+    let builder = Response::builder()
+        .header(header::ETAG, etag_of(&page.digest))
+        .header(header::CONTENT_LENGTH, page.body.len())
+        .header(header::CACHE_CONTROL, "max-age=0, must-revalidate")
+        .header(header::VARY, "Accept")
+        .header("X-Artifact-Source", "local")
+        .content_type(page.content_type);
+    if head_only {
+        builder.finish()
+    } else {
+        builder.body(page.body)
+    }
 }
 
 /// This repository's absolute URL as the client addressed it, for indexes whose clients need
@@ -195,10 +270,6 @@ impl StoredBody<'_> {
             );
         }
         response
-    }
-
-    pub(super) fn response(&self, repo: &str, body: Option<ByteStream>, state: &AppState) -> Response {
-        self.finish(self.builder(), repo, body, state)
     }
 
     pub(super) fn finish(

@@ -12,6 +12,7 @@ pub mod listener;
 pub mod metrics;
 pub mod objects_api;
 pub mod probe_api;
+pub mod protocol;
 pub mod registry;
 pub mod remote;
 pub mod repositories_api;

@@ -12,6 +12,7 @@ mod catalog;
 mod credentials;
 pub mod entities;
 mod hosted_files;
+mod hosted_packages;
 mod secret_box;
 mod upload_sessions;
 

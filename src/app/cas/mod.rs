@@ -46,6 +46,18 @@ impl From<PortError> for IngestError {
     }
 }
 
+/// Looks at a complete, verified upload in its temp file before it is committed; `false`
+/// refuses it (nothing is stored). Runs on a blocking thread.
+type Hook = Box<dyn FnOnce(&std::path::Path) -> bool + Send>;
+
+/// Why an inspected ingest did not store its body.
+#[derive(Debug)]
+pub enum Inspected<E> {
+    Ingest(IngestError),
+    /// The inspector refused the body.
+    Rejected(E),
+}
+
 /// A blob safely stored and recorded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ingested {
@@ -102,6 +114,43 @@ impl ContentStore {
         self.ingest_forwarding(body, options, None).await
     }
 
+    /// Like `ingest`, and before the blob is committed `inspect` reads the temp file (on a
+    /// blocking thread: package archives are read with std IO) once the body is complete and its
+    /// digest verified. Its error refuses the body, which is then not stored (DESIGN §10: a
+    /// package upload is validated against its own metadata without buffering it in memory).
+    pub async fn ingest_inspected<T, E, F>(
+        &self,
+        body: ByteStream,
+        options: IngestOptions,
+        inspect: F,
+    ) -> Result<(Ingested, T), Inspected<E>>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+        F: FnOnce(&std::path::Path) -> Result<T, E> + Send + 'static,
+    {
+        let slot: Arc<std::sync::Mutex<Option<Result<T, E>>>> = Arc::new(std::sync::Mutex::new(None));
+        let filled = Arc::clone(&slot);
+        let hook: Hook = Box::new(move |path| {
+            let outcome = inspect(path);
+            let accepted = outcome.is_ok();
+            if let Ok(mut slot) = filled.lock() {
+                *slot = Some(outcome);
+            }
+            accepted
+        });
+        let stored = self.ingest_inner(body, options, &mut None, Some(hook)).await;
+        let outcome = slot.lock().ok().and_then(|mut s| s.take());
+        match (stored, outcome) {
+            (_, Some(Err(e))) => Err(Inspected::Rejected(e)),
+            (Ok(ingested), Some(Ok(value))) => Ok((ingested, value)),
+            (Err(e), _) => Err(Inspected::Ingest(e)),
+            (Ok(_), None) => Err(Inspected::Ingest(IngestError::Unavailable(
+                "the upload inspector did not run".into(),
+            ))),
+        }
+    }
+
     /// Like `ingest`, and also forwards every chunk to `forward` as it arrives, so a client
     /// receives the body while it is being stored (pull-through); with a promised digest the
     /// last chunk follows only once the digest matches. The channel is bounded, so a slow
@@ -117,7 +166,7 @@ impl ContentStore {
         forward: Option<Forward>,
     ) -> Result<Ingested, IngestError> {
         let mut forward = forward;
-        let result = self.ingest_inner(body, options, &mut forward).await;
+        let result = self.ingest_inner(body, options, &mut forward, None).await;
         if let (Err(e), Some(tx)) = (&result, forward) {
             let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
         }
@@ -129,6 +178,7 @@ impl ContentStore {
         mut body: ByteStream,
         options: IngestOptions,
         forward: &mut Option<Forward>,
+        inspect: Option<Hook>,
     ) -> Result<Ingested, IngestError> {
         let verifying = options.expected.is_some() || options.expected_sha512.is_some();
         if let Some(disk) = &self.disk
@@ -207,6 +257,15 @@ impl ContentStore {
                 expected,
                 actual: digest,
             });
+        }
+        if let Some(inspect) = inspect {
+            let path = temp_path.to_path_buf();
+            let accepted = tokio::task::spawn_blocking(move || inspect(&path))
+                .await
+                .map_err(|e| IngestError::Unavailable(format!("upload inspector: {e}")))?;
+            if !accepted {
+                return Err(IngestError::Unavailable("refused by the upload inspector".into()));
+            }
         }
         if let Some(last) = held_back {
             send(forward, last).await;

@@ -80,11 +80,14 @@ impl Fixture {
             self.dir.path().to_path_buf(),
         );
         let svc = HostedService::new(
-            Arc::new(self.catalog),
-            Arc::new(self.files),
-            Arc::new(self.blobs),
-            Arc::new(cas),
-            clock(),
+            HostedPorts {
+                catalog: Arc::new(self.catalog),
+                files: Arc::new(self.files),
+                packages: Arc::new(crate::ports::hosted_packages::MockHostedPackages::new()),
+                blobs: Arc::new(self.blobs),
+                cas: Arc::new(cas),
+                clock: clock(),
+            },
             max_upload,
         );
         (svc, self.dir)

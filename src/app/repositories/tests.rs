@@ -15,7 +15,9 @@ fn draft(name: &str, kind: &str, package: &str) -> RepositoryDraft {
 }
 
 fn service(catalog: MockRepositoryCatalog, files: MockHostedFiles, index: MockArtifactIndex) -> RepositoryService {
-    RepositoryService::new(Arc::new(catalog), Arc::new(files), Arc::new(index))
+    let mut packages = crate::ports::hosted_packages::MockHostedPackages::new();
+    packages.expect_delete_repo().returning(|_| Ok(0));
+    RepositoryService::new(Arc::new(catalog), Arc::new(files), Arc::new(packages), Arc::new(index))
 }
 
 #[tokio::test]

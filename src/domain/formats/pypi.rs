@@ -8,6 +8,9 @@ use std::sync::OnceLock;
 use super::{Format, IndexContext, MAX_INDEX_BYTES, RewriteError, rewrite_link};
 use crate::domain::cache_policy::CacheClass;
 
+pub mod hosted;
+pub mod index;
+
 pub struct Pypi;
 
 pub const JSON_TYPE: &str = "application/vnd.pypi.simple.v1+json";

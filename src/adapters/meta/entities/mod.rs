@@ -3,6 +3,7 @@
 pub mod artifact;
 pub mod blob;
 pub mod hosted_file;
+pub mod hosted_package;
 pub mod repository;
 pub mod signing_key;
 pub mod token;

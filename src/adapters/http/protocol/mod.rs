@@ -1,0 +1,2 @@
+//! Upload protocols of package clients, one file per protocol (DESIGN §10).
+pub mod pypi;

@@ -1,0 +1,82 @@
+//! Reading a distribution's core metadata out of its archive (a stored upload's temp file,
+//! before it is committed): member names are checked for path tricks, the metadata file is read
+//! up to a bound, and a corrupt archive is a refusal, never a panic. Blocking: run it on a
+//! blocking thread (the content store's inspector does).
+use std::io::Read;
+use std::path::Path;
+
+use crate::domain::formats::pypi::hosted::{DistKind, MAX_METADATA_BYTES, metadata_member, unsafe_member};
+
+/// The core metadata file of the distribution at `file`, as text.
+pub fn core_metadata(file: &Path, kind: DistKind) -> Result<String, String> {
+    let what = match kind {
+        DistKind::Wheel => "wheel",
+        DistKind::SdistTar | DistKind::SdistZip => "sdist",
+    };
+    let found = match kind {
+        DistKind::Wheel | DistKind::SdistZip => from_zip(file, kind),
+        DistKind::SdistTar => from_tar_gz(file),
+    }
+    .map_err(|e| format!("not a valid {what}: {e}"))?;
+    found.ok_or_else(|| match kind {
+        DistKind::Wheel => "not a valid wheel: no {name}-{version}.dist-info/METADATA".to_string(),
+        DistKind::SdistTar | DistKind::SdistZip => "not a valid sdist: no {name}-{version}/PKG-INFO".to_string(),
+    })
+}
+
+fn read_bounded(reader: impl Read) -> Result<String, String> {
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_METADATA_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read the metadata file: {e}"))?;
+    if bytes.len() as u64 > MAX_METADATA_BYTES {
+        return Err(format!("its metadata file is larger than {MAX_METADATA_BYTES} bytes"));
+    }
+    String::from_utf8(bytes).map_err(|_| "its metadata file is not UTF-8".to_string())
+}
+
+fn check_member(name: &str) -> Result<(), String> {
+    if unsafe_member(name) {
+        return Err(format!("member '{name:.200}' would unpack outside its directory"));
+    }
+    Ok(())
+}
+
+fn from_zip(file: &Path, kind: DistKind) -> Result<Option<String>, String> {
+    let handle = std::fs::File::open(file).map_err(|e| format!("cannot open: {e}"))?;
+    let mut archive = zip::ZipArchive::new(std::io::BufReader::new(handle)).map_err(|e| e.to_string())?;
+    let mut found = None;
+    for i in 0..archive.len() {
+        let entry = archive.by_index(i).map_err(|e| e.to_string())?;
+        let name = entry.name().to_string();
+        check_member(&name)?;
+        if metadata_member(kind, &name) {
+            if found.is_some() {
+                return Err(format!("more than one metadata file ({name})"));
+            }
+            found = Some(read_bounded(entry)?);
+        }
+    }
+    Ok(found)
+}
+
+fn from_tar_gz(file: &Path) -> Result<Option<String>, String> {
+    let handle = std::fs::File::open(file).map_err(|e| format!("cannot open: {e}"))?;
+    let gz = flate2::read::GzDecoder::new(std::io::BufReader::new(handle));
+    let mut archive = tar::Archive::new(gz);
+    let mut found = None;
+    for entry in archive.entries().map_err(|e| e.to_string())? {
+        let entry = entry.map_err(|e| e.to_string())?;
+        let raw = entry.path_bytes();
+        let name = std::str::from_utf8(&raw)
+            .map_err(|_| "a member name is not UTF-8".to_string())?
+            .to_string();
+        check_member(&name)?;
+        let name = name.strip_prefix("./").unwrap_or(&name).to_string();
+        if metadata_member(DistKind::SdistTar, &name) && found.is_none() {
+            found = Some(read_bounded(entry)?);
+        }
+    }
+    Ok(found)
+}
