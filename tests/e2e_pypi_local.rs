@@ -11,6 +11,9 @@ use std::process::{Command, Output};
 use support::packages::{build_sdist, build_wheel, python_zip};
 use support::server::{ADMIN_TOKEN, Server};
 
+/// A twine upload's text fields.
+type UploadForm = Vec<(&'static str, String)>;
+
 const JSON_TYPE: &str = "application/vnd.pypi.simple.v1+json";
 
 async fn blocking<F: FnOnce() -> Output + Send + 'static>(f: F) -> Output {
@@ -340,7 +343,7 @@ async fn bad_uploads_are_refused_and_store_nothing() {
             ),
         )],
     );
-    let table: Vec<(Vec<(&str, String)>, &Path, &str)> = vec![
+    let table: Vec<(UploadForm, &Path, &str)> = vec![
         (form("refused", "1.0"), &corrupt_zip, "not a valid wheel"),
         (
             {
