@@ -27,6 +27,7 @@ use crate::app::cas::ContentStore;
 use crate::app::config::{BlobStoreUrl, CacheUrl, Config, ConfigError, DatabaseUrl, LogFormat};
 use crate::app::disk::DiskGuard;
 use crate::app::events::EventBus;
+use crate::app::gc::{GcPorts, GcService};
 use crate::app::health::HealthService;
 use crate::app::hosted::{HostedPorts, HostedService};
 use crate::app::objects::ObjectsService;
@@ -212,7 +213,8 @@ pub fn app_state(config: &Config, backends: &Backends) -> Result<Arc<AppState>, 
             backends.clock.clone(),
             config.scratch_dir(),
         )
-        .with_disk(disk.clone()),
+        .with_disk(disk.clone())
+        .with_locks(backends.cache.clone()),
     );
     let metrics = Arc::new(Metrics::new());
     let events = Arc::new(EventBus::new(backends.cache.clone(), backends.clock.clone()));
@@ -242,8 +244,20 @@ pub fn app_state(config: &Config, backends: &Backends) -> Result<Arc<AppState>, 
         },
         ProxyConfig::default(),
     );
+    let gc = GcService::new(
+        GcPorts {
+            records: meta.clone(),
+            blobs: backends.blobs.clone(),
+            cache: backends.cache.clone(),
+            clock: backends.clock.clone(),
+            events: events.clone(),
+            telemetry: metrics.clone(),
+        },
+        Duration::from_secs(config.gc_grace_period),
+    );
     Ok(Arc::new(AppState {
         cas: cas.clone(),
+        gc,
         hosted: HostedService::new(
             HostedPorts {
                 catalog: catalog.clone(),

@@ -41,6 +41,13 @@ enum Command {
     Serve,
     /// Run database migrations and exit.
     Migrate,
+    /// Delete blobs nothing references (after `gc_grace_period`), then exit. Safe while servers
+    /// run on the same backends; waits for nobody and fails if another run is in progress.
+    Gc {
+        /// Report what would be deleted and delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Print the management API's OpenAPI spec (JSON).
     Openapi,
     /// Manage the admin token.
@@ -156,6 +163,7 @@ fn main() -> ExitCode {
                 .await
                 .map(|_| ())
                 .map_err(|e| e.to_string()),
+            Command::Gc { dry_run } => gc(config, dry_run).await,
             Command::Token {
                 action: TokenAction::ResetAdmin,
             } => reset_admin(config).await,
@@ -218,6 +226,25 @@ async fn apply(file: &std::path::Path, target: ApplyTarget<'_>, prune: bool, dry
         .await
         .map_err(|e| e.to_string())?;
     println!("applied");
+    Ok(())
+}
+
+async fn gc(config: Config, dry_run: bool) -> Result<(), String> {
+    let backends = bootstrap::connect(&config).await.map_err(|e| e.to_string())?;
+    let state = bootstrap::app_state(&config, &backends);
+    let report = state.gc.run(dry_run).await.map_err(|e| e.to_string())?;
+    let verb = if dry_run { "would delete" } else { "deleted" };
+    println!(
+        "gc: {verb} {} blobs and {} stray objects, {} bytes{}",
+        report.blobs_deleted,
+        report.stray_objects_deleted,
+        report.bytes_freed,
+        if report.busy > 0 {
+            format!(" ({} busy, left for the next run)", report.busy)
+        } else {
+            String::new()
+        }
+    );
     Ok(())
 }
 
@@ -291,6 +318,7 @@ async fn start_app(config: &Config, slot: http::startup::AppSlot) -> Result<(), 
     // Whatever a killed process left in the temp dir, before anything new is written there.
     sweep_temp_files(&state, Duration::ZERO).await;
     spawn_upload_reaper(state.clone());
+    spawn_gc(state.clone(), config.gc_interval);
     spawn_temp_sweeper(state.clone());
     spawn_disk_watch(state.clone());
     slot.fill(http::routes(state));
@@ -324,6 +352,28 @@ fn spawn_upload_reaper(state: std::sync::Arc<http::AppState>) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(reaped = n, "abandoned registry uploads reaped"),
                 Err(e) => tracing::warn!(error = %e, "reaping registry uploads failed"),
+            }
+        }
+    });
+}
+
+/// Runs garbage collection every `interval` seconds (0: never), the first one an interval after
+/// start. Every replica ticks; the `gc:run` lease lets one of them run at a time.
+fn spawn_gc(state: std::sync::Arc<http::AppState>, interval: u64) {
+    if interval == 0 {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(interval));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            match state.gc.run(false).await {
+                Ok(_) => {}
+                Err(artifactapi::app::gc::GcError::AlreadyRunning) => {
+                    tracing::debug!("garbage collection already running on another replica");
+                }
+                Err(e) => tracing::warn!(error = %e, "garbage collection failed"),
             }
         }
     });

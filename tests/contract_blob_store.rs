@@ -93,13 +93,23 @@ async fn get_bytes(store: &dyn BlobStore, key: &str, span: Option<ByteSpan>) -> 
     (object.meta.size, read_all(object.body).await)
 }
 
-async fn keys(store: &dyn BlobStore, prefix: &str, older_than: Option<chrono::DateTime<Utc>>) -> BTreeSet<String> {
-    store
-        .list(prefix, older_than)
-        .await
-        .expect("list")
-        .into_iter()
-        .collect()
+/// Every key under `prefix`, walked in pages of 2 (so paging is exercised everywhere); each
+/// page is in byte order and carries on from the last.
+async fn keys(store: &dyn BlobStore, prefix: &str) -> BTreeSet<String> {
+    let mut all: Vec<String> = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store.list(prefix, after.clone(), 2).await.expect("list");
+        assert!(page.len() <= 2, "a page holds at most its limit");
+        all.extend(page.iter().map(|k| k.key.clone()));
+        if page.len() < 2 {
+            break;
+        }
+        after = page.last().map(|k| k.key.clone());
+    }
+    let sorted: Vec<String> = all.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
+    assert_eq!(all, sorted, "pages come in byte order, without repeats");
+    all.into_iter().collect()
 }
 
 fn set(items: &[&str]) -> BTreeSet<String> {
@@ -172,26 +182,35 @@ async fn blob_store_contract(store: Arc<dyn BlobStore>) {
     for key in ["list/a/1", "list/a/2", "list/b/1", "listx"] {
         store.put(key, body(key.as_bytes()), None).await.expect("put for list");
     }
-    assert_eq!(keys(store, "list/a/", None).await, set(&["list/a/1", "list/a/2"]));
+    assert_eq!(keys(store, "list/a/").await, set(&["list/a/1", "list/a/2"]));
+    assert_eq!(keys(store, "list/").await, set(&["list/a/1", "list/a/2", "list/b/1"]));
     assert_eq!(
-        keys(store, "list/", None).await,
-        set(&["list/a/1", "list/a/2", "list/b/1"])
-    );
-    assert_eq!(
-        keys(store, "list", None).await,
+        keys(store, "list").await,
         set(&["list/a/1", "list/a/2", "list/b/1", "listx"])
     );
-    assert_eq!(keys(store, "nothing/", None).await, set(&[]));
-    let everything = keys(store, "", None).await;
+    assert_eq!(keys(store, "nothing/").await, set(&[]));
+    let everything = keys(store, "").await;
     assert!(everything.contains("blobs/sha256/aa") && everything.contains("listx") && !everything.contains("doomed"));
-    assert_eq!(
-        keys(store, "list/", Some(Utc::now() - Duration::hours(1))).await,
-        set(&[])
+    // One page: the smallest keys after `after`, with their size and last write.
+    let page = store.list("list", Some("list/a/1".into()), 2).await.expect("page");
+    let names: Vec<&str> = page.iter().map(|k| k.key.as_str()).collect();
+    assert_eq!(names, ["list/a/2", "list/b/1"]);
+    assert_eq!(page[0].meta.size, "list/a/2".len() as u64);
+    let written = page[0].meta.last_modified.expect("last write known");
+    assert!((Utc::now() - written).abs() < Duration::hours(1), "{written}");
+    let rest = store
+        .list("list", Some("list/b/1".into()), 10)
+        .await
+        .expect("last page");
+    assert_eq!(rest.iter().map(|k| k.key.as_str()).collect::<Vec<_>>(), ["listx"]);
+    assert!(
+        store
+            .list("list", Some("listx".into()), 10)
+            .await
+            .expect("past the end")
+            .is_empty()
     );
-    assert_eq!(
-        keys(store, "list/", Some(Utc::now() + Duration::hours(1))).await.len(),
-        3
-    );
+    assert!(store.list("list", None, 0).await.expect("limit 0").is_empty());
 
     // An interrupted body fails with Interrupted and leaves nothing, small or multi-part sized,
     // new key or overwrite.
@@ -214,7 +233,7 @@ async fn blob_store_contract(store: Arc<dyn BlobStore>) {
         assert!(store.stat(key).await.expect("stat cut").is_none(), "{key} visible");
         assert!(matches!(store.get(key, None).await, Err(PortError::NotFound)));
     }
-    assert_eq!(keys(store, "uploads/", None).await, set(&[]));
+    assert_eq!(keys(store, "uploads/").await, set(&[]));
 
     // put_file stores a local file and leaves it in place.
     let mut local = tempfile::NamedTempFile::new().expect("temp file");
@@ -323,7 +342,7 @@ async fn s3_blob_store_with_prefix_and_region() {
     })
     .await
     .expect("connect b");
-    assert!(other.list("", None).await.expect("list b").is_empty());
+    assert!(other.list("", None, 100).await.expect("list b").is_empty());
     other.put("only-b", body(b"b"), None).await.expect("put b");
     let a = S3BlobStore::connect(S3Config {
         prefix: "tenant-a".into(),
@@ -331,7 +350,13 @@ async fn s3_blob_store_with_prefix_and_region() {
     })
     .await
     .expect("connect a");
-    assert!(!a.list("", None).await.expect("list a").contains(&"only-b".to_string()));
+    assert!(
+        !a.list("", None, 100)
+            .await
+            .expect("list a")
+            .iter()
+            .any(|k| k.key == "only-b")
+    );
 }
 
 /// An interrupted multi-part upload is aborted: no parts are left on the server.
@@ -349,7 +374,7 @@ async fn s3_interrupted_multipart_upload_is_aborted() {
     assert!(leftovers.is_empty(), "multipart leftovers: {leftovers:?}");
 }
 
-/// Listings longer than one ListObjectsV2 page (1000 keys) are followed to the end.
+/// A page longer than one ListObjectsV2 page (1000 keys) follows the continuation, in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn s3_list_follows_pagination() {
     let s3 = TestS3::start().await;
@@ -361,8 +386,17 @@ async fn s3_list_follows_pagination() {
             async move { store.put(key, body(b"x"), Some(1)).await.expect("put") }
         })
         .await;
-    let listed = keys(&store, "many/", None).await;
-    assert_eq!(listed, names.into_iter().collect::<BTreeSet<_>>());
+    let page = store
+        .list("many/", None, 2000)
+        .await
+        .expect("one page over two S3 pages");
+    let listed: Vec<String> = page.into_iter().map(|k| k.key).collect();
+    assert_eq!(listed, names);
+    let tail = store
+        .list("many/", Some("many/0999".into()), 1000)
+        .await
+        .expect("after");
+    assert_eq!(tail.len(), 5);
 }
 
 #[tokio::test]
@@ -420,5 +454,5 @@ async fn fs_list_skips_the_staging_directory() {
     let store = FsBlobStore::open(dir.path().to_path_buf()).expect("open");
     std::fs::write(dir.path().join(".tmp").join("stray.part"), b"x").expect("stray staged file");
     store.put("a", body(b"a"), None).await.expect("put");
-    assert_eq!(keys(&store, "", None).await, set(&["a"]));
+    assert_eq!(keys(&store, "").await, set(&["a"]));
 }

@@ -95,7 +95,12 @@ on_both!(hosted_packages, |store| packages::hosted_packages_contract(Arc::new(
 )));
 on_both!(blob_records, |store| {
     let store = Arc::new(store);
-    blobs::blob_records_contract(store.clone(), store.clone(), store)
+    let refs = blobs::References {
+        artifacts: store.clone(),
+        hosted: store.clone(),
+        uploads: store.clone(),
+    };
+    blobs::blob_records_contract(store, refs)
 });
 on_both!(upload_sessions, |store| uploads::upload_sessions_contract(Arc::new(
     store

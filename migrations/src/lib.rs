@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20250101_000001_initial;
 mod m20261202_000002_hosted_packages;
+mod m20261202_000003_blob_last_referenced;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20250101_000001_initial::Migration),
             Box::new(m20261202_000002_hosted_packages::Migration),
+            Box::new(m20261202_000003_blob_last_referenced::Migration),
         ]
     }
 }

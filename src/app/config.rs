@@ -52,6 +52,11 @@ pub struct Config {
     /// token realms) may not connect to; `None`: `DEFAULT_DENY_NETWORKS`.
     pub upstream_deny_networks: Option<Vec<String>>,
     pub shutdown_timeout: u64,
+    /// Seconds between garbage collection runs in `serve` (one replica at a time); 0 = never
+    /// (run `artifactapi gc` or `POST /api/v2/gc` instead).
+    pub gc_interval: u64,
+    /// Seconds an unreferenced blob is kept after it was last stored or deduplicated onto.
+    pub gc_grace_period: u64,
     pub log_format: LogFormat,
     pub log_level: String,
     /// One line per request: `off` (default), `stdout`, `stderr` or a file path (appended to).
@@ -102,6 +107,8 @@ impl Default for Config {
             upstream_read_timeout: 60,
             upstream_deny_networks: None,
             shutdown_timeout: 30,
+            gc_interval: 3600,
+            gc_grace_period: 3600,
             log_format: LogFormat::Human,
             log_level: "info".into(),
             access_log: "off".into(),
@@ -173,6 +180,8 @@ const KEYS: &[(&str, ValueType)] = &[
     ("upstream_read_timeout", ValueType::Integer),
     ("upstream_deny_networks", ValueType::List),
     ("shutdown_timeout", ValueType::Integer),
+    ("gc_interval", ValueType::Integer),
+    ("gc_grace_period", ValueType::Integer),
     ("log_format", ValueType::Text),
     ("log_level", ValueType::Text),
     ("prune", ValueType::Boolean),

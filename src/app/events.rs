@@ -12,11 +12,18 @@ const CHANNEL: &str = "events";
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
     /// `upload`, `delete`, `fetch`, `evict`, `flush`, `repository_created`, `repository_deleted`,
-    /// `repository_replaced`.
+    /// `repository_replaced`; `gc` and `gc_dry_run` once per garbage collection run (with an
+    /// empty repository: a run covers the whole instance).
     pub kind: String,
     pub repository: String,
     pub path: Option<String>,
     pub at: chrono::DateTime<chrono::Utc>,
+    /// `gc`: blobs and stray objects deleted (or, in a dry run, that would be).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blobs_deleted: Option<u64>,
+    /// `gc`: bytes they held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_freed: Option<u64>,
 }
 
 pub struct EventBus {
@@ -36,11 +43,30 @@ impl EventBus {
             repository: repository.to_string(),
             path: path.map(str::to_string),
             at: self.clock.now(),
+            blobs_deleted: None,
+            bytes_freed: None,
         };
-        match serde_json::to_string(&event) {
+        self.send(&event).await;
+    }
+
+    /// The end of a garbage collection run.
+    pub async fn publish_gc(&self, report: &crate::app::gc::GcReport) {
+        let event = Event {
+            kind: if report.dry_run { "gc_dry_run" } else { "gc" }.to_string(),
+            repository: String::new(),
+            path: None,
+            at: self.clock.now(),
+            blobs_deleted: Some(report.blobs_deleted + report.stray_objects_deleted),
+            bytes_freed: Some(report.bytes_freed),
+        };
+        self.send(&event).await;
+    }
+
+    async fn send(&self, event: &Event) {
+        match serde_json::to_string(event) {
             Ok(json) => {
                 if let Err(e) = self.cache.publish(CHANNEL, &json).await {
-                    tracing::warn!(error = %e, kind, "event not published");
+                    tracing::warn!(error = %e, kind = event.kind, "event not published");
                 }
             }
             Err(e) => tracing::warn!(error = %e, "event not serialisable"),
@@ -77,6 +103,8 @@ mod tests {
             repository: "r".into(),
             path: None,
             at: chrono::Utc::now(),
+            blobs_deleted: None,
+            bytes_freed: None,
         })
         .unwrap();
         cache

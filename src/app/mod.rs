@@ -5,6 +5,7 @@ pub mod cas;
 pub mod config;
 pub mod disk;
 pub mod events;
+pub mod gc;
 pub mod health;
 pub mod hosted;
 pub mod objects;

@@ -10,19 +10,35 @@ pub struct BlobRecord {
     pub size: u64,
     pub content_type: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// When a writer last stored or re-ingested (deduplicated onto) this blob; GC's grace
+    /// period counts from here.
+    pub last_referenced: DateTime<Utc>,
 }
 
 /// One row per stored blob, so GC can find blobs nothing references.
 ///
-/// Contract: `record` inserts if absent and keeps the existing row otherwise (idempotent under
-/// concurrency); `orphans` lists blobs created before `older_than` that no artifact or hosted
-/// file references, at most `limit`; `delete` returns whether a row existed.
+/// Contract:
+/// - `record` inserts if absent; when the row exists it keeps its size, type and `created_at`
+///   and only takes the new `last_referenced` (a dedupe hit), under concurrency too.
+/// - An *orphan* at `older_than` is a row created and last referenced before `older_than` that
+///   no artifact, hosted file or open upload session (its `parts`) references.
+/// - `orphans` lists them ordered by digest, after `after`, at most `limit`.
+/// - `delete_orphan` deletes the row only if it is such an orphan at the moment of the delete
+///   (one atomic statement) and says whether it did; `delete` deletes unconditionally.
+/// - `existing` returns which of the given digests have a row (any order).
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait BlobRecords: Send + Sync {
     async fn record(&self, blob: &BlobRecord) -> Result<(), PortError>;
     async fn get(&self, digest: &Digest) -> Result<Option<BlobRecord>, PortError>;
-    async fn orphans(&self, older_than: DateTime<Utc>, limit: u64) -> Result<Vec<BlobRecord>, PortError>;
+    async fn existing(&self, digests: &[Digest]) -> Result<Vec<Digest>, PortError>;
+    async fn orphans(
+        &self,
+        older_than: DateTime<Utc>,
+        after: Option<Digest>,
+        limit: u64,
+    ) -> Result<Vec<BlobRecord>, PortError>;
+    async fn delete_orphan(&self, digest: &Digest, older_than: DateTime<Utc>) -> Result<bool, PortError>;
     async fn delete(&self, digest: &Digest) -> Result<bool, PortError>;
     /// Readiness: the metadata database answers.
     async fn check(&self) -> Result<(), PortError>;

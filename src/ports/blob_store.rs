@@ -11,6 +11,13 @@ pub struct BlobMeta {
     pub last_modified: Option<DateTime<Utc>>,
 }
 
+/// One key of a listing page, with its size and last write as the store reports them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListedKey {
+    pub key: String,
+    pub meta: BlobMeta,
+}
+
 /// A body being read, with the size of the whole object (not of the span).
 pub struct BlobObject {
     pub meta: BlobMeta,
@@ -26,8 +33,9 @@ pub struct BlobObject {
 /// - `get` with a span returns exactly those bytes (the caller resolved the span against the
 ///   size); a missing key is `NotFound`.
 /// - `stat` of a missing key is `Ok(None)`; `delete` of a missing key is `Ok(())`.
-/// - `list` returns every key under `prefix` (optionally only those last modified before
-///   `older_than`), in no particular order.
+/// - `list(prefix, after, limit)` returns one page: at most `limit` keys under `prefix` that sort
+///   after `after` (byte order), in that order; a page shorter than `limit` is the last. Memory
+///   is bounded by `limit` whatever the store holds.
 /// - Keys are `/`-separated relative paths made by the core; adapters may still refuse odd keys.
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
@@ -39,7 +47,7 @@ pub trait BlobStore: Send + Sync {
     async fn get(&self, key: &str, span: Option<ByteSpan>) -> Result<BlobObject, PortError>;
     async fn stat(&self, key: &str) -> Result<Option<BlobMeta>, PortError>;
     async fn delete(&self, key: &str) -> Result<(), PortError>;
-    async fn list(&self, prefix: &str, older_than: Option<DateTime<Utc>>) -> Result<Vec<String>, PortError>;
+    async fn list(&self, prefix: &str, after: Option<String>, limit: usize) -> Result<Vec<ListedKey>, PortError>;
     /// Readiness: the store is reachable and writable.
     async fn check(&self) -> Result<(), PortError>;
 }

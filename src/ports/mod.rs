@@ -21,7 +21,7 @@ pub mod upstream;
 
 pub use artifact_index::{ArtifactIndex, CacheClass, CachedObject};
 pub use blob_records::{BlobRecord, BlobRecords};
-pub use blob_store::{BlobMeta, BlobObject, BlobStore};
+pub use blob_store::{BlobMeta, BlobObject, BlobStore, ListedKey};
 pub use clock::Clock;
 pub use credentials::{Credentials, SigningKey, SigningKeys, TokenRecord};
 pub use error::PortError;
@@ -32,7 +32,7 @@ pub use release_signer::ReleaseSigner;
 pub use repository_admin::RepositoryAdmin;
 pub use repository_catalog::RepositoryCatalog;
 pub use stream::ByteStream;
-pub use telemetry::{ProxyCounts, ProxyTelemetry};
+pub use telemetry::{GcTelemetry, ProxyCounts, ProxyTelemetry};
 pub use ttl_cache::{Lease, TtlCache};
 pub use upload_sessions::{UploadSession, UploadSessions};
 pub use upstream::{Method, Upstream, UpstreamRequest, UpstreamResponse};

@@ -24,3 +24,9 @@ pub trait ProxyTelemetry: Send + Sync {
     fn lock_bypassed(&self, repo: &str);
     fn counts(&self, repo: &str) -> ProxyCounts;
 }
+
+/// What garbage collection reports for `/metrics`: one call per completed (not dry) run.
+#[cfg_attr(test, mockall::automock)]
+pub trait GcTelemetry: Send + Sync {
+    fn gc_run(&self, blobs_deleted: u64, bytes_freed: u64);
+}

@@ -7,16 +7,16 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
+use std::collections::BTreeSet;
 use std::io::{self, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 use tokio::fs::{self, File};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio_util::io::ReaderStream;
 
 use super::key::{STAGING_DIR, check_key, check_prefix};
 use crate::domain::range::ByteSpan;
-use crate::ports::{BlobMeta, BlobObject, BlobStore, ByteStream, PortError};
+use crate::ports::{BlobMeta, BlobObject, BlobStore, ByteStream, ListedKey, PortError};
 
 /// Read and write buffer size: memory per transfer stays at a few of these.
 const CHUNK: usize = 64 * 1024;
@@ -175,12 +175,11 @@ impl BlobStore for FsBlobStore {
         }
     }
 
-    async fn list(&self, prefix: &str, older_than: Option<DateTime<Utc>>) -> Result<Vec<String>, PortError> {
+    async fn list(&self, prefix: &str, after: Option<String>, limit: usize) -> Result<Vec<ListedKey>, PortError> {
         check_prefix(prefix)?;
         let root = self.root.clone();
         let prefix = prefix.to_owned();
-        let cutoff = older_than.map(SystemTime::from);
-        tokio::task::spawn_blocking(move || walk(&root, &prefix, cutoff))
+        tokio::task::spawn_blocking(move || walk_page(&root, &prefix, after.as_deref(), limit))
             .await
             .map_err(PortError::backend)?
             .map_err(|e| io_err("list", &self.root, e))
@@ -202,12 +201,18 @@ impl BlobStore for FsBlobStore {
     }
 }
 
-/// Collects the keys under `prefix`, starting at the deepest directory the prefix names and only
-/// descending into directories that can hold matching keys.
-fn walk(root: &Path, prefix: &str, cutoff: Option<SystemTime>) -> io::Result<Vec<String>> {
+/// The first `limit` keys under `prefix` after `after`, in byte order. Directory entries come
+/// in no order, so the walk keeps the `limit` smallest candidates in a bounded set: a page costs
+/// a walk of what can still hold later keys, but memory stays at one page whatever the size of
+/// a directory. Directories whose every key sorts before `after`, or after a full page's last
+/// key, are not entered.
+fn walk_page(root: &Path, prefix: &str, after: Option<&str>, limit: usize) -> io::Result<Vec<ListedKey>> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
     let start = prefix.rfind('/').map_or("", |i| &prefix[..i]);
     let mut pending = vec![start.to_owned()];
-    let mut keys = Vec::new();
+    let mut page: BTreeSet<String> = BTreeSet::new();
     while let Some(rel) = pending.pop() {
         let entries = match std::fs::read_dir(root.join(&rel)) {
             Ok(entries) => entries,
@@ -223,28 +228,44 @@ fn walk(root: &Path, prefix: &str, cutoff: Option<SystemTime>) -> io::Result<Vec
                 continue;
             }
             let key = if rel.is_empty() { name } else { format!("{rel}/{name}") };
-            let file_type = entry.file_type()?;
+            let beyond_page = |k: &str| page.len() == limit && page.last().is_some_and(|last| k >= last.as_str());
+            let file_type = match entry.file_type() {
+                Ok(t) => t,
+                Err(e) if is_missing(&e) => continue, // deleted while listing
+                Err(e) => return Err(e),
+            };
             if file_type.is_dir() {
                 let dir = format!("{key}/");
-                if dir.starts_with(prefix) || prefix.starts_with(&dir) {
+                let may_match = dir.starts_with(prefix) || prefix.starts_with(&dir);
+                // Keys inside all sort before `after` unless it is inside or before the directory.
+                let may_follow = after.is_none_or(|a| a.starts_with(&dir) || dir.as_str() > a);
+                if may_match && may_follow && !beyond_page(&dir) {
                     pending.push(key);
                 }
-            } else if file_type.is_file() && key.starts_with(prefix) {
-                if let Some(cutoff) = cutoff {
-                    let modified = match entry.metadata().and_then(|m| m.modified()) {
-                        Ok(t) => t,
-                        Err(e) if is_missing(&e) => continue, // deleted while listing
-                        Err(e) => return Err(e),
-                    };
-                    if modified >= cutoff {
-                        continue;
-                    }
+            } else if file_type.is_file()
+                && key.starts_with(prefix)
+                && after.is_none_or(|a| key.as_str() > a)
+                && !beyond_page(&key)
+            {
+                page.insert(key);
+                if page.len() > limit {
+                    page.pop_last();
                 }
-                keys.push(key);
             }
         }
     }
-    Ok(keys)
+    let mut listed = Vec::with_capacity(page.len());
+    for key in page {
+        match std::fs::metadata(root.join(&key)) {
+            Ok(meta) => listed.push(ListedKey {
+                key,
+                meta: to_meta(&meta),
+            }),
+            Err(e) if is_missing(&e) => continue, // deleted while listing
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(listed)
 }
 
 /// Objects up to this size are read whole in the opening hop.

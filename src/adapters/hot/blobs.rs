@@ -4,14 +4,13 @@
 //! saves a blocking-thread hop and a file open per GET. Everything else passes through.
 use async_trait::async_trait;
 use bytes::Bytes;
-use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use moka::future::Cache;
 use std::path::Path;
 use std::sync::Arc;
 
 use crate::domain::range::ByteSpan;
-use crate::ports::{BlobMeta, BlobObject, BlobStore, ByteStream, PortError};
+use crate::ports::{BlobMeta, BlobObject, BlobStore, ByteStream, ListedKey, PortError};
 
 /// Blobs up to this size are kept.
 pub const SMALL_BLOB: u64 = 64 * 1024;
@@ -104,8 +103,8 @@ impl BlobStore for HotBlobs {
         result
     }
 
-    async fn list(&self, prefix: &str, older_than: Option<DateTime<Utc>>) -> Result<Vec<String>, PortError> {
-        self.inner.list(prefix, older_than).await
+    async fn list(&self, prefix: &str, after: Option<String>, limit: usize) -> Result<Vec<ListedKey>, PortError> {
+        self.inner.list(prefix, after, limit).await
     }
 
     async fn check(&self) -> Result<(), PortError> {

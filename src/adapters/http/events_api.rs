@@ -18,11 +18,16 @@ use crate::domain::token::Scope;
 #[oai(skip_serializing_if_is_none)]
 pub struct EventView {
     /// `upload`, `delete`, `fetch`, `evict`, `flush`, `repository_created`, `repository_deleted`,
-    /// `repository_replaced`.
+    /// `repository_replaced`; `gc` / `gc_dry_run` after each garbage collection run (repository
+    /// empty: a run covers the instance).
     pub kind: String,
     pub repository: String,
     pub path: Option<String>,
     pub at: chrono::DateTime<chrono::Utc>,
+    /// `gc`: blobs deleted (a dry run: that would be).
+    pub blobs_deleted: Option<u64>,
+    /// `gc`: bytes freed (a dry run: that would be).
+    pub bytes_freed: Option<u64>,
 }
 
 impl From<Event> for EventView {
@@ -32,6 +37,8 @@ impl From<Event> for EventView {
             repository: e.repository,
             path: e.path,
             at: e.at,
+            blobs_deleted: e.blobs_deleted,
+            bytes_freed: e.bytes_freed,
         }
     }
 }

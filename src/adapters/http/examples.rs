@@ -3,6 +3,7 @@
 use poem_openapi::types::Example;
 
 use super::admin::{ApiError, RepositoryInput, RepositoryView};
+use super::gc_api::GcReportView;
 use super::probe_api::ProbeInput;
 use super::stats_api::StatsView;
 use super::tokens_api::TokenInput;
@@ -102,6 +103,18 @@ impl Example for StatsView {
             stale_served: 3,
             upstream_errors: 7,
             fetched_bytes: 741_120_512,
+        }
+    }
+}
+
+impl Example for GcReportView {
+    fn example() -> Self {
+        GcReportView {
+            dry_run: false,
+            blobs_deleted: 12,
+            stray_objects_deleted: 1,
+            bytes_freed: 73_400_320,
+            busy: 0,
         }
     }
 }

@@ -47,6 +47,17 @@ pub struct Metrics {
     fetched: Family<RepoLabels, Counter>,
     latency: Family<RepoLabels, Histogram, fn() -> Histogram>,
     bypassed: Family<RepoLabels, Counter>,
+    gc_runs: Counter,
+    gc_blobs_deleted: Counter,
+    gc_bytes_freed: Counter,
+}
+
+impl crate::ports::GcTelemetry for Metrics {
+    fn gc_run(&self, blobs_deleted: u64, bytes_freed: u64) {
+        self.gc_runs.inc();
+        self.gc_blobs_deleted.inc_by(blobs_deleted);
+        self.gc_bytes_freed.inc_by(bytes_freed);
+    }
 }
 
 fn repo(repository: &str) -> RepoLabels {
@@ -162,7 +173,26 @@ impl Metrics {
             "Misses fetched without the cross-replica lock because the TTL cache was down",
             bypassed.clone(),
         );
+        let (gc_runs, gc_blobs_deleted, gc_bytes_freed) = (Counter::default(), Counter::default(), Counter::default());
+        registry.register(
+            "gc_runs",
+            "Garbage collection runs completed (not dry runs)",
+            gc_runs.clone(),
+        );
+        registry.register(
+            "gc_blobs_deleted",
+            "Blobs (and stray objects) garbage collection deleted",
+            gc_blobs_deleted.clone(),
+        );
+        registry.register(
+            "gc_bytes_freed",
+            "Bytes garbage collection freed",
+            gc_bytes_freed.clone(),
+        );
         Self {
+            gc_runs,
+            gc_blobs_deleted,
+            gc_bytes_freed,
             registry,
             requests,
             bytes,

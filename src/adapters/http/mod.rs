@@ -8,6 +8,7 @@ pub mod events_api;
 mod examples;
 pub mod files;
 pub mod forwarded;
+pub mod gc_api;
 pub mod listener;
 pub mod metrics;
 pub mod objects_api;
@@ -30,6 +31,7 @@ use crate::app::auth::AuthService;
 use crate::app::cas::ContentStore;
 use crate::app::disk::DiskGuard;
 use crate::app::events::EventBus;
+use crate::app::gc::GcService;
 use crate::app::health::HealthService;
 use crate::app::hosted::HostedService;
 use crate::app::objects::ObjectsService;
@@ -67,6 +69,8 @@ pub(crate) fn accept_header(req: &poem::Request) -> Option<String> {
 pub struct AppState {
     /// The content store, for maintenance (temp file sweeps).
     pub cas: Arc<ContentStore>,
+    /// Garbage collection (`POST /api/v2/gc`, and the periodic job in `serve`).
+    pub gc: GcService,
     pub hosted: HostedService,
     pub remote: RemoteService,
     /// The Terraform provider registry (`/.well-known/terraform.json`, `/terraform/...`).
@@ -99,6 +103,7 @@ type ManagementApis = (
     events_api::EventsApi,
     probe_api::ProbeApi,
     stats_api::StatsApi,
+    gc_api::GcApi,
 );
 
 /// The management API's OpenAPI service (also used by `artifactapi openapi` to print the spec).
@@ -112,12 +117,13 @@ pub fn openapi_service() -> OpenApiService<ManagementApis, ()> {
             events_api::EventsApi,
             probe_api::ProbeApi,
             stats_api::StatsApi,
+            gc_api::GcApi,
         ),
         "ArtifactAPI",
         env!("CARGO_PKG_VERSION"),
     )
     .description(
-        "Management API of ArtifactAPI: repositories, objects, statistics, tokens, events, probes, health and readiness.",
+        "Management API of ArtifactAPI: repositories, objects, statistics, tokens, events, probes, garbage collection, health and readiness.",
     )
 }
 

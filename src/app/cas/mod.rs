@@ -1,6 +1,9 @@
 //! The content-addressable write path (DESIGN §5): stream → temp file while hashing → verify →
 //! put under `blobs/sha256/<hex>` if absent → blob row. Memory stays bounded (the spool's queue
 //! and write buffer) whatever the size; the temp file is deleted on every exit path (drop guard).
+//! The dedupe-and-record step holds the digest's lease (`BlobLocks`), which GC takes around its
+//! check-and-delete, so a re-ingest of a blob GC is removing either refreshes the row first or
+//! stores the object again after GC is done.
 use bytes::Bytes;
 use futures::StreamExt;
 use std::path::PathBuf;
@@ -8,12 +11,14 @@ use std::sync::Arc;
 
 use crate::app::disk::DiskGuard;
 use crate::domain::digest::Digest;
-use crate::ports::{BlobRecord, BlobRecords, BlobStore, ByteStream, Clock, PortError};
+use crate::ports::{BlobRecord, BlobRecords, BlobStore, ByteStream, Clock, Lease, PortError, TtlCache};
 use spool::{HashWhen, Spool};
 
+mod lease;
 mod spool;
 mod sweep;
 
+pub use lease::{BLOB_LEASE_TTL, BlobLocks, LeaseError};
 pub use sweep::Swept;
 
 /// Where `ingest_forwarding` sends chunks as they are stored.
@@ -84,6 +89,7 @@ pub struct ContentStore {
     clock: Arc<dyn Clock>,
     scratch: PathBuf,
     disk: Option<Arc<DiskGuard>>,
+    locks: Option<BlobLocks>,
 }
 
 impl ContentStore {
@@ -101,7 +107,15 @@ impl ContentStore {
             clock,
             scratch,
             disk: None,
+            locks: None,
         }
+    }
+
+    /// Takes each digest's lease in `cache` around the dedupe-and-record, as GC does around its
+    /// delete. Without it (tests of the write path alone) nothing is leased.
+    pub fn with_locks(mut self, cache: Arc<dyn TtlCache>) -> Self {
+        self.locks = Some(BlobLocks::new(cache));
+        self
     }
 
     /// Refuses writes (`InsufficientStorage`) that the disk holding `scratch` has no room for.
@@ -270,19 +284,59 @@ impl ContentStore {
         if let Some(last) = held_back {
             send(forward, last).await;
         }
+        let lease = self.lease(&digest).await?;
+        let stored = self
+            .store_and_record(&digest, size, options.content_type, &temp_path)
+            .await;
+        if let (Some(locks), Some(lease)) = (&self.locks, &lease) {
+            locks.release(&digest, lease).await;
+        }
+        stored?;
+        drop((held, temp_path));
+        Ok(Ingested { digest, size })
+    }
+
+    /// The digest's lease, waiting for GC if it holds it. With the TTL cache down the write
+    /// goes on without one (GC cannot take leases then either, so it deletes nothing).
+    async fn lease(&self, digest: &Digest) -> Result<Option<Lease>, IngestError> {
+        let Some(locks) = &self.locks else {
+            return Ok(None);
+        };
+        match locks.acquire(digest).await {
+            Ok(lease) => Ok(Some(lease)),
+            Err(LeaseError::Busy) => Err(IngestError::Unavailable(format!(
+                "blob {digest} is locked by a long-running writer or GC"
+            ))),
+            Err(LeaseError::Cache(e)) => {
+                tracing::warn!(error = %e, %digest, "TTL cache unavailable: storing the blob without its lease");
+                Ok(None)
+            }
+        }
+    }
+
+    /// Puts the object unless it is there (a dedupe hit), then records the row, which on a hit
+    /// refreshes its last-reference time.
+    async fn store_and_record(
+        &self,
+        digest: &Digest,
+        size: u64,
+        content_type: Option<String>,
+        temp: &std::path::Path,
+    ) -> Result<(), IngestError> {
         let key = digest.blob_key();
         if self.blobs.stat(&key).await?.is_none() {
-            self.blobs.put_file(&key, &temp_path, size).await?;
+            self.blobs.put_file(&key, temp, size).await?;
         }
+        let now = self.clock.now();
         let record = BlobRecord {
             digest: digest.clone(),
             size,
-            content_type: options.content_type,
-            created_at: self.clock.now(),
+            content_type,
+            created_at: now,
+            last_referenced: now,
         };
         self.records.record(&record).await?;
-        drop((held, temp_path));
-        Ok(Ingested { digest, size })
+        Ok(())
     }
 }
 

@@ -287,3 +287,97 @@ async fn a_body_larger_than_the_write_queue_is_stored_intact() {
         .unwrap();
     assert_eq!(stored.size, 12 * 1024 * 1024);
 }
+
+mod leases {
+    use super::*;
+    use crate::ports::ttl_cache::MockTtlCache;
+    use std::sync::Mutex;
+
+    fn existing_blob() -> MockBlobStore {
+        let mut blobs = MockBlobStore::new();
+        blobs.expect_stat().returning(|_| {
+            Ok(Some(crate::ports::BlobMeta {
+                size: 3,
+                last_modified: None,
+            }))
+        });
+        blobs
+    }
+
+    /// The dedupe-and-record runs under the digest's lease: taken (after waiting out GC's hold,
+    /// announced on the release channel) before the stat, released after the row.
+    #[tokio::test]
+    async fn a_dedupe_waits_for_the_digest_lease_and_records_under_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let digest = Digest::of_bytes(b"abc");
+        let log = Arc::new(Mutex::new(Vec::<String>::new()));
+        let mut cache = MockTtlCache::new();
+        let (l, d) = (log.clone(), digest.clone());
+        let mut tries = 0;
+        cache.expect_try_lock().returning(move |key, _| {
+            assert_eq!(key, format!("blob-lease:{d}"));
+            tries += 1;
+            l.lock().unwrap().push(format!("try {tries}"));
+            // GC holds it for the first two tries (before and after subscribing).
+            Ok((tries > 2).then(|| Lease {
+                key: key.to_string(),
+                owner: "w".into(),
+            }))
+        });
+        let l = log.clone();
+        cache.expect_subscribe().times(1).returning(move |channel| {
+            l.lock().unwrap().push(format!("wait {channel}"));
+            Ok(futures::stream::iter(vec!["released".to_string()]).boxed())
+        });
+        let l = log.clone();
+        cache.expect_release().times(1).returning(move |_| {
+            l.lock().unwrap().push("release".into());
+            Ok(true)
+        });
+        cache.expect_publish().times(1).returning(|_, _| Ok(()));
+        let mut records = MockBlobRecords::new();
+        let l = log.clone();
+        records.expect_record().times(1).returning(move |r| {
+            assert_eq!(
+                r.last_referenced, r.created_at,
+                "a dedupe hit refreshes the reference time"
+            );
+            l.lock().unwrap().push("record".into());
+            Ok(())
+        });
+        store(existing_blob(), records, &dir)
+            .with_locks(Arc::new(cache))
+            .ingest(body(&[b"abc"]), IngestOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            *log.lock().unwrap(),
+            vec![
+                "try 1".to_string(),
+                format!("wait blob-released:{digest}"),
+                "try 2".into(),
+                "try 3".into(),
+                "record".into(),
+                "release".into(),
+            ]
+        );
+    }
+
+    /// With the TTL cache down a write still goes through (GC cannot lease, so deletes nothing).
+    #[tokio::test]
+    async fn a_write_goes_on_without_a_lease_when_the_cache_is_down() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cache = MockTtlCache::new();
+        cache
+            .expect_try_lock()
+            .returning(|_, _| Err(PortError::Backend("redis down".into())));
+        cache.expect_release().times(0);
+        let mut records = MockBlobRecords::new();
+        records.expect_record().times(1).returning(|_| Ok(()));
+        store(existing_blob(), records, &dir)
+            .with_locks(Arc::new(cache))
+            .ingest(body(&[b"abc"]), IngestOptions::default())
+            .await
+            .unwrap();
+    }
+}

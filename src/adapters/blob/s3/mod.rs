@@ -7,7 +7,6 @@
 mod multipart;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use minio::s3::creds::StaticProvider;
 use minio::s3::error::{Error, S3ServerError, ValidationErr};
@@ -22,7 +21,7 @@ use tokio_util::io::ReaderStream;
 
 use super::key::{check_key, check_prefix};
 use crate::domain::range::ByteSpan;
-use crate::ports::{BlobMeta, BlobObject, BlobStore, ByteStream, PortError};
+use crate::ports::{BlobMeta, BlobObject, BlobStore, ByteStream, ListedKey, PortError};
 
 /// Where and how to reach the bucket.
 #[derive(Clone)]
@@ -227,8 +226,12 @@ impl BlobStore for S3BlobStore {
         }
     }
 
-    async fn list(&self, prefix: &str, older_than: Option<DateTime<Utc>>) -> Result<Vec<String>, PortError> {
+    /// ListObjectsV2 lists in UTF-8 byte order; `start-after` and `max-keys` make one page.
+    async fn list(&self, prefix: &str, after: Option<String>, limit: usize) -> Result<Vec<ListedKey>, PortError> {
         check_prefix(prefix)?;
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
         let full_prefix = self.with_prefix(prefix);
         let strip = if self.prefix.is_empty() {
             String::new()
@@ -236,20 +239,31 @@ impl BlobStore for S3BlobStore {
             format!("{}/", self.prefix)
         };
         let request = self.client.list_objects(&self.bucket).map_err(validation_err)?;
-        let mut pages = request.recursive(true).prefix(full_prefix).build().to_stream().await;
+        let mut pages = request
+            .recursive(true)
+            .prefix(full_prefix)
+            .start_after(after.map(|a| self.with_prefix(&a)))
+            .max_keys(u16::try_from(limit.min(1000)).unwrap_or(1000))
+            .build()
+            .to_stream()
+            .await;
         let mut keys = Vec::new();
         while let Some(page) = pages.next().await {
             for entry in page.map_err(s3_err)?.contents {
-                let old_enough = match (older_than, entry.last_modified) {
-                    (None, _) => true,
-                    (Some(cutoff), Some(modified)) => modified < cutoff,
-                    (Some(_), None) => false,
-                };
-                if entry.is_prefix || !old_enough {
+                if entry.is_prefix {
                     continue;
                 }
                 if let Some(key) = entry.name.strip_prefix(&strip) {
-                    keys.push(key.to_owned());
+                    keys.push(ListedKey {
+                        key: key.to_owned(),
+                        meta: BlobMeta {
+                            size: entry.size.unwrap_or_default(),
+                            last_modified: entry.last_modified,
+                        },
+                    });
+                }
+                if keys.len() == limit {
+                    return Ok(keys);
                 }
             }
         }

@@ -9,6 +9,8 @@ pub struct Model {
     pub size: i64,
     pub content_type: Option<String>,
     pub created_at: DateTimeUtc,
+    /// The last store or dedupe hit; NULL on rows older than the column (then `created_at`).
+    pub last_referenced_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
