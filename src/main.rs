@@ -231,7 +231,7 @@ async fn apply(file: &std::path::Path, target: ApplyTarget<'_>, prune: bool, dry
 
 async fn gc(config: Config, dry_run: bool) -> Result<(), String> {
     let backends = bootstrap::connect(&config).await.map_err(|e| e.to_string())?;
-    let state = bootstrap::app_state(&config, &backends);
+    let state = bootstrap::app_state(&config, &backends).map_err(|e| e.to_string())?;
     let report = state.gc.run(dry_run).await.map_err(|e| e.to_string())?;
     let verb = if dry_run { "would delete" } else { "deleted" };
     println!(
