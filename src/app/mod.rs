@@ -10,6 +10,7 @@ pub mod health;
 pub mod hosted;
 pub mod objects;
 pub mod proxy;
+pub mod pypi_virtual;
 pub mod registry;
 pub mod registry_tokens;
 pub mod repositories;

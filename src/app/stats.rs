@@ -118,7 +118,7 @@ mod tests {
         let repos = vec![
             repo("a", KindSettings::Local(LocalSettings::default())),
             repo("b", KindSettings::Local(LocalSettings::default())),
-            repo("v", KindSettings::Virtual(VirtualSettings { members: vec![] })),
+            repo("v", KindSettings::Virtual(VirtualSettings::new(vec![]))),
         ];
         let mut catalog = MockRepositoryCatalog::new();
         catalog.expect_list().returning(move || Ok(repos.clone()));

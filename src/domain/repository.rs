@@ -161,6 +161,24 @@ pub struct LocalSettings {
 pub struct VirtualSettings {
     /// Ordered: the first member that has a path wins.
     pub members: Vec<RepoName>,
+    /// Dependency-confusion guard (package formats with names, PyPI): a name that exists in a
+    /// local member is never asked of a remote member. On unless turned off.
+    #[serde(default = "guard_default")]
+    pub dependency_confusion_guard: bool,
+}
+
+fn guard_default() -> bool {
+    true
+}
+
+impl VirtualSettings {
+    /// Members in order, with the guard on.
+    pub fn new(members: Vec<RepoName>) -> Self {
+        Self {
+            members,
+            dependency_confusion_guard: true,
+        }
+    }
 }
 
 /// Remote settings are much the largest; a repository is loaded once and shared, so boxing them
@@ -222,6 +240,8 @@ pub struct RepositoryDraft {
     #[serde(default)]
     pub members: Vec<String>,
     pub allow_overwrite: Option<bool>,
+    /// Virtual only; default true.
+    pub dependency_confusion_guard: Option<bool>,
 }
 
 impl RepositoryDraft {
@@ -234,7 +254,10 @@ impl RepositoryDraft {
         let settings = match kind {
             Kind::Remote => KindSettings::Remote(self.remote_settings()?),
             Kind::Local => {
-                self.refuse_fields_of("local", &[&["base_url", "members"][..], TLS_FIELDS].concat())?;
+                self.refuse_fields_of(
+                    "local",
+                    &[&["base_url", "members", "dependency_confusion_guard"][..], TLS_FIELDS].concat(),
+                )?;
                 KindSettings::Local(LocalSettings {
                     allow_overwrite: self.allow_overwrite.unwrap_or(false),
                 })
@@ -252,7 +275,10 @@ impl RepositoryDraft {
                 if members.contains(&name) {
                     return Err(FieldError::new("members", "a virtual repository cannot contain itself"));
                 }
-                KindSettings::Virtual(VirtualSettings { members })
+                KindSettings::Virtual(VirtualSettings {
+                    members,
+                    dependency_confusion_guard: self.dependency_confusion_guard.unwrap_or(true),
+                })
             }
         };
         Ok(Repository {
@@ -268,6 +294,7 @@ impl RepositoryDraft {
             let present = match *field {
                 "base_url" => self.base_url.is_some(),
                 "members" => !self.members.is_empty(),
+                "dependency_confusion_guard" => self.dependency_confusion_guard.is_some(),
                 "ca_file" => self.ca_file.is_some(),
                 "tls_insecure_skip_verify" => self.tls_insecure_skip_verify.is_some(),
                 "client_cert_file" => self.client_cert_file.is_some(),
@@ -282,7 +309,7 @@ impl RepositoryDraft {
     }
 
     fn remote_settings(&self) -> Result<RemoteSettings, FieldError> {
-        self.refuse_fields_of("remote", &["members"])?;
+        self.refuse_fields_of("remote", &["members", "dependency_confusion_guard"])?;
         let base_url = self
             .base_url
             .clone()
@@ -488,7 +515,10 @@ impl Repository {
                 draft.client_key_file = s.tls.client_key_file.clone();
             }
             KindSettings::Local(s) => draft.allow_overwrite = Some(s.allow_overwrite),
-            KindSettings::Virtual(s) => draft.members = s.members.iter().map(|m| m.to_string()).collect(),
+            KindSettings::Virtual(s) => {
+                draft.members = s.members.iter().map(|m| m.to_string()).collect();
+                draft.dependency_confusion_guard = Some(s.dependency_confusion_guard);
+            }
         }
         draft
     }

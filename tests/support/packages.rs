@@ -12,13 +12,19 @@ use super::upstream::{FakeFile, FakeUpstream};
 /// Builds a pure-Python wheel by hand (zip + METADATA/WHEEL/RECORD), so no build backend or
 /// network is needed.
 pub fn build_wheel(dir: &Path, name: &str, version: &str) -> Vec<u8> {
+    build_wheel_requiring(dir, name, version, &[])
+}
+
+/// [`build_wheel`] whose METADATA names `requires` as `Requires-Dist`.
+pub fn build_wheel_requiring(dir: &Path, name: &str, version: &str, requires: &[&str]) -> Vec<u8> {
     let script = r#"
 import base64, hashlib, sys, zipfile
 out, name, version = sys.argv[1], sys.argv[2], sys.argv[3]
+requires = "".join(f"Requires-Dist: {r}\n" for r in sys.argv[4:])
 dist = f"{name}-{version}.dist-info"
 files = {
     f"{name}/__init__.py": f"VALUE = '{name} {version}'\n",
-    f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+    f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n{requires}",
     f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: artifactapi-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
 }
 record = []
@@ -38,6 +44,7 @@ with zipfile.ZipFile(out, "w") as z:
         .arg(&wheel)
         .arg(name)
         .arg(version)
+        .args(requires)
         .status()
         .unwrap();
     assert!(status.success());

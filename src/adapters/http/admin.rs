@@ -101,6 +101,9 @@ pub struct RepositoryInput {
     pub members: Option<Vec<String>>,
     /// Local: allow uploading over an existing path (default false).
     pub allow_overwrite: Option<bool>,
+    /// Virtual: the dependency-confusion guard (default true): a package name that exists in a
+    /// local member is never asked of a remote member (PyPI).
+    pub dependency_confusion_guard: Option<bool>,
 }
 
 impl From<RepositoryInput> for RepositoryDraft {
@@ -126,6 +129,7 @@ impl From<RepositoryInput> for RepositoryDraft {
             client_key_file: i.client_key_file,
             members: i.members.unwrap_or_default(),
             allow_overwrite: i.allow_overwrite,
+            dependency_confusion_guard: i.dependency_confusion_guard,
         }
     }
 }
@@ -158,6 +162,7 @@ pub struct RepositoryView {
     pub client_key_file: Option<String>,
     pub members: Option<Vec<String>>,
     pub allow_overwrite: Option<bool>,
+    pub dependency_confusion_guard: Option<bool>,
 }
 
 impl From<Repository> for RepositoryView {
@@ -184,6 +189,7 @@ impl From<Repository> for RepositoryView {
             client_key_file: None,
             members: None,
             allow_overwrite: None,
+            dependency_confusion_guard: None,
         };
         match r.settings {
             KindSettings::Remote(s) => {
@@ -204,7 +210,10 @@ impl From<Repository> for RepositoryView {
                 view.client_key_file = s.tls.client_key_file;
             }
             KindSettings::Local(s) => view.allow_overwrite = Some(s.allow_overwrite),
-            KindSettings::Virtual(s) => view.members = Some(s.members.iter().map(|m| m.to_string()).collect()),
+            KindSettings::Virtual(s) => {
+                view.members = Some(s.members.iter().map(|m| m.to_string()).collect());
+                view.dependency_confusion_guard = Some(s.dependency_confusion_guard);
+            }
         }
         view
     }

@@ -31,6 +31,7 @@ impl Example for RepositoryInput {
             client_key_file: None,
             members: None,
             allow_overwrite: None,
+            dependency_confusion_guard: None,
         }
     }
 }
@@ -59,6 +60,7 @@ impl Example for RepositoryView {
             client_key_file: None,
             members: None,
             allow_overwrite: Some(false),
+            dependency_confusion_guard: None,
         }
     }
 }

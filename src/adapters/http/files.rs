@@ -67,6 +67,8 @@ fn parse_repo(raw: &str) -> Result<(Kind, RepoName, &str), HttpError> {
 
 /// `POST` to a repository's URL: twine's legacy upload API (the rest of the path is ignored,
 /// as the repository URL is what twine is configured with).
+/// Through a virtual, the upload lands in its first local member, and needs the write scope on
+/// that member as well as on the virtual.
 async fn post(req: &Request, body: Body, state: &AppState) -> Result<Response, HttpError> {
     let (kind, repo, _) = parse_repo(req.uri().path())?;
     let principal = state.auth.authenticate(presented_secret(req)?.as_deref()).await?;
@@ -76,8 +78,16 @@ async fn post(req: &Request, body: Body, state: &AppState) -> Result<Response, H
         repo,
         path: ArtifactPath::parse("legacy").map_err(HostedError::from)?,
     };
-    ensure_local(&target, state).await?;
-    let response = super::protocol::pypi::upload(req, body, target.repo.as_str(), state).await?;
+    let lands_in = if kind == Kind::Virtual && is_pypi(&target, state).await? {
+        let may_write = |member: &str| state.auth.authorize(&principal, Scope::Write, Some(member)).is_ok();
+        crate::app::pypi_virtual::PypiVirtual::new(&state.hosted, &state.remote)
+            .write_target(target.repo.as_str(), &may_write)
+            .await?
+    } else {
+        ensure_local(&target, state).await?;
+        target.repo.to_string()
+    };
+    let response = super::protocol::pypi::upload(req, body, &lands_in, state).await?;
     log_write(&principal, "upload", &target);
     Ok(response)
 }
@@ -138,6 +148,12 @@ async fn ensure_served(target: &Target, state: &AppState) -> Result<(), HttpErro
     ))
 }
 
+/// Whether the target names a virtual PyPI repository (served by `virtual_pypi`).
+async fn is_pypi(target: &Target, state: &AppState) -> Result<bool, HttpError> {
+    let repo = state.hosted.resolve(target.kind, target.repo.as_str()).await?;
+    Ok(repo.package == crate::domain::repository::PackageType::Pypi)
+}
+
 /// Writes go to local repositories only; a missing repository or a kind mismatch is still a 404.
 async fn ensure_local(target: &Target, state: &AppState) -> Result<(), HttpError> {
     if target.kind == Kind::Local {
@@ -170,6 +186,9 @@ async fn read(req: &Request, target: &Target, state: &AppState) -> Result<Respon
     match target.kind {
         Kind::Local => {}
         Kind::Remote => return super::remote::read(target.repo.as_str(), &target.path, request, state).await,
+        Kind::Virtual if is_pypi(target, state).await? => {
+            return super::virtual_pypi::read(target.repo.as_str(), &target.path, request, state).await;
+        }
         Kind::Virtual => ensure_served(target, state).await?,
     }
     let head_only = request.head_only;
@@ -211,15 +230,19 @@ fn local(mut response: Response) -> Response {
     response
 }
 
-/// A rendered index page (small, built from the package records).
-fn page_response(page: crate::app::hosted::pypi::Page, head_only: bool) -> Response {
-    let builder = Response::builder()
+/// The headers of a rendered index page (small, built from package records).
+pub(super) fn page_builder(page: &crate::app::hosted::pypi::Page) -> poem::ResponseBuilder {
+    Response::builder()
         .header(header::ETAG, etag_of(&page.digest))
         .header(header::CONTENT_LENGTH, page.body.len())
         .header(header::CACHE_CONTROL, "max-age=0, must-revalidate")
         .header(header::VARY, "Accept")
-        .header("X-Artifact-Source", "local")
-        .content_type(page.content_type);
+        .content_type(page.content_type)
+}
+
+/// A local repository's rendered index page.
+fn page_response(page: crate::app::hosted::pypi::Page, head_only: bool) -> Response {
+    let builder = page_builder(&page).header("X-Artifact-Source", "local");
     if head_only {
         builder.finish()
     } else {

@@ -25,8 +25,14 @@ pub(super) async fn read(
     state: &AppState,
 ) -> Result<Response, HttpError> {
     let read = state.remote.read(repo, path, request).await?;
+    Ok(respond(repo, read, state))
+}
+
+/// The response for a remote read (also for a remote member of a virtual; `repo` labels the
+/// metrics).
+pub(super) fn respond(repo: &str, read: ProxyRead, state: &AppState) -> Response {
     let source = source_header(read.source());
-    Ok(match read {
+    match read {
         ProxyRead::NotModified(object) => {
             let mut response = not_modified(&object.digest);
             response
@@ -75,7 +81,7 @@ pub(super) async fn read(
             }
             builder.finish()
         }
-    })
+    }
 }
 
 impl From<ProxyError> for HttpError {

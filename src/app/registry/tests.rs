@@ -219,7 +219,7 @@ async fn a_manifest_naming_a_missing_blob_writes_nothing() {
 #[tokio::test]
 async fn virtual_reads_try_members_in_order_and_pushes_go_to_the_first_local() {
     let members = vec![RepoName::new("first").unwrap(), RepoName::new("second").unwrap()];
-    let virt = repo("all", KindSettings::Virtual(VirtualSettings { members }));
+    let virt = repo("all", KindSettings::Virtual(VirtualSettings::new(members)));
     let digest = Digest::of_bytes(b"blob");
     let mut f = Fixture::new(vec![virt, local("first"), local("second")]);
     let wanted = digest.clone();
@@ -251,7 +251,7 @@ async fn virtual_reads_try_members_in_order_and_pushes_go_to_the_first_local() {
 #[tokio::test]
 async fn a_write_through_a_virtual_needs_the_write_scope_on_the_member() {
     let members = vec![RepoName::new("first").unwrap()];
-    let virt = repo("all", KindSettings::Virtual(VirtualSettings { members }));
+    let virt = repo("all", KindSettings::Virtual(VirtualSettings::new(members)));
     let f = Fixture::new(vec![virt, local("first")]);
     let (svc, _dir) = f.service();
     let only_the_virtual = |repo: &str| repo == "all";

@@ -189,7 +189,7 @@ async fn a_virtual_merges_versions_first_member_first() {
             repo(
                 "all",
                 PackageType::Terraform,
-                KindSettings::Virtual(VirtualSettings { members }),
+                KindSettings::Virtual(VirtualSettings::new(members)),
             ),
             local("one"),
             local("two"),

@@ -10,6 +10,7 @@ use crate::domain::cache_policy::CacheClass;
 
 pub mod hosted;
 pub mod index;
+pub mod merge;
 
 pub struct Pypi;
 

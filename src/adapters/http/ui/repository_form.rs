@@ -35,6 +35,7 @@ pub(super) struct Values {
     pub client_key_file: String,
     pub members: String,
     pub allow_overwrite: bool,
+    pub dependency_confusion_guard: bool,
 }
 
 impl Values {
@@ -66,7 +67,8 @@ impl Values {
             }
             KindSettings::Local(s) => values.allow_overwrite = s.allow_overwrite,
             KindSettings::Virtual(s) => {
-                values.members = s.members.iter().map(|m| m.as_str()).collect::<Vec<_>>().join("\n")
+                values.members = s.members.iter().map(|m| m.as_str()).collect::<Vec<_>>().join("\n");
+                values.dependency_confusion_guard = s.dependency_confusion_guard;
             }
         }
         values
@@ -94,6 +96,7 @@ impl Values {
             client_key_file: form.get("client_key_file").to_string(),
             members: form.get("members").to_string(),
             allow_overwrite: form.checked("allow_overwrite"),
+            dependency_confusion_guard: form.checked("dependency_confusion_guard"),
         }
     }
 }
@@ -116,6 +119,7 @@ fn seconds(form: &Form, field: &'static str) -> Result<Option<u64>, FieldMessage
 pub(super) fn draft(form: &Form) -> Result<RepositoryDraft, FieldMessage> {
     let remote = form.get("kind") == "remote";
     let local = form.get("kind") == "local";
+    let virtual_repo = form.get("kind") == "virtual";
     Ok(RepositoryDraft {
         name: form.get("name").to_string(),
         kind: form.get("kind").to_string(),
@@ -137,6 +141,7 @@ pub(super) fn draft(form: &Form) -> Result<RepositoryDraft, FieldMessage> {
         client_key_file: form.optional("client_key_file"),
         members: form.lines("members"),
         allow_overwrite: local.then(|| form.checked("allow_overwrite")),
+        dependency_confusion_guard: virtual_repo.then(|| form.checked("dependency_confusion_guard")),
     })
 }
 
@@ -183,6 +188,7 @@ impl FormPage {
             "client_key_file",
             "members",
             "allow_overwrite",
+            "dependency_confusion_guard",
         ];
         self.error
             .as_ref()
@@ -258,6 +264,7 @@ pub(super) async fn new_form(req: &Request, Data(state): Data<&Arc<AppState>>) -
     let values = Values {
         kind: "remote".into(),
         package: "generic".into(),
+        dependency_confusion_guard: true,
         ..Values::default()
     };
     render(StatusCode::OK, &form_page(&viewer, state, None, values))
