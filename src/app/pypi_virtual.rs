@@ -343,3 +343,7 @@ async fn collect(mut body: ByteStream) -> Result<Vec<u8>, VirtualError> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+#[path = "pypi_virtual_tests.rs"]
+mod tests;
