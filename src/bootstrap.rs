@@ -247,6 +247,8 @@ pub fn app_state(config: &Config, backends: &Backends) -> Result<Arc<AppState>, 
     let gc = GcService::new(
         GcPorts {
             records: meta.clone(),
+            catalog: catalog.clone(),
+            files: meta.clone(),
             blobs: backends.blobs.clone(),
             cache: backends.cache.clone(),
             clock: backends.clock.clone(),

@@ -235,7 +235,8 @@ async fn gc(config: Config, dry_run: bool) -> Result<(), String> {
     let report = state.gc.run(dry_run).await.map_err(|e| e.to_string())?;
     let verb = if dry_run { "would delete" } else { "deleted" };
     println!(
-        "gc: {verb} {} blobs and {} stray objects, {} bytes{}",
+        "gc: {verb} {} image blob links, {} blobs and {} stray objects, {} bytes{}",
+        report.links_deleted,
         report.blobs_deleted,
         report.stray_objects_deleted,
         report.bytes_freed,

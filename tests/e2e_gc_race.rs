@@ -140,6 +140,8 @@ impl Replica {
         GcService::new(
             GcPorts {
                 records,
+                catalog: self.meta.clone(),
+                files: self.meta.clone(),
                 blobs: self.blobs.clone(),
                 cache: self.cache.clone(),
                 events: Arc::new(EventBus::new(self.cache.clone(), clock.clone())),

@@ -61,6 +61,33 @@ pub fn image(layout: &Path, os: &str, arch: &str, content: &[u8]) -> Value {
     desc
 }
 
+/// A linux/amd64 image whose layers hold `contents` (one file each), tagged `tag_name` in its own
+/// layout under `root/<tag_name>`; returns (layout dir, manifest digest, layer digests).
+pub fn layered(root: &Path, tag_name: &str, contents: &[&[u8]]) -> (PathBuf, String, Vec<String>) {
+    let layout = root.join(tag_name);
+    let work = layout.join("work");
+    let (mut layers, mut diff_ids) = (Vec::new(), Vec::new());
+    for (i, content) in contents.iter().enumerate() {
+        let (tar, gz) = tar_layer(&work, &format!("layer-{i}.txt"), content);
+        diff_ids.push(digest_of(&tar));
+        layers.push(put_blob(&layout, "application/vnd.oci.image.layer.v1.tar+gzip", &gz));
+    }
+    let config = json!({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": diff_ids}, "config": {"Labels": {"tag": tag_name}}});
+    let config = put_blob(
+        &layout,
+        "application/vnd.oci.image.config.v1+json",
+        config.to_string().as_bytes(),
+    );
+    let manifest = json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config, "layers": layers});
+    let desc = put_blob(&layout, OCI_MANIFEST, manifest.to_string().as_bytes());
+    tag(&layout, tag_name, &desc);
+    let layer_digests = layers
+        .iter()
+        .map(|l| l["digest"].as_str().unwrap().to_string())
+        .collect();
+    (layout, desc["digest"].as_str().unwrap().to_string(), layer_digests)
+}
+
 /// Writes `index.json` naming `desc` as `tag`.
 pub fn tag(layout: &Path, tag: &str, desc: &Value) {
     let mut entry = desc.clone();

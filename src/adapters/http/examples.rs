@@ -113,6 +113,7 @@ impl Example for GcReportView {
     fn example() -> Self {
         GcReportView {
             dry_run: false,
+            links_deleted: 3,
             blobs_deleted: 12,
             stray_objects_deleted: 1,
             bytes_freed: 73_400_320,

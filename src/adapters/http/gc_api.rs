@@ -16,6 +16,8 @@ use crate::domain::token::Scope;
 #[oai(example)]
 pub struct GcReportView {
     pub dry_run: bool,
+    /// `_blobs` links of local docker images that no manifest of the image names any more.
+    pub links_deleted: u64,
     /// Blobs (metadata row and stored object) that nothing referenced after the grace period.
     pub blobs_deleted: u64,
     /// Stored objects without a metadata row (left by a killed run or write).
@@ -30,6 +32,7 @@ impl From<GcReport> for GcReportView {
     fn from(r: GcReport) -> Self {
         GcReportView {
             dry_run: r.dry_run,
+            links_deleted: r.links_deleted,
             blobs_deleted: r.blobs_deleted,
             stray_objects_deleted: r.stray_objects_deleted,
             bytes_freed: r.bytes_freed,

@@ -9,6 +9,9 @@
 //! again. A second pass removes objects that have no row (a run killed between the two deletes,
 //! or a put whose row was never written), once they are as old as the grace period.
 //!
+//! Before that, `links` drops the `_blobs` links of local docker images that no manifest of
+//! the image names any more, so deleted images free their layers.
+//!
 //! Everything is paged (rows by digest, objects by key), so memory does not grow with the store,
 //! and a run killed at any point leaves nothing a rerun cannot finish. One replica runs at a
 //! time, under the `gc:run` lease.
@@ -20,7 +23,9 @@ use std::time::Duration;
 use crate::app::cas::BlobLocks;
 use crate::app::events::EventBus;
 use crate::domain::digest::Digest;
-use crate::ports::{BlobRecord, BlobRecords, BlobStore, Clock, GcTelemetry, PortError, TtlCache};
+use crate::ports::{
+    BlobRecord, BlobRecords, BlobStore, Clock, GcTelemetry, HostedFiles, PortError, RepositoryCatalog, TtlCache,
+};
 
 /// The lease one replica's run holds. A run that outlives it only lets a second replica start
 /// a (harmless) concurrent run: every delete is checked under its own blob lease.
@@ -33,6 +38,9 @@ const BLOB_PREFIX: &str = "blobs/sha256/";
 
 pub struct GcPorts {
     pub records: Arc<dyn BlobRecords>,
+    /// Local docker repositories and their `_blobs` links (the first pass, `links`).
+    pub catalog: Arc<dyn RepositoryCatalog>,
+    pub files: Arc<dyn HostedFiles>,
     pub blobs: Arc<dyn BlobStore>,
     pub cache: Arc<dyn TtlCache>,
     pub clock: Arc<dyn Clock>,
@@ -44,6 +52,8 @@ pub struct GcPorts {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GcReport {
     pub dry_run: bool,
+    /// `_blobs` links of local docker images that no manifest of the image names.
+    pub links_deleted: u64,
     /// Blobs (row and object) nothing referenced.
     pub blobs_deleted: u64,
     /// Objects with no row (left by a killed run or write).
@@ -68,6 +78,8 @@ fn unavailable(e: PortError) -> GcError {
 
 pub struct GcService {
     records: Arc<dyn BlobRecords>,
+    catalog: Arc<dyn RepositoryCatalog>,
+    files: Arc<dyn HostedFiles>,
     blobs: Arc<dyn BlobStore>,
     cache: Arc<dyn TtlCache>,
     clock: Arc<dyn Clock>,
@@ -83,6 +95,8 @@ impl GcService {
         Self {
             locks: BlobLocks::new(ports.cache.clone()),
             records: ports.records,
+            catalog: ports.catalog,
+            files: ports.files,
             blobs: ports.blobs,
             cache: ports.cache,
             clock: ports.clock,
@@ -112,6 +126,7 @@ impl GcService {
         self.events.publish_gc(&report).await;
         tracing::info!(
             dry_run,
+            links_deleted = report.links_deleted,
             blobs_deleted = report.blobs_deleted,
             stray_objects_deleted = report.stray_objects_deleted,
             bytes_freed = report.bytes_freed,
@@ -127,6 +142,7 @@ impl GcService {
             dry_run,
             ..GcReport::default()
         };
+        self.unreferenced_links(cutoff, &mut report).await?;
         self.orphan_rows(cutoff, &mut report).await?;
         self.stray_objects(cutoff, &mut report).await?;
         Ok(report)
@@ -255,6 +271,8 @@ fn digest_of(key: &str) -> Option<Digest> {
     let hex = key.strip_prefix(BLOB_PREFIX)?;
     Digest::from_sha256_hex(hex).ok().filter(|d| d.blob_key() == key)
 }
+
+mod links;
 
 #[cfg(test)]
 mod tests;

@@ -2,6 +2,8 @@ use super::*;
 use crate::ports::blob_records::MockBlobRecords;
 use crate::ports::blob_store::MockBlobStore;
 use crate::ports::clock::MockClock;
+use crate::ports::hosted_files::MockHostedFiles;
+use crate::ports::repository_catalog::MockRepositoryCatalog;
 use crate::ports::telemetry::MockGcTelemetry;
 use crate::ports::ttl_cache::MockTtlCache;
 use crate::ports::{BlobMeta, Lease, ListedKey};
@@ -44,6 +46,8 @@ fn cache(busy: &'static [&'static str], published: Arc<Mutex<Vec<String>>>) -> M
 
 struct Parts {
     records: MockBlobRecords,
+    catalog: MockRepositoryCatalog,
+    files: MockHostedFiles,
     blobs: MockBlobStore,
     cache: MockTtlCache,
     telemetry: MockGcTelemetry,
@@ -57,6 +61,8 @@ fn service(p: Parts) -> GcService {
     GcService::new(
         GcPorts {
             records: Arc::new(p.records),
+            catalog: Arc::new(p.catalog),
+            files: Arc::new(p.files),
             blobs: Arc::new(p.blobs),
             events: Arc::new(EventBus::new(cache.clone(), clock.clone())),
             cache,
@@ -65,6 +71,12 @@ fn service(p: Parts) -> GcService {
         },
         HOUR,
     )
+}
+
+fn no_repositories() -> MockRepositoryCatalog {
+    let mut catalog = MockRepositoryCatalog::new();
+    catalog.expect_list().returning(|| Ok(vec![]));
+    catalog
 }
 
 fn no_objects(blobs: &mut MockBlobStore) {
@@ -103,6 +115,8 @@ async fn deletes_the_row_before_the_object_and_reports_the_run() {
         .return_const(());
     let published = Arc::new(Mutex::new(Vec::new()));
     let gc = service(Parts {
+        catalog: no_repositories(),
+        files: MockHostedFiles::new(),
         records,
         blobs,
         cache: cache(&[], published.clone()),
@@ -144,6 +158,8 @@ async fn a_row_refreshed_or_referenced_since_the_listing_keeps_its_object() {
         .withf(|n, bytes| *n == 0 && *bytes == 0)
         .return_const(());
     let gc = service(Parts {
+        catalog: no_repositories(),
+        files: MockHostedFiles::new(),
         records,
         blobs,
         cache: cache(&[], Arc::default()),
@@ -172,6 +188,8 @@ async fn a_blob_a_writer_holds_is_skipped_until_the_next_run() {
     let mut telemetry = MockGcTelemetry::new();
     telemetry.expect_gc_run().return_const(());
     let gc = service(Parts {
+        catalog: no_repositories(),
+        files: MockHostedFiles::new(),
         records,
         blobs,
         cache: cache(busy, Arc::default()),
@@ -205,6 +223,8 @@ async fn pages_through_orphans_by_digest() {
     let mut telemetry = MockGcTelemetry::new();
     telemetry.expect_gc_run().return_const(());
     let gc = service(Parts {
+        catalog: no_repositories(),
+        files: MockHostedFiles::new(),
         records,
         blobs,
         cache: cache(&[], Arc::default()),
@@ -236,6 +256,8 @@ async fn a_dry_run_deletes_nothing_and_counts_what_it_would() {
     let mut telemetry = MockGcTelemetry::new();
     telemetry.expect_gc_run().times(0);
     let gc = service(Parts {
+        catalog: no_repositories(),
+        files: MockHostedFiles::new(),
         records,
         blobs,
         cache: cache(&[], Arc::default()),
@@ -303,6 +325,8 @@ async fn objects_without_a_row_go_once_old_enough_and_still_unrecorded() {
         .withf(|n, b| *n == 1 && *b == 3)
         .return_const(());
     let gc = service(Parts {
+        catalog: no_repositories(),
+        files: MockHostedFiles::new(),
         records,
         blobs,
         cache: cache(&[], Arc::default()),
@@ -320,10 +344,219 @@ async fn one_run_at_a_time() {
         .withf(|key, _| key == "gc:run")
         .returning(|_, _| Ok(None));
     let gc = service(Parts {
+        catalog: no_repositories(),
+        files: MockHostedFiles::new(),
         records: MockBlobRecords::new(),
         blobs: MockBlobStore::new(),
         cache,
         telemetry: MockGcTelemetry::new(),
     });
     assert!(matches!(gc.run(false).await, Err(GcError::AlreadyRunning)));
+}
+
+mod links {
+    use super::*;
+    use crate::domain::registry::keys;
+    use crate::domain::repository::{KindSettings, LocalSettings, ManagedBy, PackageType, RepoName, Repository};
+    use crate::ports::{BlobObject, HostedFile};
+
+    fn docker_local() -> Repository {
+        Repository {
+            name: RepoName::new("images").unwrap(),
+            package: PackageType::Docker,
+            settings: KindSettings::Local(LocalSettings::default()),
+            managed_by: ManagedBy::Api,
+        }
+    }
+
+    fn row(path: String, digest: &Digest, age_hours: i64) -> HostedFile {
+        HostedFile {
+            repo: "images".into(),
+            path,
+            digest: digest.clone(),
+            size: 5,
+            content_type: None,
+            created_at: now() - chrono::Duration::hours(age_hours),
+        }
+    }
+
+    fn manifest_naming(config: &Digest, layers: &[&Digest]) -> Vec<u8> {
+        let layer = |d: &Digest| serde_json::json!({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": d.to_string(), "size": 5});
+        serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config.to_string(), "size": 5},
+            "layers": layers.iter().map(|d| layer(d)).collect::<Vec<_>>(),
+        }))
+        .unwrap()
+    }
+
+    /// An image `app` with one manifest naming `config` and `kept`, and links to `config`,
+    /// `kept`, an old `dropped` and a young `young`; `missing` is named by the manifest but has
+    /// no link while its blob is still recorded.
+    struct Image {
+        config: Digest,
+        kept: Digest,
+        dropped: Digest,
+        young: Digest,
+        missing: Digest,
+        manifest: Digest,
+        body: Vec<u8>,
+    }
+
+    fn image() -> Image {
+        let d = |s: &str| Digest::of_bytes(s.as_bytes());
+        let (config, kept, missing) = (d("config"), d("kept"), d("missing"));
+        let body = manifest_naming(&config, &[&kept, &missing]);
+        Image {
+            manifest: Digest::of_bytes(&body),
+            body,
+            config,
+            kept,
+            dropped: d("dropped"),
+            young: d("young"),
+            missing,
+        }
+    }
+
+    fn files_of(img: &Image, deleted: Arc<Mutex<Vec<String>>>, upserted: Arc<Mutex<Vec<String>>>) -> MockHostedFiles {
+        let rows = [
+            row(keys::blob_link("app", &img.config), &img.config, 5),
+            row(keys::blob_link("app", &img.dropped), &img.dropped, 5),
+            row(keys::blob_link("app", &img.kept), &img.kept, 5),
+            row(keys::blob_link("app", &img.young), &img.young, 0),
+        ];
+        let manifest_rows = [HostedFile {
+            content_type: Some("application/vnd.oci.image.manifest.v1+json".into()),
+            ..row(keys::manifest_row("app", &img.manifest), &img.manifest, 5)
+        }];
+        let mut files = MockHostedFiles::new();
+        files.expect_list().returning(move |_, page| {
+            let all: Vec<HostedFile> = rows.iter().chain(manifest_rows.iter()).cloned().collect();
+            Ok(all
+                .into_iter()
+                .filter(|r| r.path.starts_with(&page.prefix))
+                .filter(|r| page.after.as_ref().is_none_or(|a| r.path > *a))
+                .collect())
+        });
+        files.expect_delete().returning(move |_, path| {
+            deleted.lock().unwrap().push(path.to_string());
+            Ok(true)
+        });
+        files.expect_upsert().returning(move |f| {
+            upserted.lock().unwrap().push(f.path.clone());
+            Ok(())
+        });
+        files
+    }
+
+    fn catalog() -> MockRepositoryCatalog {
+        let mut catalog = MockRepositoryCatalog::new();
+        catalog.expect_list().returning(|| Ok(vec![docker_local()]));
+        catalog
+    }
+
+    fn blobs_serving(img: &Image) -> MockBlobStore {
+        let (key, body) = (img.manifest.blob_key(), img.body.clone());
+        let mut blobs = MockBlobStore::new();
+        blobs.expect_get().withf(move |k, _| k == key).returning(move |_, _| {
+            let body = body.clone();
+            Ok(BlobObject {
+                meta: BlobMeta {
+                    size: body.len() as u64,
+                    last_modified: None,
+                },
+                body: Box::pin(futures::stream::once(async move { Ok(bytes::Bytes::from(body)) })),
+            })
+        });
+        no_objects(&mut blobs);
+        blobs
+    }
+
+    fn quiet_records(refreshed: Arc<Mutex<Vec<Digest>>>) -> MockBlobRecords {
+        let mut records = MockBlobRecords::new();
+        records.expect_orphans().returning(|_, _, _| Ok(vec![]));
+        records.expect_record().returning(move |b| {
+            refreshed.lock().unwrap().push(b.digest.clone());
+            assert_eq!(
+                b.last_referenced,
+                now(),
+                "a dropped link refreshes its blob's last reference"
+            );
+            Ok(())
+        });
+        records.expect_get().returning(|d| {
+            Ok(Some(BlobRecord {
+                digest: d.clone(),
+                size: 5,
+                content_type: None,
+                created_at: now(),
+                last_referenced: now(),
+            }))
+        });
+        records
+    }
+
+    fn telemetry() -> MockGcTelemetry {
+        let mut telemetry = MockGcTelemetry::new();
+        telemetry.expect_gc_run().return_const(());
+        telemetry
+    }
+
+    #[tokio::test]
+    async fn drops_old_links_no_manifest_names_and_restores_named_ones() {
+        let img = image();
+        let (deleted, upserted, refreshed) = (Arc::default(), Arc::default(), Arc::default());
+        let gc = service(Parts {
+            records: quiet_records(Arc::clone(&refreshed)),
+            catalog: catalog(),
+            files: files_of(&img, Arc::clone(&deleted), Arc::clone(&upserted)),
+            blobs: blobs_serving(&img),
+            cache: cache(&[], Arc::default()),
+            telemetry: telemetry(),
+        });
+        let report = gc.run(false).await.unwrap();
+        assert_eq!(report.links_deleted, 1);
+        assert_eq!(*deleted.lock().unwrap(), vec![keys::blob_link("app", &img.dropped)]);
+        assert_eq!(*refreshed.lock().unwrap(), vec![img.dropped.clone()]);
+        assert_eq!(*upserted.lock().unwrap(), vec![keys::blob_link("app", &img.missing)]);
+        let _ = (&img.kept, &img.young);
+    }
+
+    #[tokio::test]
+    async fn a_dry_run_counts_links_and_changes_nothing() {
+        let img = image();
+        let (deleted, upserted, refreshed) = (Arc::default(), Arc::default(), Arc::default());
+        let gc = service(Parts {
+            records: quiet_records(Arc::clone(&refreshed)),
+            catalog: catalog(),
+            files: files_of(&img, Arc::clone(&deleted), Arc::clone(&upserted)),
+            blobs: blobs_serving(&img),
+            cache: cache(&[], Arc::default()),
+            telemetry: telemetry(),
+        });
+        let report = gc.run(true).await.unwrap();
+        assert_eq!(report.links_deleted, 1);
+        assert!(deleted.lock().unwrap().is_empty());
+        assert!(upserted.lock().unwrap().is_empty());
+        assert!(refreshed.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_manifest_fails_the_run_before_any_link_goes() {
+        let img = image();
+        let (deleted, upserted) = (Arc::default(), Arc::default());
+        let mut blobs = MockBlobStore::new();
+        blobs.expect_get().returning(|_, _| Err(PortError::NotFound));
+        let gc = service(Parts {
+            records: quiet_records(Arc::default()),
+            catalog: catalog(),
+            files: files_of(&img, Arc::clone(&deleted), upserted),
+            blobs,
+            cache: cache(&[], Arc::default()),
+            telemetry: telemetry(),
+        });
+        assert!(matches!(gc.run(false).await, Err(GcError::Unavailable(_))));
+        assert!(deleted.lock().unwrap().is_empty());
+    }
 }
