@@ -2,7 +2,8 @@
 # Benchmarks (figures, not pass/fail tests): upload and download of a large file through a local
 # generic repository on the fs and S3 backends, with throughput and the server's peak RSS
 # (VmHWM from /proc/<pid>/status). Target: peak RSS < 150 MiB for 1 GiB. Then the remote cache,
-# registry and start-up benchmarks (each a ratio against a peer measured in the same run).
+# registry and start-up benchmarks (each a ratio against a peer measured in the same run), and GC
+# over 100,000 blob rows (time and peak RSS).
 #   BENCH_SIZE_MB=1024 scripts/bench.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,3 +67,4 @@ run_case s3 ARTIFACTAPI_BLOB_STORE="s3://bench?endpoint=$S3_ENDPOINT&region=us-e
 scripts/bench_remote.sh
 scripts/bench_registry.sh
 scripts/bench_startup.sh
+scripts/bench_gc.sh
