@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Index rendering benchmark (a figure, not a test): a hosted PyPI project with BENCH_INDEX_FILES
+# (1,000) files, its simple page (PEP 503 HTML and PEP 691 JSON) rendered from the database on
+# every request (one query for the project's records, however many files). Reports the median and
+# p95 time of BENCH_INDEX_REQUESTS sequential requests each (goal: under 20 ms).
+# One real upload (curl, the legacy upload API twine uses) gives the row format; the other rows
+# are copies of it with other versions and file names, written straight into SQLite.
+#   BENCH_INDEX_FILES=1000 scripts/bench_index.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FILES=${BENCH_INDEX_FILES:-1000}
+REQUESTS=${BENCH_INDEX_REQUESTS:-200}
+TOKEN=bench-admin-token-0123456789
+command -v sqlite3 >/dev/null || { apt-get update -qq && apt-get install -y -qq sqlite3 >/dev/null; }
+cargo build --release --quiet --bin artifactapi
+BIN=$PWD/target/release/artifactapi
+WORK=$(mktemp -d)
+PID=
+cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+start() {
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  base="http://127.0.0.1:$port"
+  (cd "$WORK" && exec env ARTIFACTAPI_LISTEN="127.0.0.1:$port" ARTIFACTAPI_ADMIN_TOKEN=$TOKEN "$BIN" serve >/dev/null 2>"$WORK/server.log") &
+  PID=$!
+  for _ in $(seq 1 100); do curl -fs "$base/api/v2/health/ready" >/dev/null && break; sleep 0.1; done
+}
+
+start
+curl -fsS -o /dev/null -X POST "$base/api/v2/repositories" -H "Authorization: Bearer $TOKEN" \
+  -H 'Content-Type: application/json' -d '{"name":"py","kind":"local","package":"pypi"}'
+# A minimal wheel.
+python3 - "$WORK/bench_pkg-1.0-py3-none-any.whl" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w") as z:
+    z.writestr("bench_pkg/__init__.py", "")
+    z.writestr("bench_pkg-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: bench-pkg\nVersion: 1.0\nRequires-Python: >=3.8\n")
+    z.writestr("bench_pkg-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nGenerator: bench\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+    z.writestr("bench_pkg-1.0.dist-info/RECORD", "")
+PY
+WHEEL="$WORK/bench_pkg-1.0-py3-none-any.whl"
+curl -fsS -o /dev/null "$base/api/v1/local/py/" -u "__token__:$TOKEN" \
+  -F ':action=file_upload' -F protocol_version=1 -F name=bench-pkg -F version=1.0 \
+  -F filetype=bdist_wheel -F pyversion=py3 -F metadata_version=2.1 -F requires_python='>=3.8' \
+  -F "sha256_digest=$(sha256sum "$WHEEL" | cut -d' ' -f1)" -F "content=@$WHEEL"
+kill "$PID"; wait "$PID" 2>/dev/null || true; PID=
+
+python3 - "$WORK/data/meta.db" "$FILES" <<'PY'
+import sqlite3, sys
+db_path, files = sys.argv[1], int(sys.argv[2])
+db = sqlite3.connect(db_path)
+db.row_factory = sqlite3.Row
+row = dict(db.execute("SELECT * FROM hosted_packages WHERE filename LIKE '%.whl'").fetchone())
+copies = []
+for i in range(1, files):
+    version = f"1.0.{i}"
+    filename = row["filename"].replace("-1.0-", f"-{version}-")
+    copy = dict(row, version=version, filename=filename,
+                key=row["key"].replace("-1.0-", f"-{version}-"),
+                path=row["path"].replace(row["filename"], filename))
+    copies.append(copy)
+cols = list(row.keys())
+db.executemany(f"INSERT INTO hosted_packages ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
+               [[c[k] for k in cols] for c in copies])
+db.commit()
+print(f"{db.execute('SELECT count(*) FROM hosted_packages').fetchone()[0]} files of bench-pkg")
+PY
+
+start
+page="$base/api/v1/local/py/simple/bench-pkg/"
+count=$(curl -fsS "$page" | grep -c '<a ' || true)
+[ "$count" = "$FILES" ] || { echo "the page lists $count files, expected $FILES"; exit 1; }
+python3 - "$page" "$REQUESTS" <<'PY'
+import statistics, sys, time, urllib.request
+page, n = sys.argv[1], int(sys.argv[2])
+for label, accept in (("PEP 503 HTML", "text/html"), ("PEP 691 JSON", "application/vnd.pypi.simple.v1+json")):
+    times = []
+    for _ in range(n):
+        req = urllib.request.Request(page, headers={"Accept": accept})
+        t0 = time.perf_counter()
+        with urllib.request.urlopen(req) as r:
+            r.read()
+        times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    print(f"{label} page, {n} requests: median {statistics.median(times):.2f} ms, p95 {times[int(n * 0.95) - 1]:.2f} ms (goal < 20 ms)")
+PY
+kill "$PID"; wait "$PID" 2>/dev/null || true; PID=
