@@ -226,6 +226,8 @@ async fn manifests_are_validated_and_nothing_invalid_is_stored() {
     assert_eq!(got.headers()["content-type"], OCI_MANIFEST);
     assert_eq!(got.headers()["docker-content-digest"], digest.as_str());
     assert_eq!(got.headers()["docker-distribution-api-version"], "registry/2.0");
+    assert_eq!(got.headers()["x-artifact-source"], "local");
+    assert!(got.headers().get("x-artifact-member").is_none(), "not a virtual");
     assert_eq!(got.bytes().await.unwrap().as_ref(), good.as_slice());
 
     // An index needs its child manifests.

@@ -80,7 +80,9 @@ async fn skopeo_pulls_through_a_docker_remote_and_again_with_the_upstream_gone()
             .header("accept", oci::OCI_INDEX)
             .send()
     };
-    assert_eq!(get_index().await.unwrap().status(), StatusCode::OK);
+    let cached = get_index().await.unwrap();
+    assert_eq!(cached.status(), StatusCode::OK);
+    assert_eq!(cached.headers()["x-artifact-source"], "cache", "pulled once already");
     let tags = || async {
         let r = client
             .get(server.url("/v2/hub/team/app/tags/list"))
@@ -123,6 +125,34 @@ async fn skopeo_pulls_through_a_docker_remote_and_again_with_the_upstream_gone()
     support::skopeo::push(&single, "mine", &format!("docker://{host}/all/team/app:mine"), false).await;
     let own = inspect_raw(&format!("docker://{host}/own/team/app:mine")).await;
     assert_eq!(own["mediaType"], oci::OCI_MANIFEST);
+    // Which member answered, and from where.
+    let from_local = client
+        .get(server.url("/v2/all/team/app/manifests/mine"))
+        .header("accept", oci::OCI_MANIFEST)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(from_local.status(), StatusCode::OK);
+    assert_eq!(from_local.headers()["x-artifact-source"], "local");
+    assert_eq!(from_local.headers()["x-artifact-member"], "own");
+    let child: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            layout
+                .join("blobs/sha256")
+                .join(children[0].trim_start_matches("sha256:")),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let layer = child["layers"][0]["digest"].as_str().unwrap();
+    let from_remote = client
+        .get(server.url(&format!("/v2/all/team/app/blobs/{layer}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(from_remote.status(), StatusCode::OK);
+    assert_eq!(from_remote.headers()["x-artifact-source"], "cache");
+    assert_eq!(from_remote.headers()["x-artifact-member"], "hub");
     assert_eq!(tags_of(&client, &server, "all").await, json!(["mine", "v2"]));
     // Never fetched, and the upstream is gone: a 502 that names the failure, nothing invented.
     let missing = client

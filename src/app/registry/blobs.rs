@@ -1,5 +1,5 @@
 //! Blob reads, deletes and cross-repository mounts.
-use super::{Member, RegistryService, WriteTarget, unavailable};
+use super::{Member, PullSource, RegistryService, WriteTarget, unavailable};
 use crate::app::hosted::ReadRequest;
 use crate::domain::digest::Digest;
 use crate::domain::range::{ByteSpan, RangeRequest, resolve_range};
@@ -10,7 +10,9 @@ use crate::ports::{ByteStream, HostedFile};
 
 /// A blob found in a repository; `body` is `None` for HEAD.
 pub struct BlobRead {
+    /// `row.repo` is the member that answered (differs from the name's on a virtual).
     pub row: HostedFile,
+    pub source: PullSource,
     pub span: Option<ByteSpan>,
     pub body: Option<ByteStream>,
 }
@@ -59,6 +61,7 @@ impl RegistryService {
                         Ok(Some(found)) => {
                             return Ok(BlobRead {
                                 row: found.row,
+                                source: found.source,
                                 span: found.span,
                                 body: found.body,
                             });
@@ -93,11 +96,17 @@ impl RegistryService {
             RangeRequest::Unsatisfiable => return Err(RegistryError::RangeNotSatisfiable { size: row.size }),
         };
         if head_only {
-            return Ok(BlobRead { row, span, body: None });
+            return Ok(BlobRead {
+                row,
+                source: PullSource::Local,
+                span,
+                body: None,
+            });
         }
         let object = self.open_stored(&row.digest, span).await?;
         Ok(BlobRead {
             row,
+            source: PullSource::Local,
             span,
             body: Some(object.body),
         })

@@ -3,7 +3,7 @@
 //! marker for the catalog.
 use futures::StreamExt;
 
-use super::{Member, RegistryService, WriteTarget, ingest_error, once, unavailable};
+use super::{Member, PullSource, RegistryService, WriteTarget, ingest_error, once, unavailable};
 use crate::app::cas::IngestOptions;
 use crate::app::hosted::ReadRequest;
 use crate::domain::digest::Digest;
@@ -21,7 +21,9 @@ pub struct PushedManifest {
 /// A manifest found by tag or digest; `row.content_type` is its media type. `body` is `None`
 /// for HEAD.
 pub struct ManifestRead {
+    /// `row.repo` is the member that answered (differs from the name's on a virtual).
     pub row: HostedFile,
+    pub source: PullSource,
     pub body: Option<ByteStream>,
 }
 
@@ -143,6 +145,7 @@ impl RegistryService {
                         Ok(Some(found)) => {
                             return Ok(ManifestRead {
                                 row: found.row,
+                                source: found.source,
                                 body: if head_only { None } else { found.body },
                             });
                         }
@@ -156,11 +159,16 @@ impl RegistryService {
                 continue;
             };
             if head_only {
-                return Ok(ManifestRead { row, body: None });
+                return Ok(ManifestRead {
+                    row,
+                    source: PullSource::Local,
+                    body: None,
+                });
             }
             let object = self.open_stored(&row.digest, None).await?;
             return Ok(ManifestRead {
                 row,
+                source: PullSource::Local,
                 body: Some(object.body),
             });
         }

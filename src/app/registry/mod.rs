@@ -9,6 +9,25 @@ mod remote;
 mod uploads;
 
 pub use blobs::BlobRead;
+
+/// Where a pull was answered from (sent as `X-Artifact-Source`, like the `/api/v1` reads): a
+/// local repository's rows, a remote's stored copy, or the upstream itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PullSource {
+    Local,
+    Cache,
+    Remote,
+}
+
+impl PullSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PullSource::Local => "local",
+            PullSource::Cache => "cache",
+            PullSource::Remote => "remote",
+        }
+    }
+}
 pub use listing::{CatalogPage, TagsPage};
 pub use manifests::{ManifestRead, PushedManifest};
 

@@ -5,9 +5,9 @@ use futures::StreamExt;
 use serde::Deserialize;
 use std::collections::BTreeSet;
 
-use super::RegistryService;
+use super::{PullSource, RegistryService};
 use crate::app::hosted::ReadRequest;
-use crate::app::proxy::ProxyRead;
+use crate::app::proxy::{ProxyRead, Source};
 use crate::domain::digest::Digest;
 use crate::domain::error::ProxyError;
 use crate::domain::path::ArtifactPath;
@@ -21,6 +21,7 @@ const MAX_TAG_LIST_BYTES: usize = 8 * 1024 * 1024;
 /// What a remote member returned.
 pub(super) struct RemoteRead {
     pub row: HostedFile,
+    pub source: PullSource,
     pub span: Option<ByteSpan>,
     pub body: Option<ByteStream>,
 }
@@ -71,17 +72,23 @@ impl RegistryService {
             content_type,
             created_at: self.clock.now(),
         };
+        let source = match read.source() {
+            Source::Cache => PullSource::Cache,
+            Source::Remote => PullSource::Remote,
+        };
         let found = match (read, digest) {
             (ProxyRead::Cached { object, span, body, .. }, _) => RemoteRead {
                 row: HostedFile {
                     created_at: object.fetched_at,
                     ..row(object.digest, object.size, object.content_type)
                 },
+                source,
                 span,
                 body,
             },
             (ProxyRead::NotModified(object), _) => RemoteRead {
                 row: row(object.digest, object.size, object.content_type),
+                source,
                 span: None,
                 body: None,
             },
@@ -95,6 +102,7 @@ impl RegistryService {
                 Some(digest),
             ) => RemoteRead {
                 row: row(digest.clone(), size, content_type),
+                source,
                 span: None,
                 body: None,
             },

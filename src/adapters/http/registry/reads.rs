@@ -1,11 +1,12 @@
 //! Pulls: manifests, blobs (with ranges), tags, the catalog and referrers.
 use poem::http::{StatusCode, header};
-use poem::{Body, Response};
+use poem::{Body, Response, ResponseBuilder};
 use serde_json::json;
 
 use super::Call;
 use super::errors::OciError;
 use crate::app::hosted::etag_of;
+use crate::app::registry::PullSource;
 use crate::domain::digest::Digest;
 use crate::domain::range::conditional_range;
 use crate::domain::registry::path::{ImageName, Reference};
@@ -25,7 +26,7 @@ pub async fn manifest(
         .read_manifest(name, reference, head, accept.as_deref())
         .await?;
     let row = found.row;
-    let builder = Response::builder()
+    let builder = provenance(Response::builder(), name, &row.repo, found.source)
         .content_type(
             row.content_type
                 .as_deref()
@@ -51,7 +52,7 @@ pub async fn blob(call: &Call<'_>, name: &ImageName, digest: &Digest, head: bool
     let range = conditional_range(call.header(header::RANGE), call.header(header::IF_RANGE), digest, None);
     let found = call.state.registry.read_blob(name, digest, range, head).await?;
     let size = found.row.size;
-    let mut builder = Response::builder()
+    let mut builder = provenance(Response::builder(), name, &found.row.repo, found.source)
         .content_type("application/octet-stream")
         .header("docker-content-digest", digest.to_string())
         .header(header::ETAG, etag_of(digest))
@@ -73,6 +74,16 @@ pub async fn blob(call: &Call<'_>, name: &ImageName, digest: &Digest, head: bool
         ))),
         None => builder.finish(),
     })
+}
+
+/// `X-Artifact-Source`, and on a virtual repository `X-Artifact-Member`: the member that answered.
+fn provenance(builder: ResponseBuilder, name: &ImageName, member: &str, source: PullSource) -> ResponseBuilder {
+    let builder = builder.header("X-Artifact-Source", source.as_str());
+    if member != name.repo.as_str() {
+        builder.header("X-Artifact-Member", member)
+    } else {
+        builder
+    }
 }
 
 /// `Link: <...>; rel="next"` for paginated listings.
