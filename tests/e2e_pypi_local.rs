@@ -6,82 +6,16 @@
 mod support;
 
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 use support::packages::{build_sdist, build_wheel, python_zip};
+use support::python::{blocking, pip, sha256, text, twine, uv};
 use support::server::{ADMIN_TOKEN, Server};
 
 /// A twine upload's text fields.
 type UploadForm = Vec<(&'static str, String)>;
 
 const JSON_TYPE: &str = "application/vnd.pypi.simple.v1+json";
-
-async fn blocking<F: FnOnce() -> Output + Send + 'static>(f: F) -> Output {
-    tokio::task::spawn_blocking(f).await.unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// `twine upload` of `files` to `url` with `token` as the password of `__token__`.
-async fn twine(url: String, token: &str, files: Vec<PathBuf>) -> Output {
-    let token = token.to_string();
-    blocking(move || {
-        Command::new("python3")
-            .args(["-m", "twine", "upload", "--non-interactive", "--disable-progress-bar"])
-            .args(["--repository-url", &url, "-u", "__token__", "-p", &token])
-            .args(&files)
-            .env_remove("TWINE_USERNAME")
-            .env_remove("TWINE_PASSWORD")
-            .env_remove("TWINE_REPOSITORY_URL")
-            .output()
-            .unwrap()
-    })
-    .await
-}
-
-async fn pip(index: String, requirement: &str, target: &Path) -> Output {
-    let (requirement, target) = (requirement.to_string(), target.to_path_buf());
-    blocking(move || {
-        Command::new("python3")
-            .args(["-m", "pip", "install", "--no-cache-dir", "--disable-pip-version-check"])
-            .args(["--index-url", &index, "--trusted-host", "127.0.0.1", "--target"])
-            .arg(&target)
-            .arg(&requirement)
-            .env("PIP_CONFIG_FILE", "/dev/null")
-            .output()
-            .unwrap()
-    })
-    .await
-}
-
-async fn uv(index: String, requirement: &str, target: &Path) -> Output {
-    let (requirement, target) = (requirement.to_string(), target.to_path_buf());
-    blocking(move || {
-        Command::new("python3")
-            .args([
-                "-m",
-                "uv",
-                "pip",
-                "install",
-                "--no-cache",
-                "--no-config",
-                "--python",
-                "python3",
-            ])
-            .args(["--index-url", &index, "--target"])
-            .arg(&target)
-            .arg(&requirement)
-            .output()
-            .unwrap()
-    })
-    .await
-}
 
 /// A raw upload with curl: `fields` then the file as `content`; returns (status, body).
 pub async fn curl_upload(url: String, token: Option<&str>, fields: Vec<(&str, String)>, file: &Path) -> (u16, String) {
@@ -107,10 +41,6 @@ pub async fn curl_upload(url: String, token: Option<&str>, fields: Vec<(&str, St
     let all = String::from_utf8_lossy(&out.stdout).to_string();
     let (body, status) = all.rsplit_once('\n').unwrap();
     (status.trim().parse().unwrap(), body.to_string())
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes))
 }
 
 fn form(name: &str, version: &str) -> Vec<(&'static str, String)> {

@@ -10,74 +10,14 @@ mod support;
 use bytes::Bytes;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 use support::packages::{build_sdist, build_wheel, build_wheel_requiring, simple_page};
+use support::python::{blocking, pip, sha256, text, twine, uv};
 use support::server::{ADMIN_TOKEN, Server};
 use support::upstream::{FakeFile, FakeUpstream};
 
 const JSON_TYPE: &str = "application/vnd.pypi.simple.v1+json";
-
-async fn blocking<F: FnOnce() -> Output + Send + 'static>(f: F) -> Output {
-    tokio::task::spawn_blocking(f).await.unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-async fn twine(url: String, token: &str, files: Vec<PathBuf>) -> Output {
-    let token = token.to_string();
-    blocking(move || {
-        Command::new("python3")
-            .args(["-m", "twine", "upload", "--non-interactive", "--disable-progress-bar"])
-            .args(["--repository-url", &url, "-u", "__token__", "-p", &token])
-            .args(&files)
-            .env_remove("TWINE_USERNAME")
-            .env_remove("TWINE_PASSWORD")
-            .env_remove("TWINE_REPOSITORY_URL")
-            .output()
-            .unwrap()
-    })
-    .await
-}
-
-async fn pip(index: String, requirement: &str, target: &Path) -> Output {
-    let (requirement, target) = (requirement.to_string(), target.to_path_buf());
-    blocking(move || {
-        Command::new("python3")
-            .args(["-m", "pip", "install", "--no-cache-dir", "--disable-pip-version-check"])
-            .args(["--index-url", &index, "--trusted-host", "127.0.0.1", "--target"])
-            .arg(&target)
-            .arg(&requirement)
-            .env("PIP_CONFIG_FILE", "/dev/null")
-            .output()
-            .unwrap()
-    })
-    .await
-}
-
-async fn uv(index: String, requirement: &str, target: &Path) -> Output {
-    let (requirement, target) = (requirement.to_string(), target.to_path_buf());
-    blocking(move || {
-        Command::new("python3")
-            .args(["-m", "uv", "pip", "install", "--no-cache", "--no-config"])
-            .args(["--python", "python3", "--index-url", &index, "--target"])
-            .arg(&target)
-            .arg(&requirement)
-            .output()
-            .unwrap()
-    })
-    .await
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes))
-}
 
 /// The fake upstream serves `files` (`(name, version, wheel)`) under its own `pypi/simple/`
 /// (one page per project, and the root), each file linked with its `#sha256=`.

@@ -7,6 +7,7 @@ pub mod oci;
 pub mod packages;
 pub mod postgres;
 pub mod proxy;
+pub mod python;
 pub mod redis;
 pub mod s3;
 pub mod server;
