@@ -42,10 +42,14 @@ impl From<GcReport> for GcReportView {
 }
 
 #[derive(ApiResponse)]
+#[oai(bad_request_handler = "gc_bad_request")]
 enum GcResponse {
     /// The run finished.
     #[oai(status = 200)]
     Ok(Json<GcReportView>),
+    /// A query parameter that does not parse (`dry_run` takes `true` or `false`).
+    #[oai(status = 400)]
+    BadRequest(Json<ApiError>),
     /// No token, or an invalid one.
     #[oai(status = 401)]
     Unauthorized(Json<ApiError>),
@@ -58,6 +62,10 @@ enum GcResponse {
     /// A backend is unavailable.
     #[oai(status = 503)]
     Unavailable(Json<ApiError>),
+}
+
+fn gc_bad_request(err: poem::Error) -> GcResponse {
+    GcResponse::BadRequest(api_error("INVALID_PARAMETER", err.to_string(), None))
 }
 
 pub struct GcApi;
