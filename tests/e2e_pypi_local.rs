@@ -89,14 +89,7 @@ async fn twine_uploads_and_pip_and_uv_install_them_back() {
     );
     assert!(html.contains("data-core-metadata=\"sha256="), "{html}");
     assert!(html.contains("hosted_demo-1.0.tar.gz"), "{html}");
-    let redirect = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .get(server.url("/api/v1/local/py/simple/Hosted.Demo"))
-        .send()
-        .await
-        .unwrap();
+    let redirect = server.get_unfollowed("/api/v1/local/py/simple/Hosted.Demo").await;
     assert_eq!(redirect.status(), 301);
     assert_eq!(redirect.headers()["location"], "/api/v1/local/py/simple/hosted-demo/");
 

@@ -119,14 +119,7 @@ async fn pip_and_uv_install_a_local_package_and_its_remote_dependency_through_th
         assert_eq!(header(&r, "x-artifact-source"), "local");
     }
     // Another spelling redirects to the canonical page of the virtual.
-    let r = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .get(server.url("/api/v1/virtual/py/simple/VApp"))
-        .send()
-        .await
-        .unwrap();
+    let r = server.get_unfollowed("/api/v1/virtual/py/simple/VApp").await;
     assert_eq!(r.status(), StatusCode::MOVED_PERMANENTLY);
     assert_eq!(header(&r, "location"), "/api/v1/virtual/py/simple/vapp/");
 

@@ -169,6 +169,18 @@ impl Server {
     }
 
     /// Creates a repository through the management API as the admin; anything but 201 fails.
+    /// A GET that does not follow redirects (to check a 301 and its Location).
+    pub async fn get_unfollowed(&self, path: &str) -> reqwest::Response {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn create_repository(&self, body: serde_json::Value) {
         let r = self
             .http

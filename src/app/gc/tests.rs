@@ -503,38 +503,60 @@ mod links {
         telemetry
     }
 
-    #[tokio::test]
-    async fn drops_old_links_no_manifest_names_and_restores_named_ones() {
-        let img = image();
-        let (deleted, upserted, refreshed) = (Arc::default(), Arc::default(), Arc::default());
+    /// What the link pass did to rows and blob records.
+    struct Seen {
+        deleted: Arc<Mutex<Vec<String>>>,
+        upserted: Arc<Mutex<Vec<String>>>,
+        refreshed: Arc<Mutex<Vec<Digest>>>,
+    }
+
+    /// A GC over one local docker repository holding `img`.
+    fn link_gc(img: &Image) -> (GcService, Seen) {
+        let seen = Seen {
+            deleted: Arc::default(),
+            upserted: Arc::default(),
+            refreshed: Arc::default(),
+        };
         let gc = service(Parts {
-            records: quiet_records(Arc::clone(&refreshed)),
+            records: quiet_records(Arc::clone(&seen.refreshed)),
             catalog: catalog(),
-            files: files_of(&img, Arc::clone(&deleted), Arc::clone(&upserted)),
-            blobs: blobs_serving(&img),
+            files: files_of(img, Arc::clone(&seen.deleted), Arc::clone(&seen.upserted)),
+            blobs: blobs_serving(img),
             cache: cache(&[], Arc::default()),
             telemetry: telemetry(),
         });
+        (gc, seen)
+    }
+
+    #[tokio::test]
+    async fn drops_old_links_no_manifest_names_and_restores_named_ones() {
+        let img = image();
+        let (
+            gc,
+            Seen {
+                deleted,
+                upserted,
+                refreshed,
+            },
+        ) = link_gc(&img);
         let report = gc.run(false).await.unwrap();
         assert_eq!(report.links_deleted, 1);
         assert_eq!(*deleted.lock().unwrap(), vec![keys::blob_link("app", &img.dropped)]);
         assert_eq!(*refreshed.lock().unwrap(), vec![img.dropped.clone()]);
         assert_eq!(*upserted.lock().unwrap(), vec![keys::blob_link("app", &img.missing)]);
-        let _ = (&img.kept, &img.young);
     }
 
     #[tokio::test]
     async fn a_dry_run_counts_links_and_changes_nothing() {
         let img = image();
-        let (deleted, upserted, refreshed) = (Arc::default(), Arc::default(), Arc::default());
-        let gc = service(Parts {
-            records: quiet_records(Arc::clone(&refreshed)),
-            catalog: catalog(),
-            files: files_of(&img, Arc::clone(&deleted), Arc::clone(&upserted)),
-            blobs: blobs_serving(&img),
-            cache: cache(&[], Arc::default()),
-            telemetry: telemetry(),
-        });
+        let (
+            gc,
+            Seen {
+                deleted,
+                upserted,
+                refreshed,
+            },
+        ) = link_gc(&img);
         let report = gc.run(true).await.unwrap();
         assert_eq!(report.links_deleted, 1);
         assert!(deleted.lock().unwrap().is_empty());
