@@ -1,9 +1,10 @@
 //! Local (hosted) repositories: plain files of the generic and terraform package types
 //! (upload, download, delete; a terraform upload must be a provider archive,
-//! `app::terraform::archive`) here, package formats with indexes in their own files (`pypi`),
+//! `app::terraform::archive`) here, package formats with indexes in their own files (`pypi`, `npm`),
 //! all stored through the content store and recorded in the metadata ports, so every replica
 //! serves the same files and indexes.
 pub mod archive;
+pub mod npm;
 pub mod pypi;
 use std::sync::Arc;
 
@@ -117,6 +118,11 @@ fn unavailable(e: PortError) -> HostedError {
 impl HostedService {
     pub fn new(ports: HostedPorts, max_upload: u64) -> Self {
         Self { ports, max_upload }
+    }
+
+    /// The largest file an upload may store.
+    pub fn max_upload(&self) -> u64 {
+        self.max_upload
     }
 
     /// The repository behind `/api/v1/{kind}/{name}`: it must exist and be of that kind.
@@ -250,6 +256,7 @@ impl HostedService {
                 Ok(LocalRead::File(self.read_file(repo, path, request).await?))
             }
             PackageType::Pypi => self.pypi_read(repository.name.as_str(), path, request).await,
+            PackageType::Npm => self.npm_read(repository.name.as_str(), path, request).await,
             _ => Err(HostedError::UnsupportedPackage(repo.to_string())),
         }
     }
@@ -305,6 +312,7 @@ impl HostedService {
         match repo.package {
             PackageType::Generic | PackageType::Terraform => {}
             PackageType::Pypi => return self.pypi_delete(repo.name.as_str(), path).await,
+            PackageType::Npm => return self.npm_delete_tarball(repo.name.as_str(), path.as_str()).await,
             _ => return Err(HostedError::UnsupportedPackage(repo.name.to_string())),
         }
         if self

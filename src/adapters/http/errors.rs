@@ -15,6 +15,7 @@ pub struct ErrorBody {
     pub field: Option<&'static str>,
 }
 
+#[derive(Debug)]
 pub struct HttpError {
     pub status: StatusCode,
     pub body: ErrorBody,

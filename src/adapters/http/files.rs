@@ -16,7 +16,7 @@ use crate::domain::digest::Digest;
 use crate::domain::error::HostedError;
 use crate::domain::path::ArtifactPath;
 use crate::domain::range::ByteSpan;
-use crate::domain::repository::{Kind, RepoName};
+use crate::domain::repository::{Kind, PackageType, RepoName};
 use crate::domain::token::Scope;
 use crate::ports::ByteStream;
 
@@ -99,6 +99,9 @@ async fn serve(req: &Request, body: Body, state: &AppState) -> Result<Response, 
     let target = parse_target(req.uri().path())?;
     let principal = state.auth.authenticate(presented_secret(req)?.as_deref()).await?;
     let repo = target.repo.as_str();
+    if npm_route(req, &target) && is_package(&target, state, PackageType::Npm).await? {
+        return npm_write(req, body, &target, &principal, state).await;
+    }
     match *req.method() {
         Method::GET | Method::HEAD => {
             state.auth.authorize(&principal, Scope::Read, Some(repo))?;
@@ -150,8 +153,45 @@ async fn ensure_served(target: &Target, state: &AppState) -> Result<(), HttpErro
 
 /// Whether the target names a virtual PyPI repository (served by `virtual_pypi`).
 async fn is_pypi(target: &Target, state: &AppState) -> Result<bool, HttpError> {
+    is_package(target, state, PackageType::Pypi).await
+}
+
+async fn is_package(target: &Target, state: &AppState, package: PackageType) -> Result<bool, HttpError> {
     let repo = state.hosted.resolve(target.kind, target.repo.as_str()).await?;
-    Ok(repo.package == crate::domain::repository::PackageType::Pypi)
+    Ok(repo.package == package)
+}
+
+/// Requests npm's own protocol answers on a local repository: writes, and `-/whoami`.
+fn npm_route(req: &Request, target: &Target) -> bool {
+    target.kind == Kind::Local
+        && (matches!(*req.method(), Method::PUT | Method::DELETE) || target.path.as_str() == "-/whoami")
+}
+
+/// npm publish, deprecate, dist-tag, unpublish and whoami on a local npm repository.
+async fn npm_write(
+    req: &Request,
+    body: Body,
+    target: &Target,
+    principal: &Principal,
+    state: &AppState,
+) -> Result<Response, HttpError> {
+    use super::protocol::npm;
+    if target.path.as_str() == "-/whoami" {
+        return npm::whoami(principal);
+    }
+    let repo = target.repo.as_str();
+    state.auth.authorize(principal, Scope::Write, Some(repo))?;
+    let prefix = format!("api/v1/{}/{repo}/", target.kind);
+    let write = npm::classify(req.method() == Method::DELETE, target.path.as_str(), &prefix).ok_or_else(|| {
+        HttpError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            "npm repositories take PUT of a packument, dist-tag changes and unpublish (DELETE …/-rev/…)",
+        )
+    })?;
+    let response = npm::write(write, body, repo, state).await?;
+    log_write(principal, req.method().as_str(), target);
+    Ok(response)
 }
 
 /// Writes go to local repositories only; a missing repository or a kind mismatch is still a 404.

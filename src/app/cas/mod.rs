@@ -118,6 +118,12 @@ impl ContentStore {
         self
     }
 
+    /// The directory temp files of uploads go to (protocol adapters that must decode a body
+    /// before it can be ingested spool it there, on the disk the content store watches).
+    pub fn scratch_dir(&self) -> &std::path::Path {
+        &self.scratch
+    }
+
     /// Refuses writes (`InsufficientStorage`) that the disk holding `scratch` has no room for.
     pub fn with_disk(mut self, disk: Arc<DiskGuard>) -> Self {
         self.disk = Some(disk);

@@ -1,5 +1,5 @@
-//! Reading a distribution's core metadata out of its archive (a stored upload's temp file,
-//! before it is committed): member names are checked for path tricks, the metadata file is read
+//! Reading a distribution's core metadata, or an npm tarball's package.json, out of its archive
+//! (a stored upload's temp file, before it is committed): member names are checked for path tricks, the metadata file is read
 //! up to a bound, and a corrupt archive is a refusal, never a panic. Blocking: run it on a
 //! blocking thread (the content store's inspector does).
 use std::io::Read;
@@ -79,4 +79,28 @@ fn from_tar_gz(file: &Path) -> Result<Option<String>, String> {
         }
     }
     Ok(found)
+}
+
+/// The `package.json` of the npm tarball at `file` (`<top>/package.json`, npm packs under
+/// `package/`), as text; every member name is checked on the way.
+pub fn npm_package_json(file: &Path) -> Result<String, String> {
+    let handle = std::fs::File::open(file).map_err(|e| format!("cannot open: {e}"))?;
+    let gz = flate2::read::GzDecoder::new(std::io::BufReader::new(handle));
+    let mut archive = tar::Archive::new(gz);
+    let mut found = None;
+    let entries = archive.entries().map_err(|e| format!("not a valid npm tarball: {e}"))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("not a valid npm tarball: {e}"))?;
+        let raw = entry.path_bytes();
+        let name = std::str::from_utf8(&raw)
+            .map_err(|_| "not a valid npm tarball: a member name is not UTF-8".to_string())?
+            .to_string();
+        check_member(&name)?;
+        let name = name.strip_prefix("./").unwrap_or(&name);
+        let top_level_manifest = matches!(name.split_once('/'), Some((_, "package.json")));
+        if top_level_manifest && found.is_none() {
+            found = Some(read_bounded(entry)?);
+        }
+    }
+    found.ok_or_else(|| "not a valid npm tarball: no package/package.json".to_string())
 }

@@ -1,2 +1,3 @@
 //! Upload protocols of package clients, one file per protocol (DESIGN §10).
+pub mod npm;
 pub mod pypi;

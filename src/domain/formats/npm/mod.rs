@@ -2,6 +2,10 @@
 //! are mutable; tarballs are immutable. Every `dist.tarball` is rewritten to an absolute, signed
 //! link through this remote that carries the `dist.integrity` sha512, so the tarball is verified
 //! before it is served. Scoped names arrive as `@scope%2fname` or `@scope/name`.
+pub mod hosted;
+pub mod merge;
+pub mod packument;
+
 use base64::Engine;
 
 use super::links::{self, sha_segment};
