@@ -9,58 +9,9 @@ mod support;
 use base64::Engine;
 use serde_json::{Value, json};
 use sha2::Digest;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use support::python::{blocking, text};
+use support::npm::{Npm, package, resolved_urls};
+use support::python::text;
 use support::server::{ADMIN_TOKEN, Server};
-
-/// Writes a package directory and returns it.
-fn package(work: &Path, name: &str, version: &str, dependencies: Value) -> PathBuf {
-    let dir = work.join(format!("{}-{version}", name.replace('/', "_")));
-    std::fs::create_dir_all(&dir).unwrap();
-    let manifest = json!({"name": name, "version": version, "main": "index.js", "description": "hosted demo",
-        "license": "MIT", "dependencies": dependencies});
-    std::fs::write(dir.join("package.json"), manifest.to_string()).unwrap();
-    std::fs::write(dir.join("index.js"), format!("module.exports = '{name}@{version}';\n")).unwrap();
-    dir
-}
-
-struct Npm {
-    registry: String,
-    userconfig: PathBuf,
-    cache: PathBuf,
-}
-
-impl Npm {
-    fn new(server: &Server, work: &Path, token: Option<&str>) -> Npm {
-        let registry = server.url("/api/v1/local/npml/");
-        let auth_key = registry.trim_start_matches("http:");
-        let userconfig = work.join(format!("npmrc-{}", token.is_some()));
-        let mut rc = format!("registry={registry}\n");
-        if let Some(token) = token {
-            rc.push_str(&format!("{auth_key}:_authToken={token}\n"));
-        }
-        std::fs::write(&userconfig, rc).unwrap();
-        Npm {
-            registry,
-            userconfig,
-            cache: work.join(".npm-cache"),
-        }
-    }
-
-    async fn run(&self, dir: &Path, args: &[&str]) -> Output {
-        let mut command = Command::new("npm");
-        command
-            .args(args)
-            .args(["--no-audit", "--no-fund", "--no-update-notifier", "--fetch-retries=0"])
-            .arg("--cache")
-            .arg(&self.cache)
-            .current_dir(dir)
-            .env("NPM_CONFIG_USERCONFIG", &self.userconfig)
-            .env("NPM_CONFIG_REGISTRY", &self.registry);
-        blocking(move || command.output().unwrap()).await
-    }
-}
 
 async fn packument(server: &Server, name: &str) -> (u16, Value) {
     let response = server
@@ -77,8 +28,8 @@ async fn npm_publishes_tags_deprecates_installs_and_unpublishes() {
         .create_repository(json!({"name": "npml", "kind": "local", "package": "npm"}))
         .await;
     let work = tempfile::tempdir().unwrap();
-    let npm = Npm::new(&server, work.path(), Some(ADMIN_TOKEN));
-    let anonymous = Npm::new(&server, work.path(), None);
+    let npm = Npm::new(&server, work.path(), "/api/v1/local/npml/", Some(ADMIN_TOKEN));
+    let anonymous = Npm::new(&server, work.path(), "/api/v1/local/npml/", None);
 
     let left_1 = package(work.path(), "aa-hosted", "1.0.0", json!({}));
     let left_2 = package(work.path(), "aa-hosted", "1.1.0", json!({}));
@@ -171,13 +122,7 @@ async fn npm_publishes_tags_deprecates_installs_and_unpublishes() {
         "module.exports = 'aa-hosted@1.1.0';\n",
         "the dependency resolves to the highest 1.x"
     );
-    let lock: Value = serde_json::from_str(&std::fs::read_to_string(app.join("package-lock.json")).unwrap()).unwrap();
-    let resolved: Vec<String> = lock["packages"]
-        .as_object()
-        .unwrap()
-        .values()
-        .filter_map(|p| p["resolved"].as_str().map(str::to_string))
-        .collect();
+    let resolved = resolved_urls(&app);
     assert_eq!(resolved.len(), 2, "{resolved:?}");
     assert!(resolved.iter().all(|r| r.starts_with(&npm.registry)), "{resolved:?}");
 

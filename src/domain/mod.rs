@@ -14,3 +14,4 @@ pub mod repository_plan;
 pub mod session;
 pub mod token;
 pub mod upstream_tls;
+pub mod virtual_members;

@@ -80,8 +80,7 @@ async fn post(req: &Request, body: Body, state: &AppState) -> Result<Response, H
     };
     let lands_in = if kind == Kind::Virtual && is_pypi(&target, state).await? {
         let may_write = |member: &str| state.auth.authorize(&principal, Scope::Write, Some(member)).is_ok();
-        crate::app::pypi_virtual::PypiVirtual::new(&state.hosted, &state.remote)
-            .write_target(target.repo.as_str(), &may_write)
+        crate::app::virtual_repo::write_target(&state.hosted, target.repo.as_str(), PackageType::Pypi, &may_write)
             .await?
     } else {
         ensure_local(&target, state).await?;
@@ -100,7 +99,7 @@ async fn serve(req: &Request, body: Body, state: &AppState) -> Result<Response, 
     let principal = state.auth.authenticate(presented_secret(req)?.as_deref()).await?;
     let repo = target.repo.as_str();
     if npm_route(req, &target) && is_package(&target, state, PackageType::Npm).await? {
-        return npm_write(req, body, &target, &principal, state).await;
+        return npm_write(req, body, &target, principal, state).await;
     }
     match *req.method() {
         Method::GET | Method::HEAD => {
@@ -151,36 +150,40 @@ async fn ensure_served(target: &Target, state: &AppState) -> Result<(), HttpErro
     ))
 }
 
-/// Whether the target names a virtual PyPI repository (served by `virtual_pypi`).
+/// Whether the target names a virtual PyPI repository.
 async fn is_pypi(target: &Target, state: &AppState) -> Result<bool, HttpError> {
     is_package(target, state, PackageType::Pypi).await
 }
 
 async fn is_package(target: &Target, state: &AppState, package: PackageType) -> Result<bool, HttpError> {
-    let repo = state.hosted.resolve(target.kind, target.repo.as_str()).await?;
-    Ok(repo.package == package)
+    Ok(package_of(target, state).await? == package)
 }
 
-/// Requests npm's own protocol answers on a local repository: writes, and `-/whoami`.
+async fn package_of(target: &Target, state: &AppState) -> Result<PackageType, HttpError> {
+    Ok(state.hosted.resolve(target.kind, target.repo.as_str()).await?.package)
+}
+
+/// Requests npm's own protocol answers on a local or virtual repository: writes, and `-/whoami`.
 fn npm_route(req: &Request, target: &Target) -> bool {
-    target.kind == Kind::Local
+    matches!(target.kind, Kind::Local | Kind::Virtual)
         && (matches!(*req.method(), Method::PUT | Method::DELETE) || target.path.as_str() == "-/whoami")
 }
 
-/// npm publish, deprecate, dist-tag, unpublish and whoami on a local npm repository.
+/// npm publish, deprecate, dist-tag, unpublish and whoami on a local npm repository, or through
+/// a virtual one into its first local member (which the token must be allowed to write too).
 async fn npm_write(
     req: &Request,
     body: Body,
     target: &Target,
-    principal: &Principal,
+    principal: Principal,
     state: &AppState,
 ) -> Result<Response, HttpError> {
     use super::protocol::npm;
     if target.path.as_str() == "-/whoami" {
-        return npm::whoami(principal);
+        return npm::whoami(&principal);
     }
     let repo = target.repo.as_str();
-    state.auth.authorize(principal, Scope::Write, Some(repo))?;
+    state.auth.authorize(&principal, Scope::Write, Some(repo))?;
     let prefix = format!("api/v1/{}/{repo}/", target.kind);
     let write = npm::classify(req.method() == Method::DELETE, target.path.as_str(), &prefix).ok_or_else(|| {
         HttpError::new(
@@ -189,8 +192,14 @@ async fn npm_write(
             "npm repositories take PUT of a packument, dist-tag changes and unpublish (DELETE …/-rev/…)",
         )
     })?;
-    let response = npm::write(write, body, repo, state).await?;
-    log_write(principal, req.method().as_str(), target);
+    let lands_in = if target.kind == Kind::Virtual {
+        let may_write = |member: &str| state.auth.authorize(&principal, Scope::Write, Some(member)).is_ok();
+        crate::app::virtual_repo::write_target(&state.hosted, repo, PackageType::Npm, &may_write).await?
+    } else {
+        repo.to_string()
+    };
+    let response = npm::write(write, body, &lands_in, state).await?;
+    log_write(&principal, req.method().as_str(), target);
     Ok(response)
 }
 
@@ -226,10 +235,13 @@ async fn read(req: &Request, target: &Target, state: &AppState) -> Result<Respon
     match target.kind {
         Kind::Local => {}
         Kind::Remote => return super::remote::read(target.repo.as_str(), &target.path, request, state).await,
-        Kind::Virtual if is_pypi(target, state).await? => {
-            return super::virtual_pypi::read(target.repo.as_str(), &target.path, request, state).await;
+        Kind::Virtual => {
+            let package = package_of(target, state).await?;
+            if super::virtual_repo::serves(package) {
+                return super::virtual_repo::read(target.repo.as_str(), package, &target.path, request, state).await;
+            }
+            ensure_served(target, state).await?
         }
-        Kind::Virtual => ensure_served(target, state).await?,
     }
     let head_only = request.head_only;
     let outcome = match state

@@ -22,7 +22,7 @@ pub mod stats_api;
 pub mod terraform;
 pub mod tokens_api;
 pub mod ui;
-mod virtual_pypi;
+mod virtual_repo;
 
 use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::OpenApiService;

@@ -15,7 +15,7 @@ use crate::domain::formats::npm::hosted::{
     PACKAGE_RECORD_VERSION, check_name, check_package_json, check_publish, check_tag, check_version, parse_update,
     tarball_package, tarball_path, version_key, with_dist,
 };
-use crate::domain::formats::npm::packument::{effective_tags, render, stored_tags, versions};
+use crate::domain::formats::npm::packument::{effective_tags, render, stored_tags, tags_path, versions};
 use crate::domain::path::ArtifactPath;
 use crate::domain::repository::PackageType;
 use crate::ports::{ByteStream, HostedFile, PackageRecord, PortError};
@@ -42,11 +42,6 @@ pub struct NpmPublish {
 
 fn refused(message: impl Into<String>) -> HostedError {
     HostedError::InvalidPackage(message.into())
-}
-
-/// `-/package/<name>/dist-tags`, as npm addresses a package's tags.
-pub fn tags_path(path: &str) -> Option<&str> {
-    path.strip_prefix("-/package/")?.strip_suffix("/dist-tags")
 }
 
 fn json_page(doc: &Value, content_type: &'static str) -> Page {

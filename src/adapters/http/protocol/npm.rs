@@ -20,6 +20,7 @@ use super::super::AppState;
 use super::super::errors::HttpError;
 use crate::app::auth::Principal;
 use crate::app::hosted::npm::{NpmPublish, NpmTarball};
+use crate::domain::formats::npm::merge::member_file;
 use crate::domain::path::ArtifactPath;
 
 /// The publish document without its tarball: bigger than any real packument with a readme.
@@ -73,6 +74,8 @@ pub fn classify<'a>(delete: bool, path: &'a str, prefix: &str) -> Option<NpmWrit
         _ => (path, false),
     };
     let target = target.strip_prefix(prefix).unwrap_or(target);
+    // Through a virtual, a tarball is linked under the member that holds it.
+    let target = member_file(target).map_or(target, |file| file.path);
     if crate::domain::formats::npm::hosted::tarball_package(target).is_some() {
         return delete.then(|| NpmWrite::Tarball(target.to_string()));
     }

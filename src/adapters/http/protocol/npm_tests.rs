@@ -44,6 +44,15 @@ fn writes_are_classified_as_npm_sends_them() {
         "tarballs are not PUT"
     );
     assert_eq!(classify(false, "-/whoami", PREFIX), None);
+    assert_eq!(
+        classify(
+            true,
+            "api/v1/virtual/npmv/_member/npml/@t/u/-/u-1.0.0.tgz/-rev/2-y",
+            "api/v1/virtual/npmv/"
+        ),
+        Some(NpmWrite::Tarball("@t/u/-/u-1.0.0.tgz".into())),
+        "through a virtual, the tarball link names its member"
+    );
 }
 
 fn body(data_b64: &str, length: u64) -> String {

@@ -35,6 +35,11 @@ const ABBREVIATED_FIELDS: &[&str] = &[
     "hasInstallScript",
 ];
 
+/// `-/package/<name>/dist-tags`, as npm addresses a package's tags.
+pub fn tags_path(path: &str) -> Option<&str> {
+    path.strip_prefix("-/package/")?.strip_suffix("/dist-tags")
+}
+
 /// The dist-tags a package record holds.
 pub fn stored_tags(records: &[PackageRecord]) -> BTreeMap<String, String> {
     records

@@ -324,17 +324,6 @@ fn html_unescape(s: &str) -> String {
         .replace("&amp;", "&")
 }
 
-/// Which members a request for `project` consults: with the guard on, a project that exists in
-/// a local member is answered by local members only, so a public package of the same name (at
-/// whatever version) is never offered. `members` are `(name, is_local)` in order.
-pub fn consulted(members: &[(String, bool)], local_has_project: bool, guard: bool) -> Vec<&str> {
-    members
-        .iter()
-        .filter(|(_, local)| *local || !(guard && local_has_project))
-        .map(|(name, _)| name.as_str())
-        .collect()
-}
-
 #[cfg(test)]
 #[path = "merge_tests.rs"]
 mod tests;

@@ -170,21 +170,3 @@ fn member_file_links_name_member_project_and_path() {
         assert_eq!(member_file(bad), None, "{bad}");
     }
 }
-
-#[test]
-fn the_guard_keeps_remotes_away_from_local_projects() {
-    let members = vec![
-        ("remote-first".to_string(), false),
-        ("local-py".to_string(), true),
-        ("remote-py".to_string(), false),
-    ];
-    let table = [
-        (true, true, vec!["local-py"]),
-        (false, true, vec!["remote-first", "local-py", "remote-py"]),
-        (true, false, vec!["remote-first", "local-py", "remote-py"]),
-        (false, false, vec!["remote-first", "local-py", "remote-py"]),
-    ];
-    for (local_has, guard, expected) in table {
-        assert_eq!(consulted(&members, local_has, guard), expected, "{local_has} {guard}");
-    }
-}

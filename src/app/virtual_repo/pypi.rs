@@ -3,10 +3,9 @@
 //! link names, and uploads sent to the first local member. With the dependency-confusion guard
 //! on (the default), a project that exists in a local member is never asked of a remote member:
 //! neither its page nor its files.
-use futures::StreamExt;
-
+use super::{Member, Members, VirtualError, VirtualRead, collect};
 use crate::app::hosted::pypi::Page;
-use crate::app::hosted::{HostedService, ReadOutcome, ReadRequest};
+use crate::app::hosted::{HostedService, ReadRequest};
 use crate::app::proxy::{ProxyRead, RemoteService};
 use crate::app::registry::MayWrite;
 use crate::domain::digest::Digest;
@@ -14,54 +13,11 @@ use crate::domain::error::{HostedError, ProxyError};
 use crate::domain::formats::pypi::hosted::normalize;
 use crate::domain::formats::pypi::index::{IndexPage, ProjectPage, Representation, render_project, render_root};
 use crate::domain::formats::pypi::merge::{
-    MAX_MEMBER_PAGE, MemberPage, consulted, member_file, merge_project, merge_root, parse_project, parse_root,
+    MAX_MEMBER_PAGE, MemberPage, member_file, merge_project, merge_root, parse_project, parse_root,
 };
 use crate::domain::path::ArtifactPath;
-use crate::domain::repository::{Kind, KindSettings, PackageType, VirtualSettings};
-use crate::ports::{ByteStream, PackageRecord, PortError};
-
-#[derive(Debug, thiserror::Error)]
-pub enum VirtualError {
-    #[error(transparent)]
-    Hosted(#[from] HostedError),
-    #[error(transparent)]
-    Remote(#[from] ProxyError),
-    /// An upload to a virtual with no local member to land in.
-    #[error("virtual repository '{0}' has no local pypi member to upload to")]
-    NoLocalMember(String),
-    /// The caller may write the virtual but not the member the write lands in.
-    #[error("uploads through '{virtual_repo}' land in '{member}', which this token may not write")]
-    Denied { virtual_repo: String, member: String },
-}
-
-/// What a read through a virtual answers.
-pub enum VirtualRead {
-    /// A merged page; `members` are those whose files it lists, `local` when all are local.
-    Page {
-        page: Page,
-        members: Vec<String>,
-        local: bool,
-    },
-    PageNotModified(Digest),
-    /// The canonical path of the page asked for, relative to the repository.
-    Redirect(String),
-    /// A file of a local member.
-    Local {
-        member: String,
-        outcome: ReadOutcome,
-    },
-    /// A file of a remote member, through its cache.
-    Remote {
-        member: String,
-        read: ProxyRead,
-    },
-}
-
-/// One member, resolved.
-struct Member {
-    name: String,
-    local: bool,
-}
+use crate::domain::repository::PackageType;
+use crate::ports::{PackageRecord, PortError};
 
 /// The virtual use cases, over the hosted and the remote services (borrowed per request).
 pub struct PypiVirtual<'a> {
@@ -82,60 +38,9 @@ impl<'a> PypiVirtual<'a> {
         Self { hosted, remote }
     }
 
-    /// The virtual's settings and its pypi members in order (members that are missing, of
-    /// another package type or themselves virtual are skipped).
-    async fn members(&self, name: &str) -> Result<(VirtualSettings, Vec<Member>), VirtualError> {
-        let repo = self.hosted.resolve(Kind::Virtual, name).await?;
-        if repo.package != PackageType::Pypi {
-            return Err(HostedError::UnsupportedPackage(name.to_string()).into());
-        }
-        let KindSettings::Virtual(settings) = repo.settings else {
-            return Err(HostedError::WrongKind {
-                name: name.to_string(),
-                expected: Kind::Virtual.as_str(),
-            }
-            .into());
-        };
-        let mut members = Vec::new();
-        for member in &settings.members {
-            let Some(m) = self.hosted.catalog.get(member.as_str()).await.map_err(unavailable)? else {
-                continue;
-            };
-            if m.package != PackageType::Pypi {
-                continue;
-            }
-            match m.settings {
-                KindSettings::Local(_) => members.push(Member {
-                    name: m.name.to_string(),
-                    local: true,
-                }),
-                KindSettings::Remote(_) => members.push(Member {
-                    name: m.name.to_string(),
-                    local: false,
-                }),
-                KindSettings::Virtual(_) => {}
-            }
-        }
-        Ok((settings, members))
-    }
-
-    /// The local member an upload through `name` lands in (the first), once `may_write` allows
-    /// it: a write through a virtual needs the write scope on that member, not only on the
-    /// virtual (as for docker virtuals).
+    /// The local member an upload through `name` lands in (see `super::write_target`).
     pub async fn write_target(&self, name: &str, may_write: MayWrite<'_>) -> Result<String, VirtualError> {
-        let (_, members) = self.members(name).await?;
-        let member = members
-            .into_iter()
-            .find(|m| m.local)
-            .map(|m| m.name)
-            .ok_or_else(|| VirtualError::NoLocalMember(name.to_string()))?;
-        if !may_write(&member) {
-            return Err(VirtualError::Denied {
-                virtual_repo: name.to_string(),
-                member,
-            });
-        }
-        Ok(member)
+        super::write_target(self.hosted, name, PackageType::Pypi, may_write).await
     }
 
     pub async fn read(
@@ -144,9 +49,9 @@ impl<'a> PypiVirtual<'a> {
         path: &ArtifactPath,
         request: ReadRequest<'_>,
     ) -> Result<VirtualRead, VirtualError> {
-        let (settings, members) = self.members(name).await?;
+        let members = Members::resolve(self.hosted, name, PackageType::Pypi).await?;
         let Some(page) = IndexPage::of(path.as_str()) else {
-            return self.read_file(&settings, &members, path, request).await;
+            return self.read_file(&members, path, request).await;
         };
         let canonical = page.canonical_path();
         if canonical != path.as_str() {
@@ -154,9 +59,9 @@ impl<'a> PypiVirtual<'a> {
         }
         let repr = Representation::negotiate(request.accept);
         let (body, contributors) = match &page {
-            IndexPage::Root => (render_root(&self.root(&members).await?, repr), Vec::new()),
+            IndexPage::Root => (render_root(&self.root(&members.list).await?, repr), Vec::new()),
             IndexPage::Project(project) => {
-                let merged = self.project(&settings, &members, &normalize(project)).await?;
+                let merged = self.project(&members, &normalize(project)).await?;
                 if merged.page.files.is_empty() {
                     return Err(HostedError::NotFound(path.to_string()).into());
                 }
@@ -170,10 +75,7 @@ impl<'a> PypiVirtual<'a> {
         {
             return Ok(VirtualRead::PageNotModified(digest));
         }
-        let local = !contributors.is_empty()
-            && contributors
-                .iter()
-                .all(|c| members.iter().any(|m| m.local && &m.name == c));
+        let local = members.all_local(&contributors);
         Ok(VirtualRead::Page {
             page: Page {
                 body,
@@ -188,11 +90,11 @@ impl<'a> PypiVirtual<'a> {
     /// Whether any local member holds `project`, and the local members' records of it.
     async fn local_records(
         &self,
-        members: &[Member],
+        members: &Members,
         project: &str,
     ) -> Result<Vec<(String, Vec<PackageRecord>)>, VirtualError> {
         let mut found = Vec::new();
-        for m in members.iter().filter(|m| m.local) {
+        for m in members.locals() {
             let records = self
                 .hosted
                 .packages
@@ -204,30 +106,16 @@ impl<'a> PypiVirtual<'a> {
         Ok(found)
     }
 
-    fn consulted<'m>(
-        settings: &VirtualSettings,
-        members: &'m [Member],
-        local_has: bool,
-    ) -> impl Iterator<Item = &'m Member> {
-        let flags: Vec<(String, bool)> = members.iter().map(|m| (m.name.clone(), m.local)).collect();
-        let names: Vec<String> = consulted(&flags, local_has, settings.dependency_confusion_guard)
-            .into_iter()
-            .map(str::to_string)
-            .collect();
-        members.iter().filter(move |m| names.contains(&m.name))
-    }
-
     async fn project(
         &self,
-        settings: &VirtualSettings,
-        members: &[Member],
+        members: &Members,
         project: &str,
     ) -> Result<crate::domain::formats::pypi::merge::MergedPage, VirtualError> {
         let mut locals = self.local_records(members, project).await?;
         let local_has = locals.iter().any(|(_, r)| !r.is_empty());
         let mut pages = Vec::new();
         let mut failure = None;
-        for m in Self::consulted(settings, members, local_has) {
+        for m in members.consulted(local_has) {
             if m.local {
                 let records = locals
                     .iter_mut()
@@ -294,19 +182,18 @@ impl<'a> PypiVirtual<'a> {
             ProxyRead::Streaming { content_type, body, .. } => (content_type, body),
             _ => return Err(HostedError::Unavailable(format!("no page body from member '{member}'")).into()),
         };
-        Ok((collect(body).await?, content_type))
+        Ok((collect(body, MAX_MEMBER_PAGE).await?, content_type))
     }
 
     async fn read_file(
         &self,
-        settings: &VirtualSettings,
-        members: &[Member],
+        members: &Members,
         path: &ArtifactPath,
         request: ReadRequest<'_>,
     ) -> Result<VirtualRead, VirtualError> {
         let not_found = || VirtualError::Hosted(HostedError::NotFound(path.to_string()));
         let file = member_file(path.as_str()).ok_or_else(not_found)?;
-        let member = members.iter().find(|m| m.name == file.member).ok_or_else(not_found)?;
+        let member = members.get(&file.member).ok_or_else(not_found)?;
         let member_path = ArtifactPath::parse(&file.path).map_err(HostedError::from)?;
         if member.local {
             let outcome = match self.hosted.read_local(&member.name, &member_path, request).await? {
@@ -320,7 +207,7 @@ impl<'a> PypiVirtual<'a> {
         }
         let locals = self.local_records(members, &file.project).await?;
         let local_has = locals.iter().any(|(_, r)| !r.is_empty());
-        if !Self::consulted(settings, members, local_has).any(|m| m.name == member.name) {
+        if !members.consulted(local_has).any(|m| m.name == member.name) {
             return Err(not_found());
         }
         let read = self.remote.read(&member.name, &member_path, request).await?;
@@ -331,19 +218,6 @@ impl<'a> PypiVirtual<'a> {
     }
 }
 
-/// A member page's body, refused past the page bound (pages are small; files never come here).
-async fn collect(mut body: ByteStream) -> Result<Vec<u8>, VirtualError> {
-    let mut out = Vec::new();
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| HostedError::Unavailable(format!("reading a member page: {e}")))?;
-        if out.len() + chunk.len() > MAX_MEMBER_PAGE {
-            return Err(HostedError::Unavailable("member page larger than the page limit".into()).into());
-        }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
-#[path = "pypi_virtual_tests.rs"]
+#[path = "pypi_tests.rs"]
 mod tests;

@@ -1,5 +1,5 @@
-//! GET/HEAD through a virtual PyPI repository: merged pages and member files, each response
-//! naming the member that served it (`X-Artifact-Member`; a local member's also
+//! GET/HEAD through a virtual PyPI or npm repository: merged indexes and member files, each
+//! response naming the member that served it (`X-Artifact-Member`; a local member's also
 //! `X-Artifact-Source: local`, a remote member's the remote's cache or remote).
 use poem::http::{StatusCode, header};
 use poem::{IntoResponse, Response};
@@ -8,8 +8,11 @@ use super::AppState;
 use super::errors::HttpError;
 use super::files::{StoredBody, not_modified, page_builder};
 use crate::app::hosted::{ReadOutcome, ReadRequest};
-use crate::app::pypi_virtual::{PypiVirtual, VirtualError, VirtualRead};
+use crate::app::virtual_repo::npm::NpmVirtual;
+use crate::app::virtual_repo::pypi::PypiVirtual;
+use crate::app::virtual_repo::{VirtualError, VirtualRead};
 use crate::domain::path::ArtifactPath;
+use crate::domain::repository::PackageType;
 
 const MEMBER: &str = "x-artifact-member";
 
@@ -19,7 +22,7 @@ impl From<VirtualError> for HttpError {
         match e {
             VirtualError::Hosted(e) => e.into(),
             VirtualError::Remote(e) => e.into(),
-            VirtualError::NoLocalMember(_) => {
+            VirtualError::NoLocalMember { .. } => {
                 HttpError::new(StatusCode::METHOD_NOT_ALLOWED, "NO_LOCAL_MEMBER", message)
             }
             VirtualError::Denied { .. } => HttpError::new(StatusCode::FORBIDDEN, "FORBIDDEN", message),
@@ -34,16 +37,38 @@ fn with_member(mut response: Response, member: &str) -> Response {
     response
 }
 
+/// Whether reads of a virtual repository of `package` are served here.
+pub(super) fn serves(package: PackageType) -> bool {
+    matches!(package, PackageType::Pypi | PackageType::Npm)
+}
+
 pub(super) async fn read(
     repo: &str,
+    package: PackageType,
     path: &ArtifactPath,
     request: ReadRequest<'_>,
     state: &AppState,
 ) -> Result<Response, HttpError> {
     let head_only = request.head_only;
-    let read = PypiVirtual::new(&state.hosted, &state.remote)
-        .read(repo, path, request)
-        .await?;
+    let read = match package {
+        PackageType::Npm => {
+            NpmVirtual::new(&state.hosted, &state.remote)
+                .read(repo, path, request)
+                .await?
+        }
+        PackageType::Pypi => {
+            PypiVirtual::new(&state.hosted, &state.remote)
+                .read(repo, path, request)
+                .await?
+        }
+        other => {
+            return Err(HttpError::new(
+                StatusCode::NOT_IMPLEMENTED,
+                "NOT_IMPLEMENTED",
+                format!("virtual {other} repositories are not served yet"),
+            ));
+        }
+    };
     Ok(match read {
         VirtualRead::Page { page, members, local } => {
             let mut builder = page_builder(&page);
