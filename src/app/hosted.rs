@@ -6,6 +6,8 @@
 pub mod archive;
 pub mod npm;
 pub mod pypi;
+#[cfg(test)]
+mod test_support;
 use std::sync::Arc;
 
 use crate::app::cas::{ContentStore, IngestError, IngestOptions};

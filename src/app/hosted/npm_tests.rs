@@ -1,65 +1,13 @@
 //! Hosted npm use cases against mocked ports: what is refused before anything is stored, what a
 //! good publish records, and what unpublish and dist-tag changes remove or keep.
-use super::super::{HostedPorts, HostedService};
+use super::super::test_support::{self, Mocks, mocks};
 use super::*;
-use crate::app::cas::ContentStore;
-use crate::domain::repository::{KindSettings, LocalSettings, ManagedBy, RepoName, Repository};
-use crate::ports::blob_records::MockBlobRecords;
-use crate::ports::blob_store::MockBlobStore;
-use crate::ports::clock::MockClock;
-use crate::ports::hosted_files::MockHostedFiles;
-use crate::ports::hosted_packages::MockHostedPackages;
-use crate::ports::repository_catalog::MockRepositoryCatalog;
 use base64::Engine;
 use bytes::Bytes;
 use sha2::Digest as _;
-use std::sync::Arc;
-
-struct Mocks {
-    files: MockHostedFiles,
-    packages: MockHostedPackages,
-    blobs: MockBlobStore,
-    records: MockBlobRecords,
-    dir: tempfile::TempDir,
-}
-
-fn mocks() -> Mocks {
-    Mocks {
-        files: MockHostedFiles::new(),
-        packages: MockHostedPackages::new(),
-        blobs: MockBlobStore::new(),
-        records: MockBlobRecords::new(),
-        dir: tempfile::tempdir().unwrap(),
-    }
-}
 
 fn service(m: Mocks) -> (HostedService, tempfile::TempDir) {
-    let repo = Repository {
-        name: RepoName::new("npml").unwrap(),
-        package: PackageType::Npm,
-        settings: KindSettings::Local(LocalSettings::default()),
-        managed_by: ManagedBy::Api,
-    };
-    let mut catalog = MockRepositoryCatalog::new();
-    catalog.expect_get().returning(move |_| Ok(Some(repo.clone())));
-    let mut clock = MockClock::new();
-    clock.expect_now().returning(chrono::Utc::now);
-    let clock = Arc::new(clock);
-    let cas = ContentStore::new(
-        Arc::new(m.blobs),
-        Arc::new(m.records),
-        clock.clone(),
-        m.dir.path().to_path_buf(),
-    );
-    let ports = HostedPorts {
-        catalog: Arc::new(catalog),
-        files: Arc::new(m.files),
-        packages: Arc::new(m.packages),
-        blobs: Arc::new(MockBlobStore::new()),
-        cas: Arc::new(cas),
-        clock,
-    };
-    (HostedService::new(ports, 1 << 20), m.dir)
+    test_support::service(m, PackageType::Npm, "npml")
 }
 
 /// An npm tarball whose `package/package.json` names `name@version`.

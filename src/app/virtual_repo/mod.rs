@@ -10,11 +10,12 @@ mod test_support;
 use futures::StreamExt;
 
 use crate::app::hosted::pypi::Page;
-use crate::app::hosted::{HostedService, ReadOutcome};
-use crate::app::proxy::ProxyRead;
+use crate::app::hosted::{HostedService, LocalRead, ReadOutcome, ReadRequest};
+use crate::app::proxy::{ProxyRead, RemoteService};
 use crate::app::registry::MayWrite;
 use crate::domain::digest::Digest;
 use crate::domain::error::{HostedError, ProxyError};
+use crate::domain::path::ArtifactPath;
 use crate::domain::repository::{Kind, KindSettings, PackageType, VirtualSettings};
 use crate::domain::virtual_members::consulted;
 use crate::ports::{ByteStream, PortError};
@@ -157,6 +158,38 @@ pub async fn write_target(
         });
     }
     Ok(member)
+}
+
+/// A file a merged index links through the virtual as `_member/<member>/<path>`: served by that
+/// member. A remote member is asked only when the guard lets it answer for the file's package
+/// (`local_has` tells whether a local member holds that package; asked only then).
+pub async fn read_member_file(
+    (hosted, remote): (&HostedService, &RemoteService),
+    members: &Members,
+    (member, path): (&str, &str),
+    request: ReadRequest<'_>,
+    local_has: impl AsyncFnOnce() -> Result<bool, VirtualError>,
+) -> Result<VirtualRead, VirtualError> {
+    let not_found = || VirtualError::Hosted(HostedError::NotFound(format!("{member}/{path}")));
+    let member = members.get(member).ok_or_else(not_found)?;
+    let member_path = ArtifactPath::parse(path).map_err(HostedError::from)?;
+    if member.local {
+        let LocalRead::File(outcome) = hosted.read_local(&member.name, &member_path, request).await? else {
+            return Err(not_found());
+        };
+        return Ok(VirtualRead::Local {
+            member: member.name.clone(),
+            outcome,
+        });
+    }
+    if !members.consulted(local_has().await?).any(|m| m.name == member.name) {
+        return Err(not_found());
+    }
+    let read = remote.read(&member.name, &member_path, request).await?;
+    Ok(VirtualRead::Remote {
+        member: member.name.clone(),
+        read,
+    })
 }
 
 /// A member's index page, refused past `limit` bytes (indexes only; files never come here).

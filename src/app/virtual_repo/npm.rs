@@ -6,9 +6,9 @@
 //! asked of a remote member: neither its packument nor its tarballs.
 use serde_json::Value;
 
-use super::{Members, VirtualError, VirtualRead, collect};
+use super::{Members, VirtualError, VirtualRead, collect, read_member_file};
 use crate::app::hosted::pypi::Page;
-use crate::app::hosted::{HostedService, LocalRead, ReadRequest, etag_matches};
+use crate::app::hosted::{HostedService, ReadRequest, etag_matches};
 use crate::app::proxy::{ProxyRead, RemoteService};
 use crate::domain::digest::Digest;
 use crate::domain::error::{HostedError, ProxyError};
@@ -167,28 +167,16 @@ impl<'a> NpmVirtual<'a> {
         path: &ArtifactPath,
         request: ReadRequest<'_>,
     ) -> Result<VirtualRead, VirtualError> {
-        let not_found = || VirtualError::Hosted(HostedError::NotFound(path.to_string()));
-        let file = member_file(path.as_str()).ok_or_else(not_found)?;
-        let member = members.get(file.member).ok_or_else(not_found)?;
-        let member_path = ArtifactPath::parse(file.path).map_err(HostedError::from)?;
-        if member.local {
-            let LocalRead::File(outcome) = self.hosted.read_local(&member.name, &member_path, request).await? else {
-                return Err(not_found());
-            };
-            return Ok(VirtualRead::Local {
-                member: member.name.clone(),
-                outcome,
-            });
-        }
-        let local_has = self.local_has(members, file.package).await?;
-        if !members.consulted(local_has).any(|m| m.name == member.name) {
-            return Err(not_found());
-        }
-        let read = self.remote.read(&member.name, &member_path, request).await?;
-        Ok(VirtualRead::Remote {
-            member: member.name.clone(),
-            read,
-        })
+        let file = member_file(path.as_str()).ok_or_else(|| HostedError::NotFound(path.to_string()))?;
+        let local_has = async || self.local_has(members, file.package).await;
+        read_member_file(
+            (self.hosted, self.remote),
+            members,
+            (file.member, file.path),
+            request,
+            local_has,
+        )
+        .await
     }
 }
 

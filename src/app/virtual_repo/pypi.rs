@@ -3,7 +3,7 @@
 //! link names, and uploads sent to the first local member. With the dependency-confusion guard
 //! on (the default), a project that exists in a local member is never asked of a remote member:
 //! neither its page nor its files.
-use super::{Member, Members, VirtualError, VirtualRead, collect};
+use super::{Member, Members, VirtualError, VirtualRead, collect, read_member_file};
 use crate::app::hosted::pypi::Page;
 use crate::app::hosted::{HostedService, ReadRequest};
 use crate::app::proxy::{ProxyRead, RemoteService};
@@ -191,30 +191,19 @@ impl<'a> PypiVirtual<'a> {
         path: &ArtifactPath,
         request: ReadRequest<'_>,
     ) -> Result<VirtualRead, VirtualError> {
-        let not_found = || VirtualError::Hosted(HostedError::NotFound(path.to_string()));
-        let file = member_file(path.as_str()).ok_or_else(not_found)?;
-        let member = members.get(&file.member).ok_or_else(not_found)?;
-        let member_path = ArtifactPath::parse(&file.path).map_err(HostedError::from)?;
-        if member.local {
-            let outcome = match self.hosted.read_local(&member.name, &member_path, request).await? {
-                crate::app::hosted::LocalRead::File(outcome) => outcome,
-                _ => return Err(not_found()),
-            };
-            return Ok(VirtualRead::Local {
-                member: member.name.clone(),
-                outcome,
-            });
-        }
-        let locals = self.local_records(members, &file.project).await?;
-        let local_has = locals.iter().any(|(_, r)| !r.is_empty());
-        if !members.consulted(local_has).any(|m| m.name == member.name) {
-            return Err(not_found());
-        }
-        let read = self.remote.read(&member.name, &member_path, request).await?;
-        Ok(VirtualRead::Remote {
-            member: member.name.clone(),
-            read,
-        })
+        let file = member_file(path.as_str()).ok_or_else(|| HostedError::NotFound(path.to_string()))?;
+        let local_has = async || {
+            let locals = self.local_records(members, &file.project).await?;
+            Ok(locals.iter().any(|(_, r)| !r.is_empty()))
+        };
+        read_member_file(
+            (self.hosted, self.remote),
+            members,
+            (&file.member, &file.path),
+            request,
+            local_has,
+        )
+        .await
     }
 }
 
