@@ -11,6 +11,7 @@ pub mod hosted;
 pub mod objects;
 pub mod proxy;
 pub mod pypi_virtual;
+pub mod quota;
 pub mod registry;
 pub mod registry_tokens;
 pub mod repositories;
