@@ -11,11 +11,13 @@ mod test_support;
 use std::sync::Arc;
 
 use crate::app::cas::{ContentStore, IngestError, IngestOptions};
+use crate::app::quota;
 use crate::app::terraform::archive::inspected;
 use crate::domain::digest::Digest;
 use crate::domain::error::HostedError;
 use crate::domain::formats::terraform::hosted::{ProviderArchive, valid_namespace};
 use crate::domain::path::ArtifactPath;
+use crate::domain::quota::Room;
 use crate::domain::range::{ByteSpan, RangeRequest, conditional_range, resolve_range};
 use crate::domain::repository::{Kind, KindSettings, PackageType, Repository};
 use crate::ports::{
@@ -110,6 +112,14 @@ fn ingest_error(e: IngestError) -> HostedError {
     }
 }
 
+/// The error of an ingest read up to `room`'s limit: a body cut there is over the quota.
+fn limited(e: IngestError, room: &Room, by_quota: bool) -> HostedError {
+    match (e, room.exceeded()) {
+        (IngestError::TooLarge { .. }, Some(exceeded)) if by_quota => HostedError::QuotaExceeded(exceeded),
+        (e, _) => ingest_error(e),
+    }
+}
+
 fn unavailable(e: PortError) -> HostedError {
     match e {
         PortError::StorageFull(m) => HostedError::InsufficientStorage(m),
@@ -174,6 +184,9 @@ impl HostedService {
         if request.declared_size.is_some_and(|s| s > self.max_upload) {
             return Err(HostedError::TooLarge { limit: self.max_upload });
         }
+        let room = quota::room(self.files.as_ref(), &repo).await.map_err(unavailable)?;
+        room.admit(request.declared_size)?;
+        let (limit, by_quota) = room.limit(self.max_upload);
         if request.path.is_directory() {
             return Err(HostedError::InvalidPath(crate::domain::path::PathError::Directory));
         }
@@ -204,7 +217,7 @@ impl HostedService {
         let options = IngestOptions {
             expected,
             expected_sha512: None,
-            limit: Some(self.max_upload),
+            limit: Some(limit),
             content_type: request.content_type.clone(),
             size_hint: request.declared_size,
         };
@@ -213,7 +226,7 @@ impl HostedService {
             IngestError::Interrupted(_) if let Some(reason) = verdict.as_ref().and_then(|v| v.refusal()) => {
                 HostedError::InvalidPackage(reason)
             }
-            other => ingest_error(other),
+            other => limited(other, &room, by_quota),
         })?;
         let file = HostedFile {
             repo: repo.name.to_string(),

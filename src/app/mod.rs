@@ -10,6 +10,7 @@ pub mod health;
 pub mod hosted;
 pub mod objects;
 pub mod proxy;
+pub mod quota;
 pub mod registry;
 pub mod registry_tokens;
 pub mod repositories;

@@ -65,6 +65,9 @@ pub enum HostedError {
     NotFound(String),
     #[error("body is larger than the limit of {limit} bytes")]
     TooLarge { limit: u64 },
+    /// The repository's `quota_bytes` has no room for the upload (413).
+    #[error(transparent)]
+    QuotaExceeded(#[from] super::quota::Exceeded),
     #[error("requested range not satisfiable (size {size})")]
     RangeNotSatisfiable { size: u64 },
     #[error("upload interrupted: {0}")]

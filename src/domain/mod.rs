@@ -7,6 +7,7 @@ pub mod error;
 pub mod formats;
 pub mod package;
 pub mod path;
+pub mod quota;
 pub mod range;
 pub mod registry;
 pub mod repository;

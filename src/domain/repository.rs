@@ -155,6 +155,10 @@ pub struct RemoteSettings {
 pub struct LocalSettings {
     /// When false (the default), uploading to an existing path is a conflict.
     pub allow_overwrite: bool,
+    /// Bytes the repository may hold (distinct contents counted once); an upload that would go
+    /// over is refused, deletes always work. `None`: no quota.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota_bytes: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -242,6 +246,8 @@ pub struct RepositoryDraft {
     pub allow_overwrite: Option<bool>,
     /// Virtual only; default true.
     pub dependency_confusion_guard: Option<bool>,
+    /// Local only: bytes the repository may hold.
+    pub quota_bytes: Option<u64>,
 }
 
 impl RepositoryDraft {
@@ -260,10 +266,11 @@ impl RepositoryDraft {
                 )?;
                 KindSettings::Local(LocalSettings {
                     allow_overwrite: self.allow_overwrite.unwrap_or(false),
+                    quota_bytes: positive("quota_bytes", self.quota_bytes)?,
                 })
             }
             Kind::Virtual => {
-                self.refuse_fields_of("virtual", &[&["base_url"][..], TLS_FIELDS].concat())?;
+                self.refuse_fields_of("virtual", &[&["base_url"][..], TLS_FIELDS, LOCAL_FIELDS].concat())?;
                 let members = self
                     .members
                     .iter()
@@ -299,6 +306,7 @@ impl RepositoryDraft {
                 "tls_insecure_skip_verify" => self.tls_insecure_skip_verify.is_some(),
                 "client_cert_file" => self.client_cert_file.is_some(),
                 "client_key_file" => self.client_key_file.is_some(),
+                "quota_bytes" => self.quota_bytes.is_some(),
                 _ => false,
             };
             if present {
@@ -309,7 +317,10 @@ impl RepositoryDraft {
     }
 
     fn remote_settings(&self) -> Result<RemoteSettings, FieldError> {
-        self.refuse_fields_of("remote", &["members", "dependency_confusion_guard"])?;
+        self.refuse_fields_of(
+            "remote",
+            &[&["members", "dependency_confusion_guard"][..], LOCAL_FIELDS].concat(),
+        )?;
         let base_url = self
             .base_url
             .clone()
@@ -351,6 +362,20 @@ impl RepositoryDraft {
                 self.client_key_file.clone(),
             )?,
         })
+    }
+}
+
+/// Fields only a local repository has (`allow_overwrite` is ignored elsewhere, as it always was).
+const LOCAL_FIELDS: &[&str] = &["quota_bytes"];
+
+/// A limit that must be at least 1 when set (0 would refuse everything, or evict everything).
+fn positive<T: PartialEq + Default>(field: &'static str, value: Option<T>) -> Result<Option<T>, FieldError> {
+    match value {
+        Some(v) if v == T::default() => Err(FieldError::new(
+            field,
+            "must be greater than 0 (leave it out for no limit)",
+        )),
+        other => Ok(other),
     }
 }
 
@@ -461,6 +486,27 @@ mod tests {
                 },
                 "client_key_file",
             ),
+            (
+                RepositoryDraft {
+                    quota_bytes: Some(1024),
+                    ..remote(Some("http://127.0.0.1:1"))
+                },
+                "quota_bytes",
+            ),
+            (
+                RepositoryDraft {
+                    quota_bytes: Some(1024),
+                    ..draft("v", "virtual", "generic")
+                },
+                "quota_bytes",
+            ),
+            (
+                RepositoryDraft {
+                    quota_bytes: Some(0),
+                    ..draft("l", "local", "generic")
+                },
+                "quota_bytes",
+            ),
         ];
         for (d, field) in table {
             let err = d.clone().validate(ManagedBy::Api).unwrap_err();
@@ -514,7 +560,10 @@ impl Repository {
                 draft.client_cert_file = s.tls.client_cert_file.clone();
                 draft.client_key_file = s.tls.client_key_file.clone();
             }
-            KindSettings::Local(s) => draft.allow_overwrite = Some(s.allow_overwrite),
+            KindSettings::Local(s) => {
+                draft.allow_overwrite = Some(s.allow_overwrite);
+                draft.quota_bytes = s.quota_bytes;
+            }
             KindSettings::Virtual(s) => {
                 draft.members = s.members.iter().map(|m| m.to_string()).collect();
                 draft.dependency_confusion_guard = Some(s.dependency_confusion_guard);

@@ -31,4 +31,7 @@ pub trait HostedFiles: Send + Sync {
     async fn delete_repo(&self, repo: &str) -> Result<u64, PortError>;
     /// Row count and summed sizes of a repository (0 and 0 when it has none).
     async fn usage(&self, repo: &str) -> Result<Usage, PortError>;
+    /// Bytes of the distinct contents the repository's rows name: a digest under several paths
+    /// (a tag and its manifest, one file uploaded twice) counts once. What a quota limits.
+    async fn stored_bytes(&self, repo: &str) -> Result<u64, PortError>;
 }

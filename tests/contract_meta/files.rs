@@ -232,4 +232,44 @@ pub async fn hosted_files_contract(files: Arc<dyn HostedFiles>) {
     assert_eq!(files.usage("nothing-here").await.unwrap(), Usage::default());
     assert_eq!(files.delete_repo("r").await.unwrap(), PATHS.len() as u64);
     assert!(files.get("other", "pkg/1.0.tgz").await.unwrap().is_some());
+
+    stored_bytes_count_each_content_once(files).await;
+}
+
+/// `stored_bytes`: distinct digests of one repository, each once, whatever paths name them.
+async fn stored_bytes_count_each_content_once(files: Arc<dyn HostedFiles>) {
+    assert_eq!(files.stored_bytes("q").await.unwrap(), 0, "empty");
+    let big = "x".repeat(3000);
+    files.create(&file("q", "img/_manifests/m", "manifest")).await.unwrap();
+    files.upsert(&file("q", "img/_tags/v1", "manifest")).await.unwrap();
+    files.upsert(&file("q", "img/_tags/v2", "manifest")).await.unwrap();
+    files.create(&file("q", "a.bin", &big)).await.unwrap();
+    files.create(&file("q", "copy-of-a.bin", &big)).await.unwrap();
+    // The same contents in another repository count there, not here.
+    files.create(&file("q2", "a.bin", &big)).await.unwrap();
+    files.create(&file("q2", "only-q2", "other")).await.unwrap();
+    assert_eq!(files.stored_bytes("q").await.unwrap(), 3000 + "manifest".len() as u64);
+    assert_eq!(files.stored_bytes("q2").await.unwrap(), 3000 + "other".len() as u64);
+    assert_eq!(
+        files.usage("q").await.unwrap().bytes,
+        6000 + 3 * "manifest".len() as u64
+    );
+    assert!(files.delete("q", "a.bin").await.unwrap());
+    assert_eq!(
+        files.stored_bytes("q").await.unwrap(),
+        3000 + "manifest".len() as u64,
+        "still named by the copy"
+    );
+    assert!(files.delete("q", "copy-of-a.bin").await.unwrap());
+    assert_eq!(files.stored_bytes("q").await.unwrap(), "manifest".len() as u64);
+    // Sizes past 32 bits sum without overflow.
+    let huge = HostedFile {
+        size: u64::from(u32::MAX) + 1,
+        ..file("q", "huge", "huge")
+    };
+    files.create(&huge).await.unwrap();
+    assert_eq!(
+        files.stored_bytes("q").await.unwrap(),
+        u64::from(u32::MAX) + 1 + "manifest".len() as u64
+    );
 }

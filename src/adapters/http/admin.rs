@@ -104,6 +104,9 @@ pub struct RepositoryInput {
     /// Virtual: the dependency-confusion guard (default true): a package name that exists in a
     /// local member is never asked of a remote member (PyPI).
     pub dependency_confusion_guard: Option<bool>,
+    /// Local: bytes the repository may hold, distinct contents counted once (none = no quota).
+    /// An upload that would go over is refused with 413 `QUOTA_EXCEEDED`; deletes always work.
+    pub quota_bytes: Option<u64>,
 }
 
 impl From<RepositoryInput> for RepositoryDraft {
@@ -130,6 +133,7 @@ impl From<RepositoryInput> for RepositoryDraft {
             members: i.members.unwrap_or_default(),
             allow_overwrite: i.allow_overwrite,
             dependency_confusion_guard: i.dependency_confusion_guard,
+            quota_bytes: i.quota_bytes,
         }
     }
 }
@@ -163,6 +167,7 @@ pub struct RepositoryView {
     pub members: Option<Vec<String>>,
     pub allow_overwrite: Option<bool>,
     pub dependency_confusion_guard: Option<bool>,
+    pub quota_bytes: Option<u64>,
 }
 
 impl From<Repository> for RepositoryView {
@@ -190,6 +195,7 @@ impl From<Repository> for RepositoryView {
             members: None,
             allow_overwrite: None,
             dependency_confusion_guard: None,
+            quota_bytes: None,
         };
         match r.settings {
             KindSettings::Remote(s) => {
@@ -209,7 +215,10 @@ impl From<Repository> for RepositoryView {
                 view.client_cert_file = s.tls.client_cert_file;
                 view.client_key_file = s.tls.client_key_file;
             }
-            KindSettings::Local(s) => view.allow_overwrite = Some(s.allow_overwrite),
+            KindSettings::Local(s) => {
+                view.allow_overwrite = Some(s.allow_overwrite);
+                view.quota_bytes = s.quota_bytes;
+            }
             KindSettings::Virtual(s) => {
                 view.members = Some(s.members.iter().map(|m| m.to_string()).collect());
                 view.dependency_confusion_guard = Some(s.dependency_confusion_guard);

@@ -106,6 +106,7 @@ impl From<HostedError> for HttpError {
             HostedError::AlreadyExists(_) => HttpError::new(StatusCode::CONFLICT, "ALREADY_EXISTS", message),
             HostedError::NotFound(_) => HttpError::new(StatusCode::NOT_FOUND, "NOT_FOUND", message),
             HostedError::TooLarge { .. } => HttpError::new(StatusCode::PAYLOAD_TOO_LARGE, "TOO_LARGE", message),
+            HostedError::QuotaExceeded(_) => HttpError::new(StatusCode::PAYLOAD_TOO_LARGE, "QUOTA_EXCEEDED", message),
             HostedError::RangeNotSatisfiable { size } => {
                 let mut err = HttpError::new(StatusCode::RANGE_NOT_SATISFIABLE, "RANGE_NOT_SATISFIABLE", message);
                 err.headers.push((header::CONTENT_RANGE, format!("bytes */{size}")));

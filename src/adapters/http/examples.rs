@@ -32,6 +32,7 @@ impl Example for RepositoryInput {
             members: None,
             allow_overwrite: None,
             dependency_confusion_guard: None,
+            quota_bytes: None,
         }
     }
 }
@@ -61,6 +62,7 @@ impl Example for RepositoryView {
             members: None,
             allow_overwrite: Some(false),
             dependency_confusion_guard: None,
+            quota_bytes: Some(10 * 1024 * 1024 * 1024),
         }
     }
 }

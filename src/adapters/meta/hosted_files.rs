@@ -4,7 +4,9 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::entities::hosted_file::{ActiveModel, Column, Entity, Model};
-use super::{MetaStore, db_err, db_time, from_db_size, page_condition, parse_digest, to_db_size, usage_of};
+use super::{
+    MetaStore, db_err, db_time, distinct_bytes, from_db_size, page_condition, parse_digest, to_db_size, usage_of,
+};
 use crate::ports::{HostedFile, HostedFiles, PageRequest, PortError, Usage};
 
 fn to_file(row: Model) -> Result<HostedFile, PortError> {
@@ -97,5 +99,9 @@ impl HostedFiles for MetaStore {
 
     async fn usage(&self, repo: &str) -> Result<Usage, PortError> {
         usage_of(&self.db, Entity::find().filter(Column::Repo.eq(repo))).await
+    }
+
+    async fn stored_bytes(&self, repo: &str) -> Result<u64, PortError> {
+        distinct_bytes(&self.db, Entity, Column::Digest, Column::Size, Column::Repo.eq(repo)).await
     }
 }

@@ -257,6 +257,40 @@ pub(super) async fn usage_of<E: sea_orm::EntityTrait>(
     })
 }
 
+/// Summed size of the distinct digests of `table`'s rows matching `filter`: each digest once
+/// (its largest recorded size, which is its only size unless a row is corrupt).
+pub(super) async fn distinct_bytes<E, F>(
+    db: &DatabaseConnection,
+    table: E,
+    digest: E::Column,
+    size: E::Column,
+    filter: F,
+) -> Result<u64, PortError>
+where
+    E: sea_orm::EntityTrait,
+    F: sea_orm::sea_query::IntoCondition,
+{
+    use sea_orm::ConnectionTrait;
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+    let per_digest = Query::select()
+        .column(digest)
+        .expr_as(Expr::col(size).max(), Alias::new("bytes"))
+        .from(table)
+        .cond_where(filter)
+        .group_by_col(digest)
+        .to_owned();
+    let total = Query::select()
+        .expr(Expr::cust("CAST(COALESCE(SUM(per_digest.bytes), 0) AS BIGINT)"))
+        .from_subquery(per_digest, Alias::new("per_digest"))
+        .to_owned();
+    let row = db.query_one(&total).await.map_err(db_err)?;
+    let bytes: i64 = match row {
+        Some(row) => row.try_get_by_index(0).map_err(db_err)?,
+        None => 0,
+    };
+    from_db_size(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -38,8 +38,8 @@ fn refused(message: impl Into<String>) -> HostedError {
 
 impl HostedService {
     pub async fn pypi_upload(&self, upload: PypiUpload) -> Result<PackageRecord, HostedError> {
-        let repo = self.resolve_local(&upload.repo, PackageType::Pypi).await?;
-        let repo = repo.name.to_string();
+        let repository = self.resolve_local(&upload.repo, PackageType::Pypi).await?;
+        let repo = repository.name.to_string();
         let dist = upload
             .form
             .check(&upload.filename)
@@ -55,6 +55,12 @@ impl HostedService {
         if upload.declared_size.is_some_and(|s| s > self.max_upload) {
             return Err(HostedError::TooLarge { limit: self.max_upload });
         }
+        let room = crate::app::quota::room(self.files.as_ref(), &repository)
+            .await
+            .map_err(unavailable)?;
+        // The declared size is the whole form's; the file alone is cut off at the quota.
+        room.admit(None)?;
+        let (limit, by_quota) = room.limit(self.max_upload);
         if self
             .packages
             .get(&repo, &dist.key)
@@ -67,7 +73,7 @@ impl HostedService {
         let options = IngestOptions {
             expected,
             expected_sha512: None,
-            limit: Some(self.max_upload),
+            limit: Some(limit),
             content_type: Some(content_type(&upload.filename).to_string()),
             size_hint: upload.declared_size,
         };
@@ -82,7 +88,7 @@ impl HostedService {
             })
             .await
             .map_err(|e| match e {
-                Inspected::Ingest(e) => ingest_error(e),
+                Inspected::Ingest(e) => super::limited(e, &room, by_quota),
                 Inspected::Rejected(reason) => refused(reason),
             })?;
         let now = self.clock.now();

@@ -12,7 +12,10 @@ fn local(name: &str, allow_overwrite: bool) -> Repository {
     Repository {
         name: RepoName::new(name).unwrap(),
         package: PackageType::Generic,
-        settings: KindSettings::Local(LocalSettings { allow_overwrite }),
+        settings: KindSettings::Local(LocalSettings {
+            allow_overwrite,
+            ..LocalSettings::default()
+        }),
         managed_by: ManagedBy::Api,
     }
 }
@@ -214,6 +217,82 @@ async fn rejections_before_any_write() {
         let err = svc.upload(request).await.unwrap_err();
         assert!(check(&err), "{err:?}");
     }
+}
+
+fn with_quota(name: &str, quota: u64) -> Repository {
+    Repository {
+        settings: KindSettings::Local(LocalSettings {
+            quota_bytes: Some(quota),
+            ..LocalSettings::default()
+        }),
+        ..local(name, false)
+    }
+}
+
+#[tokio::test]
+async fn quota_refuses_what_cannot_fit_and_stores_nothing() {
+    // (stored bytes, upload, refused)
+    let table: Vec<(u64, UploadRequest, bool)> = vec![
+        // Declared too big for the 4 bytes left: refused before reading.
+        (
+            96,
+            UploadRequest {
+                declared_size: Some(5),
+                ..upload("files", "a", b"12345")
+            },
+            true,
+        ),
+        // Undeclared: cut off by the CAS limit at the quota.
+        (96, upload("files", "a", b"12345"), true),
+        // Full: refused whatever the size.
+        (100, upload("files", "a", b""), true),
+        // Fits exactly.
+        (96, upload("files", "a", b"1234"), false),
+    ];
+    for (used, request, refused) in table {
+        let mut f = Fixture::new(Some(with_quota("files", 100)));
+        f.files
+            .expect_stored_bytes()
+            .withf(|repo| repo == "files")
+            .returning(move |_| Ok(used));
+        f.files.expect_get().returning(|_, _| Ok(None));
+        f.cas_blobs.expect_stat().returning(|_| Ok(None));
+        f.cas_blobs
+            .expect_put_file()
+            .times(usize::from(!refused))
+            .returning(|_, _, _| Ok(()));
+        f.records.expect_record().returning(|_| Ok(()));
+        f.files
+            .expect_create()
+            .times(usize::from(!refused))
+            .returning(|_| Ok(()));
+        let (svc, dir) = f.service(1024);
+        match svc.upload(request).await {
+            Err(HostedError::QuotaExceeded(e)) if refused => {
+                assert_eq!((e.quota, e.used), (100, used));
+                assert!(e.to_string().starts_with("quota exceeded"), "{e}");
+            }
+            Ok(stored) if !refused => assert_eq!(stored.size, 4),
+            other => panic!("used {used}: {other:?}"),
+        }
+        assert!(
+            std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+            "no temp file left"
+        );
+    }
+}
+
+#[tokio::test]
+async fn max_upload_stays_too_large_under_a_roomier_quota() {
+    let mut f = Fixture::new(Some(with_quota("files", 1 << 30)));
+    f.files.expect_stored_bytes().returning(|_| Ok(0));
+    f.files.expect_get().returning(|_, _| Ok(None));
+    f.files.expect_create().times(0);
+    let (svc, _dir) = f.service(4);
+    assert!(matches!(
+        svc.upload(upload("files", "a", b"12345")).await,
+        Err(HostedError::TooLarge { limit: 4 })
+    ));
 }
 
 #[tokio::test]

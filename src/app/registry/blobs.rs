@@ -135,6 +135,7 @@ impl RegistryService {
             Ok(None) | Err(RegistryError::NameUnknown(_)) => return Ok(false),
             Err(e) => return Err(e),
         };
+        self.room(target.repo()).await?.admit(Some(source.size))?;
         self.put_row(
             target.repo(),
             keys::blob_link(&target.name.image, digest),

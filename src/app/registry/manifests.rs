@@ -7,6 +7,7 @@ use super::{Member, PullSource, RegistryService, WriteTarget, ingest_error, once
 use crate::app::cas::IngestOptions;
 use crate::app::hosted::ReadRequest;
 use crate::domain::digest::Digest;
+use crate::domain::quota::Room;
 use crate::domain::registry::error::RegistryError;
 use crate::domain::registry::keys;
 use crate::domain::registry::manifest::{self, MAX_MANIFEST_BYTES, ManifestKind, ParsedManifest};
@@ -63,6 +64,7 @@ impl RegistryService {
             )));
         }
         self.check_references(repo, &name.image, &parsed).await?;
+        self.manifest_fits(repo, &name.image, &parsed).await?;
         let options = IngestOptions {
             expected: Some(parsed.digest.clone()),
             content_type: Some(parsed.media_type.clone()),
@@ -93,6 +95,23 @@ impl RegistryService {
             digest: parsed.digest,
             subject: parsed.subject,
         })
+    }
+
+    /// A new manifest must fit the repository's quota; a re-push (a new tag on a stored
+    /// manifest) adds nothing and is always accepted.
+    async fn manifest_fits(&self, repo: &str, image: &str, parsed: &ParsedManifest) -> Result<(), RegistryError> {
+        let room = self.room(repo).await?;
+        if room == Room::Unlimited
+            || self
+                .files
+                .get(repo, &keys::manifest_row(image, &parsed.digest))
+                .await
+                .map_err(unavailable)?
+                .is_some()
+        {
+            return Ok(());
+        }
+        Ok(room.admit(Some(parsed.size))?)
     }
 
     /// Every blob and child manifest the manifest names must already be in this image.

@@ -36,7 +36,9 @@ use std::sync::Arc;
 
 use crate::app::cas::{ContentStore, IngestError};
 use crate::app::proxy::RemoteService;
+use crate::app::quota;
 use crate::domain::digest::Digest;
+use crate::domain::quota::Room;
 use crate::domain::range::ByteSpan;
 use crate::domain::registry::error::RegistryError;
 use crate::domain::registry::path::ImageName;
@@ -100,6 +102,14 @@ pub(crate) fn unavailable(e: PortError) -> RegistryError {
     match e {
         PortError::StorageFull(m) => RegistryError::InsufficientStorage(m),
         other => RegistryError::Unavailable(other.to_string()),
+    }
+}
+
+/// The error of an ingest read up to `room`'s limit: a body cut there is over the quota.
+pub(crate) fn limited(e: IngestError, room: &Room, by_quota: bool) -> RegistryError {
+    match (e, room.exceeded()) {
+        (IngestError::TooLarge { .. }, Some(exceeded)) if by_quota => RegistryError::QuotaExceeded(exceeded),
+        (e, _) => ingest_error(e),
     }
 }
 
@@ -282,6 +292,14 @@ impl RegistryService {
             out.extend_from_slice(&chunk);
         }
         Ok(out)
+    }
+
+    /// The room the local repository `repo` has left under its `quota_bytes`.
+    async fn room(&self, repo: &str) -> Result<Room, RegistryError> {
+        match self.catalog.get(repo).await.map_err(unavailable)? {
+            Some(repository) => quota::room(self.files.as_ref(), &repository).await.map_err(unavailable),
+            None => Ok(Room::Unlimited),
+        }
     }
 
     async fn put_row(

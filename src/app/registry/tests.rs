@@ -289,3 +289,89 @@ async fn remote_repositories_take_no_pushes() {
         Err(RegistryError::Unsupported(_))
     ));
 }
+
+fn with_quota(name: &str, quota: u64) -> Repository {
+    repo(
+        name,
+        KindSettings::Local(LocalSettings {
+            quota_bytes: Some(quota),
+            ..LocalSettings::default()
+        }),
+    )
+}
+
+fn row(repo: &str, path: &str, digest: &Digest) -> HostedFile {
+    HostedFile {
+        repo: repo.into(),
+        path: path.into(),
+        digest: digest.clone(),
+        size: 10,
+        content_type: None,
+        created_at: Utc::now(),
+    }
+}
+
+#[tokio::test]
+async fn pushes_past_the_quota_write_nothing() {
+    let digest = Digest::of_bytes(b"0123456789");
+    let mut f = Fixture::new(vec![with_quota("reg", 100)]);
+    f.files.expect_stored_bytes().returning(|_| Ok(95));
+    f.files.expect_upsert().never();
+    f.cas_blobs.expect_put_file().never();
+    let open = session("reg", UploadState::Receiving { offset: 0 }, vec![], f.now);
+    f.uploads.expect_get().returning(move |_| Ok(Some(open.clone())));
+    f.uploads.expect_update().never();
+    let source = digest.clone();
+    f.files
+        .expect_get()
+        .returning(move |repo, path| Ok((repo == "reg" && path.contains("other")).then(|| row(repo, path, &source))));
+    let (svc, dir) = f.service();
+    let t = target(&svc, "reg/app").await;
+    let quota = |r: Result<u64, RegistryError>| matches!(r, Err(RegistryError::QuotaExceeded(e)) if e.quota == 100 && e.used == 95);
+    // Monolithic: cut off after the 5 bytes left.
+    assert!(quota(svc.upload_whole(&t, &digest, once(b"0123456789".to_vec())).await));
+    // A chunk: the same.
+    let chunk = svc.append_chunk(&t, "u1", once(b"0123456789".to_vec()), None).await;
+    assert!(quota(chunk.map(|(_, n)| n)));
+    // A mount names a 10-byte blob another image of the repository holds.
+    let mounted = svc.mount(&t, &digest, &name("reg/other")).await;
+    assert!(quota(mounted.map(u64::from)));
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "no temp file left"
+    );
+}
+
+#[tokio::test]
+async fn a_full_repository_still_takes_a_new_tag_on_a_stored_manifest() {
+    let config = Digest::of_bytes(b"{}");
+    let body = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"x","digest":"{config}","size":2}},"layers":[]}}"#
+    );
+    let manifest = Digest::of_bytes(body.as_bytes());
+    let mut f = Fixture::new(vec![with_quota("reg", 100)]);
+    f.files.expect_stored_bytes().returning(|_| Ok(100));
+    let stored = manifest.clone();
+    f.files
+        .expect_get()
+        .returning(move |repo, path| Ok(Some(row(repo, path, &stored))));
+    f.cas_blobs.expect_stat().returning(|_| {
+        Ok(Some(crate::ports::BlobMeta {
+            size: 1,
+            last_modified: None,
+        }))
+    });
+    f.records.expect_record().returning(|_| Ok(()));
+    f.files.expect_upsert().times(3).returning(|_| Ok(()));
+    let (svc, _dir) = f.service();
+    let pushed = svc
+        .put_manifest(
+            &target(&svc, "reg/app").await,
+            &Reference::Tag("v2".into()),
+            once(body.into_bytes()),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(pushed.digest, manifest);
+}

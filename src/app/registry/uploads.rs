@@ -4,7 +4,7 @@
 //! skopeo send) is already the final blob; several chunks are concatenated once.
 use futures::{StreamExt, TryStreamExt};
 
-use super::{RegistryService, WriteTarget, ingest_error, once, unavailable};
+use super::{RegistryService, WriteTarget, ingest_error, limited, once, unavailable};
 use crate::app::cas::IngestOptions;
 use crate::domain::digest::Digest;
 use crate::domain::registry::error::RegistryError;
@@ -39,18 +39,21 @@ impl RegistryService {
         digest: &Digest,
         body: ByteStream,
     ) -> Result<u64, RegistryError> {
+        let room = self.room(target.repo()).await?;
+        room.admit(None)?;
+        let (limit, by_quota) = room.limit(self.max_upload);
         let stored = self
             .cas
             .ingest(
                 body,
                 IngestOptions {
                     expected: Some(digest.clone()),
-                    limit: Some(self.max_upload),
+                    limit: Some(limit),
                     ..IngestOptions::default()
                 },
             )
             .await
-            .map_err(ingest_error)?;
+            .map_err(|e| limited(e, &room, by_quota))?;
         self.put_row(
             target.repo(),
             keys::blob_link(&target.name.image, digest),
@@ -91,17 +94,21 @@ impl RegistryService {
         let offset = session.state.offset();
         let start = range.map_or(offset, |(start, _)| start);
         session.state.append(start, 0)?;
+        // The session's earlier chunks are not in the repository yet: they count here.
+        let room = self.room(target.repo()).await?;
+        room.admit(Some(offset))?;
+        let (limit, by_quota) = room.limit(self.max_upload);
         let stored = self
             .cas
             .ingest(
                 body,
                 IngestOptions {
-                    limit: Some(self.max_upload.saturating_sub(offset)),
+                    limit: Some(limit.saturating_sub(offset)),
                     ..IngestOptions::default()
                 },
             )
             .await
-            .map_err(|e| match ingest_error(e) {
+            .map_err(|e| match limited(e, &room, by_quota) {
                 RegistryError::TooLarge { .. } => RegistryError::TooLarge { limit: self.max_upload },
                 other => other,
             })?;
@@ -153,6 +160,9 @@ impl RegistryService {
                 session.parts[0]
             )));
         }
+        // Checked again now that the size is known: layers pushed in parallel each fitted the
+        // room left when they started, and the first to commit takes it.
+        self.room(&session.repo).await?.admit(Some(size))?;
         if !single {
             self.concatenate(&session.parts, digest).await?;
         }

@@ -40,6 +40,9 @@ pub enum RegistryError {
     Unsupported(String),
     #[error("upload is larger than the limit of {limit} bytes")]
     TooLarge { limit: u64 },
+    /// The local repository's `quota_bytes` has no room for the push (413).
+    #[error(transparent)]
+    QuotaExceeded(#[from] crate::domain::quota::Exceeded),
     #[error("requested range not satisfiable (size {size})")]
     RangeNotSatisfiable { size: u64 },
     /// The disk is full, or too full for this blob (507).
@@ -68,6 +71,8 @@ impl RegistryError {
             RegistryError::UpstreamTls(_) => "UPSTREAM_TLS",
             RegistryError::Unsupported(_) | RegistryError::RangeNotSatisfiable { .. } => "UNSUPPORTED",
             RegistryError::InsufficientStorage(_) => "INSUFFICIENT_STORAGE",
+            // Not in the spec's table (no quota there); clients show the message.
+            RegistryError::QuotaExceeded(_) => "QUOTA_EXCEEDED",
             RegistryError::Unavailable(_) => "UNAVAILABLE",
         }
     }

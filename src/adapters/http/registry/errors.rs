@@ -70,7 +70,7 @@ impl From<RegistryError> for OciError {
             RegistryError::RangeInvalid { .. } | RegistryError::RangeNotSatisfiable { .. } => {
                 StatusCode::RANGE_NOT_SATISFIABLE
             }
-            RegistryError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            RegistryError::TooLarge { .. } | RegistryError::QuotaExceeded(_) => StatusCode::PAYLOAD_TOO_LARGE,
             RegistryError::Denied(_) => StatusCode::FORBIDDEN,
             RegistryError::Upstream(_) | RegistryError::UpstreamTls(_) => StatusCode::BAD_GATEWAY,
             RegistryError::Unsupported(_) => StatusCode::METHOD_NOT_ALLOWED,

@@ -251,16 +251,27 @@ fn props(repo: &Repository) -> Vec<Prop> {
                 },
             ]);
         }
-        KindSettings::Local(s) => out.push(Prop {
-            label: "Overwrite allowed",
-            value: if s.allow_overwrite { "yes" } else { "no" }.into(),
-        }),
+        KindSettings::Local(s) => out.extend([
+            Prop {
+                label: "Overwrite allowed",
+                value: if s.allow_overwrite { "yes" } else { "no" }.into(),
+            },
+            Prop {
+                label: "Quota",
+                value: limit(s.quota_bytes, "bytes"),
+            },
+        ]),
         KindSettings::Virtual(s) => out.push(Prop {
             label: "Members, in order",
             value: s.members.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", "),
         }),
     }
     out
+}
+
+/// A limit as shown: its value and unit, or "none".
+fn limit(value: Option<impl std::fmt::Display>, unit: &str) -> String {
+    value.map_or_else(|| "none".to_string(), |v| format!("{v} {unit}"))
 }
 
 #[derive(Template)]

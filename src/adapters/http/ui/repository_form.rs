@@ -36,6 +36,7 @@ pub(super) struct Values {
     pub members: String,
     pub allow_overwrite: bool,
     pub dependency_confusion_guard: bool,
+    pub quota_bytes: String,
 }
 
 impl Values {
@@ -65,7 +66,10 @@ impl Values {
                 values.client_cert_file = s.tls.client_cert_file.clone().unwrap_or_default();
                 values.client_key_file = s.tls.client_key_file.clone().unwrap_or_default();
             }
-            KindSettings::Local(s) => values.allow_overwrite = s.allow_overwrite,
+            KindSettings::Local(s) => {
+                values.allow_overwrite = s.allow_overwrite;
+                values.quota_bytes = s.quota_bytes.map(|q| q.to_string()).unwrap_or_default();
+            }
             KindSettings::Virtual(s) => {
                 values.members = s.members.iter().map(|m| m.as_str()).collect::<Vec<_>>().join("\n");
                 values.dependency_confusion_guard = s.dependency_confusion_guard;
@@ -97,6 +101,7 @@ impl Values {
             members: form.get("members").to_string(),
             allow_overwrite: form.checked("allow_overwrite"),
             dependency_confusion_guard: form.checked("dependency_confusion_guard"),
+            quota_bytes: form.get("quota_bytes").to_string(),
         }
     }
 }
@@ -105,12 +110,17 @@ impl Values {
 pub(super) type FieldMessage = (String, String);
 
 fn seconds(form: &Form, field: &'static str) -> Result<Option<u64>, FieldMessage> {
+    number(form, field, "seconds")
+}
+
+/// A blank field is `None`; anything else must be a whole number of `unit`.
+fn number<T: std::str::FromStr>(form: &Form, field: &'static str, unit: &str) -> Result<Option<T>, FieldMessage> {
     match form.optional(field) {
         None => Ok(None),
         Some(text) => text
-            .parse::<u64>()
+            .parse::<T>()
             .map(Some)
-            .map_err(|_| (field.to_string(), "must be a whole number of seconds".to_string())),
+            .map_err(|_| (field.to_string(), format!("must be a whole number of {unit}"))),
     }
 }
 
@@ -142,6 +152,7 @@ pub(super) fn draft(form: &Form) -> Result<RepositoryDraft, FieldMessage> {
         members: form.lines("members"),
         allow_overwrite: local.then(|| form.checked("allow_overwrite")),
         dependency_confusion_guard: virtual_repo.then(|| form.checked("dependency_confusion_guard")),
+        quota_bytes: number(form, "quota_bytes", "bytes")?,
     })
 }
 
@@ -189,6 +200,7 @@ impl FormPage {
             "members",
             "allow_overwrite",
             "dependency_confusion_guard",
+            "quota_bytes",
         ];
         self.error
             .as_ref()
