@@ -13,6 +13,7 @@ pub mod redis;
 pub mod s3;
 pub mod server;
 pub mod skopeo;
+pub mod terraform;
 pub mod tls;
 pub mod tmpfs;
 pub mod upstream;

@@ -1,15 +1,16 @@
 //! `artifactapi_local_<package>`: a local repository. `name` forces a new repository when it
-//! changes; `allow_overwrite` changes in place. Imported by name; read back on every refresh, so
-//! a change made outside Terraform shows as drift.
-use artifactapi_client::types;
+//! changes; `allow_overwrite` changes in place (left out, it plans the default, false).
+//! Imported by name; read back on every refresh, so a change made outside Terraform shows as
+//! drift, and a repository deleted outside Terraform leaves the state (the plan creates it).
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use std::borrow::Cow;
 use tf_provider::schema::{Attribute, AttributeConstraint, AttributeType, Block, Description, Schema};
 use tf_provider::value::{Value, ValueBool, ValueEmpty, ValueString};
 use tf_provider::{AttributePath, Diagnostics, Resource, map};
 
+use crate::api;
 use crate::provider::Api;
+use crate::values::{or_default, string, text};
 
 pub struct LocalRepository {
     package: &'static str,
@@ -21,55 +22,39 @@ impl LocalRepository {
         Self { package, api }
     }
 
-    fn client(&self, diags: &mut Diagnostics) -> Option<&artifactapi_client::Client> {
-        let client = self.api.get();
-        if client.is_none() {
-            diags.root_error_short("the artifactapi provider is not configured");
-        }
-        client
+    /// The repository as the server has it, as state; `Some(None)` when it does not exist.
+    async fn fetch<'a>(&self, diags: &mut Diagnostics, name: &str) -> Option<Option<LocalState<'a>>> {
+        let client = api::client(&self.api, diags)?;
+        let Some(repo) = api::repository(client, diags, name).await? else {
+            return Some(None);
+        };
+        api::expect_shape(diags, &repo, "local", Some(self.package))?;
+        Some(Some(LocalState {
+            id: string(repo.name.clone()),
+            name: string(repo.name),
+            allow_overwrite: Value::Value(repo.allow_overwrite.unwrap_or(false)),
+        }))
     }
 
-    /// The repository as the server has it, as state.
-    async fn fetch<'a>(&self, diags: &mut Diagnostics, name: &str) -> Option<LocalState<'a>> {
-        let client = self.client(diags)?;
-        match client.get_repository().name(name).send().await {
-            Ok(found) => {
-                let repo = found.into_inner();
-                if repo.kind != "local" || repo.package != self.package {
-                    diags.root_error(
-                        "repository of another kind",
-                        format!(
-                            "'{name}' is a {} {} repository, not local {}",
-                            repo.kind, repo.package, self.package
-                        ),
-                    );
-                    return None;
-                }
-                Some(LocalState {
-                    id: Value::Value(Cow::Owned(repo.name.clone())),
-                    name: Value::Value(Cow::Owned(repo.name)),
-                    allow_overwrite: Value::Value(repo.allow_overwrite.unwrap_or(false)),
-                })
-            }
-            Err(e) => {
-                diags.root_error(format!("cannot read repository '{name}'"), e.to_string());
-                None
-            }
+    /// Reads a repository that must exist (after a write).
+    async fn read_back<'a>(&self, diags: &mut Diagnostics, name: &str) -> Option<LocalState<'a>> {
+        let found = self.fetch(diags, name).await?;
+        if found.is_none() {
+            diags.root_error_short(format!("repository '{name}' vanished while it was being written"));
         }
+        found
     }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct LocalState<'a> {
-    #[serde(borrow = "'a")]
     pub id: ValueString<'a>,
-    #[serde(borrow = "'a")]
     pub name: ValueString<'a>,
     pub allow_overwrite: ValueBool,
 }
 
 fn name_of<'a>(state: &'a LocalState<'_>) -> &'a str {
-    state.name.as_ref_option().map_or("", |s| s.as_ref())
+    text(&state.name).unwrap_or("")
 }
 
 #[async_trait]
@@ -99,7 +84,7 @@ impl Resource for LocalRepository {
                     },
                     "allow_overwrite" => Attribute {
                         attr_type: AttributeType::Bool,
-                        description: Description::plain("Whether an upload may replace an existing path (default false)"),
+                        description: Description::plain("Whether an upload may replace an existing path (default false, also when left out)"),
                         constraint: AttributeConstraint::OptionalComputed,
                         ..Default::default()
                     },
@@ -120,7 +105,8 @@ impl Resource for LocalRepository {
         private_state: Self::PrivateState<'a>,
         _meta: Self::ProviderMetaState<'a>,
     ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let fresh = self.fetch(diags, name_of(&state)).await?;
+        // Gone from the server: no state (and no error), so Terraform plans to create it again.
+        let fresh = self.fetch(diags, name_of(&state)).await??;
         Some((fresh, private_state))
     }
 
@@ -128,14 +114,12 @@ impl Resource for LocalRepository {
         &self,
         _diags: &mut Diagnostics,
         proposed: Self::State<'a>,
-        _config: Self::State<'a>,
+        config: Self::State<'a>,
         _meta: Self::ProviderMetaState<'a>,
     ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
         let mut state = proposed;
         state.id = state.name.clone();
-        if state.allow_overwrite.is_null() {
-            state.allow_overwrite = Value::Value(false);
-        }
+        state.allow_overwrite = or_default(&config.allow_overwrite, false);
         Some((state, ValueEmpty::default()))
     }
 
@@ -144,7 +128,7 @@ impl Resource for LocalRepository {
         _diags: &mut Diagnostics,
         prior: Self::State<'a>,
         proposed: Self::State<'a>,
-        _config: Self::State<'a>,
+        config: Self::State<'a>,
         prior_private: Self::PrivateState<'a>,
         _meta: Self::ProviderMetaState<'a>,
     ) -> Option<(Self::State<'a>, Self::PrivateState<'a>, Vec<AttributePath>)> {
@@ -154,9 +138,7 @@ impl Resource for LocalRepository {
             replace.push(AttributePath::new("name"));
         }
         state.id = state.name.clone();
-        if state.allow_overwrite.is_null() {
-            state.allow_overwrite = Value::Value(false);
-        }
+        state.allow_overwrite = or_default(&config.allow_overwrite, false);
         Some((state, prior_private, replace))
     }
 
@@ -178,18 +160,16 @@ impl Resource for LocalRepository {
         private: Self::PrivateState<'a>,
         _meta: Self::ProviderMetaState<'a>,
     ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let client = self.client(diags)?;
+        let client = api::client(&self.api, diags)?;
         let name = name_of(&planned).to_string();
-        let body = types::RepositoryInput::builder()
-            .name(name.clone())
-            .kind("local")
-            .package(self.package)
-            .allow_overwrite(planned.allow_overwrite.as_ref_option().copied());
-        if let Err(e) = client.create_repository().body(body).send().await {
-            diags.root_error(format!("cannot create repository '{name}'"), e.to_string());
-            return None;
-        }
-        let state = self.fetch(diags, &name).await?;
+        let body = serde_json::json!({
+            "name": name,
+            "kind": "local",
+            "package": self.package,
+            "allow_overwrite": planned.allow_overwrite.as_ref_option(),
+        });
+        api::create_repository(client, diags, &name, body).await?;
+        let state = self.read_back(diags, &name).await?;
         Some((state, private))
     }
 
@@ -202,15 +182,12 @@ impl Resource for LocalRepository {
         private: Self::PrivateState<'a>,
         _meta: Self::ProviderMetaState<'a>,
     ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let client = self.client(diags)?;
+        let client = api::client(&self.api, diags)?;
         let name = name_of(&planned).to_string();
         let body =
             serde_json::json!({"allow_overwrite": planned.allow_overwrite.as_ref_option().copied().unwrap_or(false)});
-        if let Err(e) = client.patch_repository().name(&name).body(body).send().await {
-            diags.root_error(format!("cannot update repository '{name}'"), e.to_string());
-            return None;
-        }
-        let state = self.fetch(diags, &name).await?;
+        api::patch_repository(client, diags, &name, body).await?;
+        let state = self.read_back(diags, &name).await?;
         Some((state, private))
     }
 
@@ -221,13 +198,8 @@ impl Resource for LocalRepository {
         _private: Self::PrivateState<'a>,
         _meta: Self::ProviderMetaState<'a>,
     ) -> Option<()> {
-        let client = self.client(diags)?;
-        let name = name_of(&state).to_string();
-        if let Err(e) = client.delete_repository().name(&name).send().await {
-            diags.root_error(format!("cannot delete repository '{name}'"), e.to_string());
-            return None;
-        }
-        Some(())
+        let client = api::client(&self.api, diags)?;
+        api::delete_repository(client, diags, name_of(&state)).await
     }
 
     async fn import<'a>(
@@ -235,7 +207,10 @@ impl Resource for LocalRepository {
         diags: &mut Diagnostics,
         id: String,
     ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let state = self.fetch(diags, &id).await?;
+        let Some(state) = self.fetch(diags, &id).await? else {
+            diags.root_error_short(format!("no repository named '{id}'"));
+            return None;
+        };
         Some((state, ValueEmpty::default()))
     }
 }

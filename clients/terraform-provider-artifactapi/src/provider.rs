@@ -8,9 +8,15 @@ use tf_provider::schema::{Attribute, AttributeConstraint, AttributeType, Block, 
 use tf_provider::value::{ValueEmpty, ValueString};
 use tf_provider::{Diagnostics, DynamicDataSource, DynamicResource, Provider, map};
 
+use crate::data_repositories::RepositoriesData;
+use crate::data_repository::RepositoryData;
 use crate::local::LocalRepository;
+use crate::remote::RemoteRepository;
+use crate::token::Token;
+use crate::virtual_repo::VirtualRepository;
 
-/// Package types of local repositories: one `artifactapi_local_<package>` resource each.
+/// Package types: one `artifactapi_local_<package>` and one `artifactapi_remote_<package>`
+/// resource each (`artifactapi_virtual` takes the type as an attribute).
 pub const PACKAGES: &[&str] = &[
     "generic",
     "docker",
@@ -115,11 +121,20 @@ impl Provider for ArtifactApi {
                 format!("local_{package}"),
                 Box::new(LocalRepository::new(package, self.api.clone())),
             );
+            resources.insert(
+                format!("remote_{package}"),
+                Box::new(RemoteRepository::new(package, self.api.clone())),
+            );
         }
+        resources.insert("virtual".into(), Box::new(VirtualRepository::new(self.api.clone())));
+        resources.insert("token".into(), Box::new(Token::new(self.api.clone())));
         Some(resources)
     }
 
     fn get_data_sources(&self, _diags: &mut Diagnostics) -> Option<HashMap<String, Box<dyn DynamicDataSource>>> {
-        Some(HashMap::new())
+        let mut sources: HashMap<String, Box<dyn DynamicDataSource>> = HashMap::new();
+        sources.insert("repository".into(), Box::new(RepositoryData::new(self.api.clone())));
+        sources.insert("repositories".into(), Box::new(RepositoriesData::new(self.api.clone())));
+        Some(sources)
     }
 }

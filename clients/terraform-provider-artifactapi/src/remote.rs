@@ -1,0 +1,413 @@
+//! `artifactapi_remote_<package>`: a remote (pull-through cache) repository, with every remote
+//! field of the management API. `name` forces a new repository; everything else changes in
+//! place with a merge patch. A field left out of the configuration plans the server's default,
+//! so every field drifts when changed outside Terraform. The password is never an attribute:
+//! see `password.rs` (`password_env`, `password_hash`).
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::HashMap;
+use tf_provider::schema::{Attribute, AttributeConstraint, AttributeType, Block, Description, Schema};
+use tf_provider::value::{Value, ValueBool, ValueEmpty, ValueNumber, ValueString};
+use tf_provider::{AttributePath, Diagnostics, Resource};
+
+use crate::api;
+use crate::password;
+use crate::provider::Api;
+use crate::values::{
+    Strings, attribute, check_unsigned, number, optional_string, or_default, string, string_list, strings, text, texts,
+    unsigned,
+};
+use artifactapi_client::types::RepositoryView;
+
+/// The server's defaults (DESIGN §3), planned for fields the configuration leaves out.
+const DEFAULT_MUTABLE_TTL: i64 = 300;
+const DEFAULT_IMMUTABLE_TTL: i64 = 0;
+
+pub struct RemoteRepository {
+    package: &'static str,
+    api: Api,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct RemoteState<'a> {
+    pub id: ValueString<'a>,
+    pub name: ValueString<'a>,
+    pub base_url: ValueString<'a>,
+    pub username: ValueString<'a>,
+    pub password_env: ValueString<'a>,
+    pub password_hash: ValueString<'a>,
+    pub mutable_ttl: ValueNumber,
+    pub immutable_ttl: ValueNumber,
+    pub patterns: Strings<'a>,
+    pub blocklist: Strings<'a>,
+    pub mutable_patterns: Strings<'a>,
+    pub immutable_patterns: Strings<'a>,
+    /// Docker only: the other package types have no such attribute, and their state leaves it
+    /// out (it is always null there).
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub ban_tags: Strings<'a>,
+    pub offline: ValueBool,
+    pub ca_file: ValueString<'a>,
+    pub tls_insecure_skip_verify: ValueBool,
+    pub client_cert_file: ValueString<'a>,
+    pub client_key_file: ValueString<'a>,
+}
+
+fn name_of<'s>(state: &'s RemoteState<'_>) -> &'s str {
+    text(&state.name).unwrap_or("")
+}
+
+/// `base_url` as configured when the server's copy is the same URL (it trims a trailing
+/// slash), so the state keeps what the configuration says.
+fn same_url<'a>(server: &str, prior: &ValueString<'a>) -> ValueString<'a> {
+    match text(prior) {
+        Some(p) if p.trim_end_matches('/') == server.trim_end_matches('/') => prior.clone(),
+        _ => string(server),
+    }
+}
+
+impl RemoteRepository {
+    pub fn new(package: &'static str, api: Api) -> Self {
+        Self { package, api }
+    }
+
+    fn docker(&self) -> bool {
+        self.package == "docker"
+    }
+
+    /// The state of a repository read back from the server; `prior` supplies what the server
+    /// cannot say (the password's variable and hash) and the configured spelling of base_url.
+    fn state_of<'a>(&self, view: RepositoryView, prior: &RemoteState<'a>) -> RemoteState<'a> {
+        RemoteState {
+            id: string(view.name.clone()),
+            name: string(view.name),
+            base_url: same_url(view.base_url.as_deref().unwrap_or(""), &prior.base_url),
+            username: optional_string(view.username),
+            password_env: prior.password_env.clone(),
+            // A password removed (or never set) on the server is drift when one is configured.
+            password_hash: if view.has_password {
+                prior.password_hash.clone()
+            } else {
+                Value::Null
+            },
+            mutable_ttl: view.mutable_ttl.map_or(Value::Value(DEFAULT_MUTABLE_TTL), number),
+            immutable_ttl: view.immutable_ttl.map_or(Value::Value(DEFAULT_IMMUTABLE_TTL), number),
+            patterns: strings(view.patterns),
+            blocklist: strings(view.blocklist),
+            mutable_patterns: strings(view.mutable_patterns),
+            immutable_patterns: strings(view.immutable_patterns),
+            ban_tags: if self.docker() {
+                strings(view.ban_tags)
+            } else {
+                Value::Null
+            },
+            offline: Value::Value(view.offline.unwrap_or(false)),
+            ca_file: optional_string(view.ca_file),
+            tls_insecure_skip_verify: Value::Value(view.tls_insecure_skip_verify.unwrap_or(false)),
+            client_cert_file: optional_string(view.client_cert_file),
+            client_key_file: optional_string(view.client_key_file),
+        }
+    }
+
+    /// Reads the repository; `Some(None)` when it no longer exists.
+    async fn fetch<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        name: &str,
+        prior: &RemoteState<'a>,
+    ) -> Option<Option<RemoteState<'a>>> {
+        let client = api::client(&self.api, diags)?;
+        let Some(view) = api::repository(client, diags, name).await? else {
+            return Some(None);
+        };
+        api::expect_shape(diags, &view, "remote", Some(self.package))?;
+        Some(Some(self.state_of(view, prior)))
+    }
+
+    /// Reads a repository that must exist (after a write).
+    async fn read_back<'a>(&self, diags: &mut Diagnostics, planned: &RemoteState<'a>) -> Option<RemoteState<'a>> {
+        let name = name_of(planned);
+        let found = self.fetch(diags, name, planned).await?;
+        if found.is_none() {
+            diags.root_error_short(format!("repository '{name}' vanished while it was being written"));
+        }
+        found
+    }
+
+    /// The planned state: defaults for fields left out, and the password's hash kept when the
+    /// variable still holds the password it was made from (unknown, so an update sends it,
+    /// when not).
+    fn plan<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        proposed: RemoteState<'a>,
+        config: &RemoteState<'a>,
+        prior_hash: &ValueString<'a>,
+    ) -> Option<RemoteState<'a>> {
+        let mut s = proposed;
+        s.id = s.name.clone();
+        s.mutable_ttl = or_default(&config.mutable_ttl, DEFAULT_MUTABLE_TTL);
+        s.immutable_ttl = or_default(&config.immutable_ttl, DEFAULT_IMMUTABLE_TTL);
+        s.patterns = or_default(&config.patterns, Vec::new());
+        s.blocklist = or_default(&config.blocklist, Vec::new());
+        s.mutable_patterns = or_default(&config.mutable_patterns, Vec::new());
+        s.immutable_patterns = or_default(&config.immutable_patterns, Vec::new());
+        s.ban_tags = if self.docker() {
+            or_default(&config.ban_tags, Vec::new())
+        } else {
+            Value::Null
+        };
+        s.offline = or_default(&config.offline, false);
+        s.tls_insecure_skip_verify = or_default(&config.tls_insecure_skip_verify, false);
+        s.password_hash = match &config.password_env {
+            // Not managed here: whatever the server holds stays (the API cannot remove one).
+            Value::Null => prior_hash.clone(),
+            Value::Unknown => Value::Unknown,
+            Value::Value(variable) => match password::from_env(variable) {
+                Ok(pw) if text(prior_hash).is_some_and(|h| password::matches(h, &pw)) => prior_hash.clone(),
+                Ok(_) => Value::Unknown,
+                Err(message) => {
+                    diags.error_short(message, AttributePath::new("password_env"));
+                    return None;
+                }
+            },
+        };
+        Some(s)
+    }
+
+    /// The repository's fields as JSON for the API (`null` clears an optional one in a merge
+    /// patch), with the password when it must be sent.
+    fn body(&self, s: &RemoteState<'_>, password: Option<&str>) -> serde_json::Value {
+        let mut body = json!({
+            "base_url": text(&s.base_url),
+            "username": text(&s.username),
+            "mutable_ttl": unsigned(&s.mutable_ttl),
+            "immutable_ttl": unsigned(&s.immutable_ttl),
+            "patterns": texts(&s.patterns).unwrap_or_default(),
+            "blocklist": texts(&s.blocklist).unwrap_or_default(),
+            "mutable_patterns": texts(&s.mutable_patterns).unwrap_or_default(),
+            "immutable_patterns": texts(&s.immutable_patterns).unwrap_or_default(),
+            "offline": s.offline.as_ref_option(),
+            "ca_file": text(&s.ca_file),
+            "tls_insecure_skip_verify": s.tls_insecure_skip_verify.as_ref_option(),
+            "client_cert_file": text(&s.client_cert_file),
+            "client_key_file": text(&s.client_key_file),
+        });
+        if self.docker() {
+            body["ban_tags"] = json!(texts(&s.ban_tags).unwrap_or_default());
+        }
+        if let Some(password) = password {
+            body["password"] = json!(password);
+        }
+        body
+    }
+
+    /// The password to send when the plan left its hash unknown.
+    fn password_to_send(&self, diags: &mut Diagnostics, planned: &RemoteState<'_>) -> Option<Option<String>> {
+        if !planned.password_hash.is_unknown() {
+            return Some(None);
+        }
+        let Some(variable) = text(&planned.password_env) else {
+            diags.root_error_short("password_hash is unknown but password_env is not set");
+            return None;
+        };
+        match password::from_env(variable) {
+            Ok(pw) => Some(Some(pw)),
+            Err(message) => {
+                diags.error_short(message, AttributePath::new("password_env"));
+                None
+            }
+        }
+    }
+
+    /// The state after a write: read back, with the hash of the password just sent.
+    async fn written<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        planned: &RemoteState<'a>,
+        sent: Option<String>,
+    ) -> Option<RemoteState<'a>> {
+        let mut state = self.read_back(diags, planned).await?;
+        state.password_hash = match sent {
+            Some(pw) => match password::hash(&pw) {
+                Ok(h) => string(h),
+                Err(message) => {
+                    diags.root_error_short(message);
+                    return None;
+                }
+            },
+            None => planned.password_hash.clone(),
+        };
+        Some(state)
+    }
+}
+
+fn schema_attributes(package: &str) -> HashMap<String, Attribute> {
+    use AttributeConstraint::{Computed, Optional, OptionalComputed, Required};
+    let s = AttributeType::String;
+    let mut a: HashMap<String, Attribute> = [
+        ("id", attribute(s.clone(), "The repository name", Computed)),
+        ("name", attribute(s.clone(), "Repository name ([a-z0-9][a-z0-9._-]{0,63}); a change replaces the repository", Required)),
+        ("base_url", attribute(s.clone(), "The upstream URL (http or https)", Required)),
+        ("username", attribute(s.clone(), "Upstream user name", Optional)),
+        ("password_env", attribute(s.clone(), "Name of an environment variable of the Terraform process that holds the upstream password; the password itself never enters plan or state. Left out: a password set on the server stays", Optional)),
+        ("password_hash", Attribute { sensitive: true, ..attribute(s.clone(), "Salted Argon2id hash of the password last sent, to notice when the variable changes", Computed) }),
+        ("mutable_ttl", attribute(AttributeType::Number, "Seconds a mutable index stays fresh (default 300)", OptionalComputed)),
+        ("immutable_ttl", attribute(AttributeType::Number, "Seconds an immutable file stays fresh (0 = forever, the default)", OptionalComputed)),
+        ("patterns", attribute(string_list(), "Allowlist regexes (none = allow all)", OptionalComputed)),
+        ("blocklist", attribute(string_list(), "Blocklist regexes, checked first", OptionalComputed)),
+        ("mutable_patterns", attribute(string_list(), "Regexes of paths to treat as mutable", OptionalComputed)),
+        ("immutable_patterns", attribute(string_list(), "Regexes of paths to treat as immutable", OptionalComputed)),
+        ("offline", attribute(AttributeType::Bool, "Serve the cache only (default false)", OptionalComputed)),
+        ("ca_file", attribute(s.clone(), "Absolute path on the server of a PEM bundle of CAs trusted for this upstream", Optional)),
+        ("tls_insecure_skip_verify", attribute(AttributeType::Bool, "Accept any upstream certificate (default false)", OptionalComputed)),
+        ("client_cert_file", attribute(s.clone(), "Absolute path on the server of a PEM client certificate chain (mTLS)", Optional)),
+        ("client_key_file", attribute(s, "Absolute path on the server of the client certificate's PEM key (a path: the key itself stays on the server)", Optional)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    if package == "docker" {
+        a.insert(
+            "ban_tags".into(),
+            attribute(string_list(), "Tag regexes refused with 403", OptionalComputed),
+        );
+    }
+    a
+}
+
+#[async_trait]
+impl Resource for RemoteRepository {
+    type State<'a> = RemoteState<'a>;
+    type PrivateState<'a> = ValueEmpty;
+    type ProviderMetaState<'a> = ValueEmpty;
+
+    fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
+        Some(Schema {
+            version: 1,
+            block: Block {
+                version: 1,
+                description: Description::plain(format!("A remote {} repository (pull-through cache)", self.package)),
+                attributes: schema_attributes(self.package),
+                ..Default::default()
+            },
+        })
+    }
+
+    async fn validate<'a>(&self, diags: &mut Diagnostics, config: Self::State<'a>) -> Option<()> {
+        check_unsigned(diags, "mutable_ttl", &config.mutable_ttl);
+        check_unsigned(diags, "immutable_ttl", &config.immutable_ttl);
+        Some(())
+    }
+
+    async fn read<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        state: Self::State<'a>,
+        private_state: Self::PrivateState<'a>,
+        _meta: Self::ProviderMetaState<'a>,
+    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
+        // Gone from the server: no state (and no error), so Terraform plans to create it again.
+        let fresh = self.fetch(diags, name_of(&state), &state).await??;
+        Some((fresh, private_state))
+    }
+
+    async fn plan_create<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        proposed: Self::State<'a>,
+        config: Self::State<'a>,
+        _meta: Self::ProviderMetaState<'a>,
+    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
+        let state = self.plan(diags, proposed, &config, &Value::Null)?;
+        Some((state, ValueEmpty::default()))
+    }
+
+    async fn plan_update<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        prior: Self::State<'a>,
+        proposed: Self::State<'a>,
+        config: Self::State<'a>,
+        prior_private: Self::PrivateState<'a>,
+        _meta: Self::ProviderMetaState<'a>,
+    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>, Vec<AttributePath>)> {
+        let mut replace = Vec::new();
+        if proposed.name != prior.name {
+            replace.push(AttributePath::new("name"));
+        }
+        let state = self.plan(diags, proposed, &config, &prior.password_hash)?;
+        Some((state, prior_private, replace))
+    }
+
+    async fn plan_destroy<'a>(
+        &self,
+        _diags: &mut Diagnostics,
+        _prior: Self::State<'a>,
+        prior_private: Self::PrivateState<'a>,
+        _meta: Self::ProviderMetaState<'a>,
+    ) -> Option<Self::PrivateState<'a>> {
+        Some(prior_private)
+    }
+
+    async fn create<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        planned: Self::State<'a>,
+        _config: Self::State<'a>,
+        private: Self::PrivateState<'a>,
+        _meta: Self::ProviderMetaState<'a>,
+    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
+        let client = api::client(&self.api, diags)?;
+        let name = name_of(&planned).to_string();
+        let sent = self.password_to_send(diags, &planned)?;
+        let mut body = self.body(&planned, sent.as_deref());
+        body["name"] = json!(name);
+        body["kind"] = json!("remote");
+        body["package"] = json!(self.package);
+        api::create_repository(client, diags, &name, body).await?;
+        let state = self.written(diags, &planned, sent).await?;
+        Some((state, private))
+    }
+
+    async fn update<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        _prior: Self::State<'a>,
+        planned: Self::State<'a>,
+        _config: Self::State<'a>,
+        private: Self::PrivateState<'a>,
+        _meta: Self::ProviderMetaState<'a>,
+    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
+        let client = api::client(&self.api, diags)?;
+        let name = name_of(&planned).to_string();
+        let sent = self.password_to_send(diags, &planned)?;
+        api::patch_repository(client, diags, &name, self.body(&planned, sent.as_deref())).await?;
+        let state = self.written(diags, &planned, sent).await?;
+        Some((state, private))
+    }
+
+    async fn destroy<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        state: Self::State<'a>,
+        _private: Self::PrivateState<'a>,
+        _meta: Self::ProviderMetaState<'a>,
+    ) -> Option<()> {
+        let client = api::client(&self.api, diags)?;
+        api::delete_repository(client, diags, name_of(&state)).await
+    }
+
+    async fn import<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        id: String,
+    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
+        let Some(state) = self.fetch(diags, &id, &RemoteState::default()).await? else {
+            diags.root_error_short(format!("no repository named '{id}'"));
+            return None;
+        };
+        Some((state, ValueEmpty::default()))
+    }
+}
