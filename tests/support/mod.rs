@@ -3,6 +3,7 @@
 
 pub mod data;
 pub mod distribution;
+pub mod helm;
 pub mod npm;
 pub mod oci;
 pub mod packages;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use super::AppState;
 use super::auth::presented_secret;
 use super::errors::HttpError;
+use super::protocol::helm::ChartApi;
 use crate::app::auth::Principal;
 use crate::app::hosted::{LocalRead, ReadOutcome, ReadRequest, UploadRequest, etag_of};
 use crate::domain::digest::Digest;
@@ -70,7 +71,7 @@ fn parse_repo(raw: &str) -> Result<(Kind, RepoName, &str), HttpError> {
 /// Through a virtual, the upload lands in its first local member, and needs the write scope on
 /// that member as well as on the virtual.
 async fn post(req: &Request, body: Body, state: &AppState) -> Result<Response, HttpError> {
-    let (kind, repo, _) = parse_repo(req.uri().path())?;
+    let (kind, repo, rest) = parse_repo(req.uri().path())?;
     let principal = state.auth.authenticate(presented_secret(req)?.as_deref()).await?;
     state.auth.authorize(&principal, Scope::Write, Some(repo.as_str()))?;
     let target = Target {
@@ -78,6 +79,9 @@ async fn post(req: &Request, body: Body, state: &AppState) -> Result<Response, H
         repo,
         path: ArtifactPath::parse("legacy").map_err(HostedError::from)?,
     };
+    if matches!(ChartApi::of(rest), Some(ChartApi::Charts)) && is_package(&target, state, PackageType::Helm).await? {
+        return helm_post(req, body, &target, &principal, state).await;
+    }
     let lands_in = if kind == Kind::Virtual && is_pypi(&target, state).await? {
         let may_write = |member: &str| state.auth.authorize(&principal, Scope::Write, Some(member)).is_ok();
         crate::app::virtual_repo::write_target(&state.hosted, target.repo.as_str(), PackageType::Pypi, &may_write)
@@ -88,6 +92,28 @@ async fn post(req: &Request, body: Body, state: &AppState) -> Result<Response, H
     };
     let response = super::protocol::pypi::upload(req, body, &lands_in, state).await?;
     log_write(&principal, "upload", &target);
+    Ok(response)
+}
+
+/// ChartMuseum's `POST api/charts` on a local Helm repository, or through a virtual one into its
+/// first local member (which the token must be allowed to write too).
+async fn helm_post(
+    req: &Request,
+    body: Body,
+    target: &Target,
+    principal: &Principal,
+    state: &AppState,
+) -> Result<Response, HttpError> {
+    let lands_in = if target.kind == Kind::Virtual {
+        let may_write = |member: &str| state.auth.authorize(principal, Scope::Write, Some(member)).is_ok();
+        crate::app::virtual_repo::write_target(&state.hosted, target.repo.as_str(), PackageType::Helm, &may_write)
+            .await?
+    } else {
+        ensure_local(target, state).await?;
+        target.repo.to_string()
+    };
+    let response = super::protocol::helm::upload(req, body, &lands_in, state).await?;
+    log_write(principal, "upload", target);
     Ok(response)
 }
 
@@ -122,6 +148,13 @@ async fn serve(req: &Request, body: Body, state: &AppState) -> Result<Response, 
         Method::DELETE => {
             state.auth.authorize(&principal, Scope::Write, Some(repo))?;
             ensure_local(&target, state).await?;
+            if let Some(ChartApi::Version { name, version }) = ChartApi::of(target.path.as_str())
+                && is_package(&target, state, PackageType::Helm).await?
+            {
+                let response = super::protocol::helm::delete(repo, &name, &version, state).await?;
+                log_write(&principal, "delete", &target);
+                return Ok(response);
+            }
             state.hosted.delete(repo, &target.path).await?;
             log_write(&principal, "delete", &target);
             state.events.publish("delete", repo, Some(target.path.as_str())).await;

@@ -104,3 +104,42 @@ pub fn npm_package_json(file: &Path) -> Result<String, String> {
     }
     found.ok_or_else(|| "not a valid npm tarball: no package/package.json".to_string())
 }
+
+/// The top `Chart.yaml` of the Helm chart archive at `file` (`<chart>/Chart.yaml`), as text,
+/// read up to `MAX_CHART_YAML_BYTES`; every member name is checked and the whole archive read,
+/// so a truncated one is refused.
+pub fn helm_chart_yaml(file: &Path) -> Result<String, String> {
+    use crate::domain::formats::helm::hosted::{MAX_CHART_YAML_BYTES, chart_yaml_member};
+    let handle = std::fs::File::open(file).map_err(|e| format!("cannot open: {e}"))?;
+    let gz = flate2::read::GzDecoder::new(std::io::BufReader::new(handle));
+    let mut archive = tar::Archive::new(gz);
+    let mut found = None;
+    let entries = archive
+        .entries()
+        .map_err(|e| format!("not a valid chart archive: {e}"))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| format!("not a valid chart archive: {e}"))?;
+        let raw = entry.path_bytes();
+        let name = std::str::from_utf8(&raw)
+            .map_err(|_| "not a valid chart archive: a member name is not UTF-8".to_string())?
+            .to_string();
+        check_member(&name)?;
+        if chart_yaml_member(&name) {
+            if found.is_some() {
+                return Err(format!(
+                    "not a valid chart archive: more than one Chart.yaml ({name:.200})"
+                ));
+            }
+            let mut bytes = Vec::new();
+            (&mut entry)
+                .take(MAX_CHART_YAML_BYTES + 1)
+                .read_to_end(&mut bytes)
+                .map_err(|e| format!("not a valid chart archive: {e}"))?;
+            if bytes.len() as u64 > MAX_CHART_YAML_BYTES {
+                return Err(format!("Chart.yaml is larger than {MAX_CHART_YAML_BYTES} bytes"));
+            }
+            found = Some(String::from_utf8(bytes).map_err(|_| "Chart.yaml is not UTF-8".to_string())?);
+        }
+    }
+    found.ok_or_else(|| "not a valid chart archive: no <chart>/Chart.yaml".to_string())
+}

@@ -6,6 +6,9 @@ use super::{Format, IndexContext, MAX_INDEX_BYTES, RewriteError, rewrite_link};
 use crate::domain::cache_policy::CacheClass;
 use crate::domain::digest::Digest;
 
+pub mod hosted;
+pub mod index;
+
 pub struct Helm;
 
 fn is_index(path: &str) -> bool {

@@ -1,3 +1,4 @@
 //! Upload protocols of package clients, one file per protocol (DESIGN §10).
+pub mod helm;
 pub mod npm;
 pub mod pypi;
