@@ -6,6 +6,7 @@
 pub mod archive;
 pub mod npm;
 pub mod pypi;
+pub mod rpm;
 use std::sync::Arc;
 
 use crate::app::cas::{ContentStore, IngestError, IngestOptions};
@@ -161,6 +162,9 @@ impl HostedService {
     }
 
     pub async fn upload(&self, request: UploadRequest) -> Result<HostedFile, HostedError> {
+        if self.resolve(Kind::Local, &request.repo).await?.package == PackageType::Rpm {
+            return self.rpm_upload(request).await;
+        }
         let repo = self.resolve_file_local(&request.repo).await?;
         let allow_overwrite = matches!(&repo.settings, KindSettings::Local(l) if l.allow_overwrite);
         let expected = request
@@ -257,6 +261,7 @@ impl HostedService {
             }
             PackageType::Pypi => self.pypi_read(repository.name.as_str(), path, request).await,
             PackageType::Npm => self.npm_read(repository.name.as_str(), path, request).await,
+            PackageType::Rpm => self.rpm_read(repository.name.as_str(), path, request).await,
             _ => Err(HostedError::UnsupportedPackage(repo.to_string())),
         }
     }
@@ -313,6 +318,7 @@ impl HostedService {
             PackageType::Generic | PackageType::Terraform => {}
             PackageType::Pypi => return self.pypi_delete(repo.name.as_str(), path).await,
             PackageType::Npm => return self.npm_delete_tarball(repo.name.as_str(), path.as_str()).await,
+            PackageType::Rpm => return self.rpm_delete(repo.name.as_str(), path).await,
             _ => return Err(HostedError::UnsupportedPackage(repo.name.to_string())),
         }
         if self
