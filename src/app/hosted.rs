@@ -7,6 +7,7 @@ pub mod archive;
 pub mod helm;
 pub mod npm;
 pub mod pypi;
+pub mod rpm;
 #[cfg(test)]
 mod test_support;
 use std::sync::Arc;
@@ -174,8 +175,10 @@ impl HostedService {
     }
 
     pub async fn upload(&self, request: UploadRequest) -> Result<HostedFile, HostedError> {
-        if self.resolve(Kind::Local, &request.repo).await?.package == PackageType::Helm {
-            return self.helm_put(request).await;
+        match self.resolve(Kind::Local, &request.repo).await?.package {
+            PackageType::Helm => return self.helm_put(request).await,
+            PackageType::Rpm => return self.rpm_upload(request).await,
+            _ => {}
         }
         let repo = self.resolve_file_local(&request.repo).await?;
         let allow_overwrite = matches!(&repo.settings, KindSettings::Local(l) if l.allow_overwrite);
@@ -277,6 +280,7 @@ impl HostedService {
             PackageType::Pypi => self.pypi_read(repository.name.as_str(), path, request).await,
             PackageType::Npm => self.npm_read(repository.name.as_str(), path, request).await,
             PackageType::Helm => self.helm_read(repository.name.as_str(), path, request).await,
+            PackageType::Rpm => self.rpm_read(repository.name.as_str(), path, request).await,
             _ => Err(HostedError::UnsupportedPackage(repo.to_string())),
         }
     }
@@ -334,6 +338,7 @@ impl HostedService {
             PackageType::Pypi => return self.pypi_delete(repo.name.as_str(), path).await,
             PackageType::Npm => return self.npm_delete_tarball(repo.name.as_str(), path.as_str()).await,
             PackageType::Helm => return self.helm_delete(repo.name.as_str(), path).await,
+            PackageType::Rpm => return self.rpm_delete(repo.name.as_str(), path).await,
             _ => return Err(HostedError::UnsupportedPackage(repo.name.to_string())),
         }
         if self

@@ -11,6 +11,7 @@ pub mod postgres;
 pub mod proxy;
 pub mod python;
 pub mod redis;
+pub mod rpm;
 pub mod s3;
 pub mod server;
 pub mod skopeo;

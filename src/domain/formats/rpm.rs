@@ -1,5 +1,8 @@
 //! RPM (dnf/yum) repositories: `repodata/` (repomd.xml and the metadata it points to) is mutable;
 //! packages are immutable. repomd.xml links its files relatively, so nothing is rewritten.
+pub mod hosted;
+pub mod repodata;
+
 use super::Format;
 use crate::domain::cache_policy::CacheClass;
 

@@ -1,0 +1,231 @@
+//! Hosted rpm: `PUT` of `.rpm` files (the header read on the upload's temp file before anything
+//! is recorded) and `repodata/` rendered from the package records on every request for
+//! `repomd.xml`. The data files it names are written to the repository (content-addressed, by
+//! the sha256 in their names) before repomd.xml is answered, so a client never reads a repomd
+//! that names a file not yet stored, whichever replica it asks next; files an older repomd
+//! named stay, so a client part-way through a refresh still finds them.
+use bytes::Bytes;
+
+use super::{HostedService, LocalRead, ReadRequest, UploadRequest, ingest_error, unavailable};
+use crate::app::cas::{IngestOptions, Inspected};
+use crate::domain::digest::Digest;
+use crate::domain::error::HostedError;
+use crate::domain::formats::rpm::hosted::{RpmPackage, check_upload_path, read_package};
+use crate::domain::formats::rpm::repodata::{DataFile, Entry, REPOMD, render_data, render_repomd};
+use crate::domain::path::ArtifactPath;
+use crate::domain::repository::PackageType;
+use crate::ports::{ByteStream, HostedFile, PackageRecord, PortError};
+
+pub const RPM_CONTENT_TYPE: &str = "application/x-rpm";
+pub const REPOMD_CONTENT_TYPE: &str = "application/xml";
+const DATA_CONTENT_TYPE: &str = "application/gzip";
+
+fn refused(message: impl Into<String>) -> HostedError {
+    HostedError::InvalidPackage(message.into())
+}
+
+/// A package record with its parsed header.
+pub struct RpmRecord {
+    pub record: PackageRecord,
+    pub package: RpmPackage,
+}
+
+impl HostedService {
+    /// `PUT {repo}/[dir/]name-version-release.arch.rpm`.
+    pub(super) async fn rpm_upload(&self, request: UploadRequest) -> Result<HostedFile, HostedError> {
+        let repo = self.resolve_local(&request.repo, PackageType::Rpm).await?;
+        let repo = repo.name.to_string();
+        let path = request.path.as_str().to_string();
+        let file_name = check_upload_path(&path).map_err(refused)?.to_string();
+        let expected = request
+            .checksum
+            .as_deref()
+            .map(|c| Digest::parse(c).or_else(|_| Digest::from_sha256_hex(c)))
+            .transpose()
+            .map_err(|e| HostedError::InvalidChecksum(e.to_string()))?;
+        if request.declared_size.is_some_and(|s| s > self.max_upload) {
+            return Err(HostedError::TooLarge { limit: self.max_upload });
+        }
+        if self.files.get(&repo, &path).await.map_err(unavailable)?.is_some() {
+            return Err(HostedError::AlreadyExists(path));
+        }
+        let options = IngestOptions {
+            expected,
+            expected_sha512: None,
+            limit: Some(self.max_upload),
+            content_type: Some(RPM_CONTENT_TYPE.into()),
+            size_hint: request.declared_size,
+        };
+        let named = file_name.clone();
+        let (stored, package) = self
+            .cas
+            .ingest_inspected(request.body, options, move |file| {
+                let opened = std::fs::File::open(file).map_err(|e| e.to_string())?;
+                let package = read_package(&mut std::io::BufReader::new(opened))?;
+                package.check_file_name(&named)?;
+                Ok::<_, String>(package)
+            })
+            .await
+            .map_err(|e| match e {
+                Inspected::Ingest(e) => ingest_error(e),
+                Inspected::Rejected(reason) => refused(reason),
+            })?;
+        let now = self.clock.now();
+        let record = PackageRecord {
+            repo: repo.clone(),
+            name: package.name.clone(),
+            version: package.evr(),
+            key: package.nevra(),
+            filename: file_name,
+            path: path.clone(),
+            digest: stored.digest.clone(),
+            size: stored.size,
+            meta: serde_json::to_value(&package).map_err(|e| HostedError::Unavailable(e.to_string()))?,
+            created_at: now,
+        };
+        match self.packages.create(&record).await {
+            Ok(()) => {}
+            Err(PortError::Conflict) => {
+                return Err(HostedError::AlreadyExists(format!(
+                    "{} (as {})",
+                    package.nevra(),
+                    record.path
+                )));
+            }
+            Err(e) => return Err(unavailable(e)),
+        }
+        let file = HostedFile {
+            repo: repo.clone(),
+            path,
+            digest: stored.digest,
+            size: stored.size,
+            content_type: Some(RPM_CONTENT_TYPE.into()),
+            created_at: now,
+        };
+        if let Err(e) = self.files.create(&file).await {
+            // The record goes too, so repodata never lists a file that cannot be served.
+            let _ = self.packages.delete(&repo, &record.key).await;
+            return Err(match e {
+                PortError::Conflict => HostedError::AlreadyExists(file.path),
+                other => unavailable(other),
+            });
+        }
+        Ok(file)
+    }
+
+    /// Every package of a local rpm repository, by name then upload order.
+    pub async fn rpm_records(&self, repo: &str) -> Result<Vec<RpmRecord>, HostedError> {
+        let mut out = Vec::new();
+        for name in self.packages.names(repo).await.map_err(unavailable)? {
+            for record in self.packages.files(repo, &name).await.map_err(unavailable)? {
+                let package = serde_json::from_value(record.meta.clone())
+                    .map_err(|e| HostedError::Unavailable(format!("rpm record {} unreadable: {e}", record.key)))?;
+                out.push(RpmRecord { record, package });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The repodata of `records`, with its data files stored in `repo` (when not already
+    /// there) before the repomd.xml naming them is returned.
+    pub async fn rpm_repodata(
+        &self,
+        repo: &str,
+        records: &[RpmRecord],
+        entries: &[Entry<'_>],
+    ) -> Result<Vec<u8>, HostedError> {
+        let files = render_data(entries).map_err(|e| HostedError::Unavailable(e.to_string()))?;
+        for file in &files {
+            self.store_data_file(repo, file).await?;
+        }
+        let revision = records
+            .iter()
+            .map(|r| r.record.created_at.timestamp())
+            .max()
+            .unwrap_or(0);
+        Ok(render_repomd(&files, revision).into_bytes())
+    }
+
+    async fn store_data_file(&self, repo: &str, file: &DataFile) -> Result<(), HostedError> {
+        let path = file.path();
+        if self.files.get(repo, &path).await.map_err(unavailable)?.is_some() {
+            return Ok(());
+        }
+        let bytes = Bytes::from(file.gz.clone());
+        let body: ByteStream = Box::pin(futures::stream::once(async move { Ok(bytes) }));
+        let options = IngestOptions {
+            expected: Some(file.sha256.clone()),
+            content_type: Some(DATA_CONTENT_TYPE.into()),
+            size_hint: Some(file.gz.len() as u64),
+            ..IngestOptions::default()
+        };
+        let stored = self.cas.ingest(body, options).await.map_err(ingest_error)?;
+        self.files
+            .upsert(&HostedFile {
+                repo: repo.to_string(),
+                path,
+                digest: stored.digest,
+                size: stored.size,
+                content_type: Some(DATA_CONTENT_TYPE.into()),
+                created_at: self.clock.now(),
+            })
+            .await
+            .map_err(unavailable)
+    }
+
+    /// `repodata/repomd.xml` rendered now; any other path is a stored file (packages, and the
+    /// data files a repomd named).
+    pub(super) async fn rpm_read(
+        &self,
+        repo: &str,
+        path: &ArtifactPath,
+        request: ReadRequest<'_>,
+    ) -> Result<LocalRead, HostedError> {
+        if path.as_str() != REPOMD {
+            return Ok(LocalRead::File(self.read_file(repo, path, request).await?));
+        }
+        let records = self.rpm_records(repo).await?;
+        let entries: Vec<Entry<'_>> = records.iter().map(entry).collect();
+        let body = self.rpm_repodata(repo, &records, &entries).await?;
+        let digest = Digest::of_bytes(&body);
+        if request
+            .if_none_match
+            .is_some_and(|tags| super::etag_matches(tags, &digest))
+        {
+            return Ok(LocalRead::PageNotModified(digest));
+        }
+        Ok(LocalRead::Page(super::pypi::Page {
+            body,
+            content_type: REPOMD_CONTENT_TYPE,
+            digest,
+        }))
+    }
+
+    /// Removes a package and its record; the next repomd.xml no longer lists it.
+    pub(super) async fn rpm_delete(&self, repo: &str, path: &ArtifactPath) -> Result<(), HostedError> {
+        let record = self
+            .packages
+            .by_path(repo, path.as_str())
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| HostedError::NotFound(path.to_string()))?;
+        self.packages.delete(repo, &record.key).await.map_err(unavailable)?;
+        self.files.delete(repo, &record.path).await.map_err(unavailable)?;
+        Ok(())
+    }
+}
+
+/// A record as repodata lists it, at its path in the repository.
+pub fn entry(r: &RpmRecord) -> Entry<'_> {
+    Entry {
+        package: &r.package,
+        sha256: r.record.digest.hex(),
+        size: r.record.size,
+        location: &r.record.path,
+        time: r.record.created_at.timestamp(),
+    }
+}
+
+#[cfg(test)]
+#[path = "rpm_tests.rs"]
+mod tests;

@@ -1,0 +1,326 @@
+//! Hosted rpm uploads: what repodata needs of a package, read from its header with the `rpm`
+//! crate (lead, signature header and main header only: the payload is never read), after the
+//! header sizes were bounded here so a hostile header cannot make us allocate gigabytes.
+use serde::{Deserialize, Serialize};
+use std::io::{BufRead, Read, Seek, SeekFrom};
+
+/// The lead every rpm starts with; the signature header follows it.
+const LEAD_SIZE: u64 = 96;
+/// RPM header magic (`8e ad e8`) then version 1.
+const HEADER_MAGIC: [u8; 4] = [0x8e, 0xad, 0xe8, 0x01];
+const LEAD_MAGIC: [u8; 4] = [0xed, 0xab, 0xee, 0xdb];
+/// The largest signature or main header we parse (index plus data store). Real headers are far
+/// smaller (a kernel's, with thousands of files, is a few MiB).
+pub const MAX_HEADER: u64 = 32 * 1024 * 1024;
+/// Changelog entries kept per package (as `createrepo_c --changelog-limit`), newest first.
+const CHANGELOG_LIMIT: usize = 10;
+
+/// A dependency as repodata writes it (`<rpm:entry name flags epoch ver rel pre>`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Dependency {
+    pub name: String,
+    /// `EQ`, `LT`, `GT`, `LE`, `GE`; absent for an unversioned dependency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flags: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ver: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rel: Option<String>,
+    /// Needed before the package's scripts run (`Requires(pre)`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pre: bool,
+}
+
+/// A file the package owns; `kind` is `dir` or `ghost` (repodata's `type` attribute) or none.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FileItem {
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub author: String,
+    pub date: u64,
+    pub text: String,
+}
+
+/// Everything `primary`, `filelists` and `other` say of one package, kept as the record's meta.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RpmPackage {
+    pub name: String,
+    pub epoch: u32,
+    pub version: String,
+    pub release: String,
+    pub arch: String,
+    pub summary: String,
+    pub description: String,
+    pub url: String,
+    pub license: String,
+    pub vendor: String,
+    pub group: String,
+    pub packager: String,
+    pub buildhost: String,
+    pub sourcerpm: String,
+    pub build_time: u64,
+    pub installed_size: u64,
+    pub archive_size: u64,
+    /// Byte range of the main header in the file (`<rpm:header-range>`).
+    pub header_start: u64,
+    pub header_end: u64,
+    pub provides: Vec<Dependency>,
+    pub requires: Vec<Dependency>,
+    pub conflicts: Vec<Dependency>,
+    pub obsoletes: Vec<Dependency>,
+    pub recommends: Vec<Dependency>,
+    pub suggests: Vec<Dependency>,
+    pub supplements: Vec<Dependency>,
+    pub enhances: Vec<Dependency>,
+    pub files: Vec<FileItem>,
+    pub changelog: Vec<Change>,
+}
+
+impl RpmPackage {
+    /// `name-version-release.arch.rpm`: the only file name an upload of this package may have.
+    pub fn file_name(&self) -> String {
+        format!("{}-{}-{}.{}.rpm", self.name, self.version, self.release, self.arch)
+    }
+
+    /// The record key: name, epoch, version, release and arch, unique in a repository.
+    pub fn nevra(&self) -> String {
+        format!(
+            "{}-{}:{}-{}.{}",
+            self.name, self.epoch, self.version, self.release, self.arch
+        )
+    }
+
+    /// `[epoch:]version-release`, the record's version.
+    pub fn evr(&self) -> String {
+        if self.epoch == 0 {
+            format!("{}-{}", self.version, self.release)
+        } else {
+            format!("{}:{}-{}", self.epoch, self.version, self.release)
+        }
+    }
+
+    /// The package behind an upload whose last path segment is `file_name`: the name must be
+    /// the one the header gives (so clients and the index agree on what the file is).
+    pub fn check_file_name(&self, file_name: &str) -> Result<(), String> {
+        let expected = self.file_name();
+        if file_name == expected {
+            Ok(())
+        } else {
+            Err(format!(
+                "the rpm header names this package {expected}, but it was uploaded as {file_name}"
+            ))
+        }
+    }
+}
+
+/// Whether an upload path may hold a package: an `.rpm` file outside `repodata/`.
+pub fn check_upload_path(path: &str) -> Result<&str, String> {
+    let file_name = path.rsplit('/').next().unwrap_or(path);
+    if path.starts_with("repodata/") || path.contains("/repodata/") {
+        return Err("repodata/ is generated by the repository and cannot be uploaded".into());
+    }
+    if !file_name.ends_with(".rpm") || file_name.len() <= ".rpm".len() {
+        return Err(format!("'{file_name}' is not an .rpm file"));
+    }
+    Ok(file_name)
+}
+
+fn header_length(intro: &[u8; 16], what: &str) -> Result<u64, String> {
+    if intro[..4] != HEADER_MAGIC {
+        return Err(format!("not an rpm: the {what} header has no header magic"));
+    }
+    let word = |i: usize| u64::from(u32::from_be_bytes([intro[i], intro[i + 1], intro[i + 2], intro[i + 3]]));
+    let (entries, store) = (word(8), word(12));
+    let length = entries * 16 + store;
+    if length > MAX_HEADER {
+        return Err(format!(
+            "the rpm {what} header claims {length} bytes, more than the {MAX_HEADER} allowed"
+        ));
+    }
+    Ok(16 + length)
+}
+
+fn truncated(e: std::io::Error) -> String {
+    format!("not a complete rpm header: {e}")
+}
+
+/// Where the main header starts and ends, checked against [`MAX_HEADER`] before the crate
+/// parses anything.
+fn header_extent<R: Read + Seek>(file: &mut R) -> Result<(u64, u64), String> {
+    let mut lead = [0u8; LEAD_SIZE as usize];
+    file.read_exact(&mut lead).map_err(truncated)?;
+    if lead[..4] != LEAD_MAGIC {
+        return Err("not an rpm: no lead magic".into());
+    }
+    let mut intro = [0u8; 16];
+    file.read_exact(&mut intro).map_err(truncated)?;
+    let signature_end = LEAD_SIZE + header_length(&intro, "signature")?;
+    // The signature header is padded to a multiple of 8 bytes.
+    let start = signature_end.div_ceil(8) * 8;
+    file.seek(SeekFrom::Start(start)).map_err(truncated)?;
+    file.read_exact(&mut intro).map_err(truncated)?;
+    let end = start + header_length(&intro, "main")?;
+    file.seek(SeekFrom::Start(0)).map_err(truncated)?;
+    Ok((start, end))
+}
+
+/// Reads the package description out of an rpm file (only its headers).
+pub fn read_package<R: BufRead + Seek>(file: &mut R) -> Result<RpmPackage, String> {
+    let (header_start, header_end) = header_extent(file)?;
+    let meta = rpm::PackageMetadata::parse(file).map_err(|e| format!("not a valid rpm header: {e}"))?;
+    let text = |r: Result<&str, rpm::Error>| r.map(str::to_string).unwrap_or_default();
+    let name = meta
+        .get_name()
+        .map_err(|e| format!("the rpm header has no name: {e}"))?;
+    let version = meta
+        .get_version()
+        .map_err(|e| format!("the rpm header has no version: {e}"))?;
+    let release = meta
+        .get_release()
+        .map_err(|e| format!("the rpm header has no release: {e}"))?;
+    let arch = if meta.is_source_package() {
+        "src".to_string()
+    } else {
+        meta.get_arch()
+            .map_err(|e| format!("the rpm header has no arch: {e}"))?
+            .to_string()
+    };
+    for (field, value) in [
+        ("name", name),
+        ("version", version),
+        ("release", release),
+        ("arch", &arch),
+    ] {
+        if value.is_empty() || value.contains(['/', '\0']) || value.chars().any(char::is_whitespace) {
+            return Err(format!("the rpm header's {field} '{value}' is not a valid {field}"));
+        }
+    }
+    let deps = |r: Result<Vec<rpm::Dependency>, rpm::Error>, keep_rpmlib: bool| -> Vec<Dependency> {
+        r.unwrap_or_default()
+            .into_iter()
+            .filter(|d| {
+                keep_rpmlib || !(d.name.starts_with("rpmlib(") || d.flags.contains(rpm::DependencyFlags::RPMLIB))
+            })
+            .map(dependency)
+            .collect()
+    };
+    let files = meta
+        .get_file_entries()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|f| FileItem {
+            path: f.path().to_string_lossy().into_owned(),
+            kind: if f.flags().contains(rpm::FileFlags::GHOST) {
+                Some("ghost".into())
+            } else if matches!(f.file_type(), rpm::FileType::Dir) {
+                Some("dir".into())
+            } else {
+                None
+            },
+        })
+        .collect();
+    let mut changelog: Vec<Change> = meta
+        .get_changelog_entries()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| Change {
+            author: c.name,
+            date: c.timestamp,
+            text: c.description,
+        })
+        .collect();
+    changelog.sort_by_key(|c| std::cmp::Reverse(c.date));
+    changelog.truncate(CHANGELOG_LIMIT);
+    let archive_size = meta
+        .signature
+        .get_entry_data_as_u32(rpm::IndexSignatureTag::RPMSIGTAG_PAYLOADSIZE)
+        .map(u64::from)
+        .unwrap_or(0);
+    Ok(RpmPackage {
+        name: name.to_string(),
+        epoch: meta.get_epoch().unwrap_or(0),
+        version: version.to_string(),
+        release: release.to_string(),
+        arch,
+        summary: text(meta.get_summary()),
+        description: text(meta.get_description()),
+        url: text(meta.get_url()),
+        license: text(meta.get_license()),
+        vendor: text(meta.get_vendor()),
+        group: text(meta.get_group()),
+        packager: text(meta.get_packager()),
+        buildhost: text(meta.get_build_host()),
+        sourcerpm: text(meta.get_source_rpm()),
+        build_time: meta.get_build_time().unwrap_or(0),
+        installed_size: meta.get_installed_size().unwrap_or(0),
+        archive_size,
+        header_start,
+        header_end,
+        provides: deps(meta.get_provides(), true),
+        requires: deps(meta.get_requires(), false),
+        conflicts: deps(meta.get_conflicts(), true),
+        obsoletes: deps(meta.get_obsoletes(), true),
+        recommends: deps(meta.get_recommends(), true),
+        suggests: deps(meta.get_suggests(), true),
+        supplements: deps(meta.get_supplements(), true),
+        enhances: deps(meta.get_enhances(), true),
+        files,
+        changelog,
+    })
+}
+
+/// repodata's spelling of a dependency: the comparison as a word, the EVR split in three.
+fn dependency(d: rpm::Dependency) -> Dependency {
+    use rpm::DependencyFlags as F;
+    let sense = d.flags & (F::LESS | F::GREATER | F::EQUAL);
+    let flags = match (
+        sense.contains(F::LESS),
+        sense.contains(F::GREATER),
+        sense.contains(F::EQUAL),
+    ) {
+        (true, false, true) => Some("LE"),
+        (false, true, true) => Some("GE"),
+        (true, false, false) => Some("LT"),
+        (false, true, false) => Some("GT"),
+        (false, false, true) => Some("EQ"),
+        _ => None,
+    };
+    let pre = d.flags.intersects(F::PREREQ | F::SCRIPT_PRE | F::SCRIPT_POST);
+    let (epoch, ver, rel) = match flags {
+        Some(_) if !d.version.is_empty() => split_evr(&d.version),
+        _ => (None, None, None),
+    };
+    Dependency {
+        name: d.name,
+        flags: flags.filter(|_| ver.is_some()).map(str::to_string),
+        epoch,
+        ver,
+        rel,
+        pre,
+    }
+}
+
+/// `[epoch:]version[-release]` as repodata's three attributes (epoch defaults to 0).
+pub fn split_evr(evr: &str) -> (Option<String>, Option<String>, Option<String>) {
+    let (epoch, rest) = match evr.split_once(':') {
+        Some((e, rest)) if !e.is_empty() && e.chars().all(|c| c.is_ascii_digit()) => (e, rest),
+        _ => ("0", evr),
+    };
+    let (ver, rel) = match rest.rsplit_once('-') {
+        Some((v, r)) => (v, Some(r.to_string())),
+        None => (rest, None),
+    };
+    (Some(epoch.to_string()), Some(ver.to_string()), rel)
+}
+
+#[cfg(test)]
+#[path = "hosted_tests.rs"]
+mod tests;

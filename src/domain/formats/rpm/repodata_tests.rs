@@ -1,0 +1,82 @@
+use super::super::hosted::read_package;
+use super::*;
+use std::io::Read;
+
+const FIXTURE: &[u8] = include_bytes!("testdata/aafix-1.5-3.noarch.rpm");
+/// createrepo_c's output for the fixture alone.
+const PRIMARY: &str = include_str!("testdata/aafix-primary.xml");
+const FILELISTS: &str = include_str!("testdata/aafix-filelists.xml");
+const OTHER: &str = include_str!("testdata/aafix-other.xml");
+
+fn with_fixture<T>(f: impl FnOnce(&[Entry<'_>]) -> T) -> T {
+    let package = read_package(&mut std::io::Cursor::new(FIXTURE)).unwrap();
+    let sha256 = Digest::of_bytes(FIXTURE);
+    let entry = Entry {
+        package: &package,
+        sha256: sha256.hex(),
+        size: FIXTURE.len() as u64,
+        location: "aafix-1.5-3.noarch.rpm",
+        time: 1796620607,
+    };
+    f(&[entry])
+}
+
+#[test]
+fn the_data_files_are_what_createrepo_writes() {
+    with_fixture(|entries| {
+        assert_eq!(primary(entries), PRIMARY);
+        assert_eq!(filelists(entries), FILELISTS);
+        assert_eq!(other(entries), OTHER);
+    });
+}
+
+#[test]
+fn repomd_names_each_file_by_its_checksum() {
+    let files = with_fixture(|entries| render_data(entries).unwrap());
+    assert_eq!(
+        files.iter().map(|f| f.kind).collect::<Vec<_>>(),
+        ["primary", "filelists", "other"]
+    );
+    let repomd = render_repomd(&files, 1796620607);
+    for file in &files {
+        let mut xml = String::new();
+        flate2::read::GzDecoder::new(file.gz.as_slice())
+            .read_to_string(&mut xml)
+            .unwrap();
+        assert_eq!(Digest::of_bytes(xml.as_bytes()), file.open_sha256);
+        assert_eq!(Digest::of_bytes(&file.gz), file.sha256);
+        assert!(is_data_path(&file.path()), "{}", file.path());
+        assert!(repomd.contains(&format!("<location href=\"{}\"/>", file.path())));
+        assert!(repomd.contains(&format!("<checksum type=\"sha256\">{}</checksum>", file.sha256.hex())));
+        assert!(repomd.contains(&format!("<size>{}</size>", file.gz.len())));
+    }
+    assert!(repomd.contains("<revision>1796620607</revision>"));
+    // The same records give the same bytes (what lets replicas agree and old repomds resolve).
+    assert_eq!(with_fixture(|entries| render_data(entries).unwrap()), files);
+}
+
+#[test]
+fn an_empty_repository_has_empty_data_files() {
+    let files = render_data(&[]).unwrap();
+    assert!(render_repomd(&files, 0).contains("<data type=\"other\">"));
+    assert!(primary(&[]).contains("packages=\"0\""));
+}
+
+#[test]
+fn data_paths() {
+    let hash = "a".repeat(64);
+    assert!(is_data_path(&format!("repodata/{hash}-primary.xml.gz")));
+    for bad in [
+        format!("repodata/{hash}-comps.xml.gz"),
+        format!("repodata/{}-primary.xml.gz", "a".repeat(63)),
+        "repodata/repomd.xml".to_string(),
+        format!("x/repodata/{hash}-primary.xml.gz"),
+    ] {
+        assert!(!is_data_path(&bad), "{bad}");
+    }
+}
+
+#[test]
+fn escape_drops_what_xml_cannot_carry() {
+    assert_eq!(escape("a<b>&\"'\u{1}\tz"), "a&lt;b&gt;&amp;&quot;&apos;\tz");
+}
