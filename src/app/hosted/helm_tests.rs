@@ -39,6 +39,7 @@ fn service(m: Mocks) -> (HostedService, tempfile::TempDir) {
         package: PackageType::Helm,
         settings: KindSettings::Local(LocalSettings {
             allow_overwrite: m.allow_overwrite,
+            ..LocalSettings::default()
         }),
         managed_by: ManagedBy::Api,
     };
