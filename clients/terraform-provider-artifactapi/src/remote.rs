@@ -160,19 +160,13 @@ impl RemoteRepository {
         };
         s.offline = or_default(&config.offline, false);
         s.tls_insecure_skip_verify = or_default(&config.tls_insecure_skip_verify, false);
-        s.password_hash = match &config.password_env {
-            // Not managed here: whatever the server holds stays (the API cannot remove one).
-            Value::Null => prior_hash.clone(),
-            Value::Unknown => Value::Unknown,
-            Value::Value(variable) => match password::from_env(variable) {
-                Ok(pw) if text(prior_hash).is_some_and(|h| password::matches(h, &pw)) => prior_hash.clone(),
-                Ok(_) => Value::Unknown,
-                Err(message) => {
-                    diags.error_short(message, AttributePath::new("password_env"));
-                    return None;
-                }
-            },
-        };
+        match plan_password(&config.password_env, prior_hash, password::from_env) {
+            Ok(hash) => s.password_hash = hash,
+            Err(message) => {
+                diags.error_short(message, AttributePath::new("password_env"));
+                return None;
+            }
+        }
         Some(s)
     }
 
@@ -241,6 +235,29 @@ impl RemoteRepository {
         };
         Some(state)
     }
+}
+
+/// The planned `password_hash`: the prior one while the variable named by `password_env` (read
+/// with `lookup`) still holds the password it was made from, unknown (an update that sends the
+/// password) otherwise. Without `password_env` the password is not managed here: whatever the
+/// server holds stays (the API cannot remove one).
+fn plan_password<'a>(
+    password_env: &ValueString<'_>,
+    prior_hash: &ValueString<'a>,
+    lookup: impl Fn(&str) -> Result<String, String>,
+) -> Result<ValueString<'a>, String> {
+    Ok(match password_env {
+        Value::Null => prior_hash.clone(),
+        Value::Unknown => Value::Unknown,
+        Value::Value(variable) => {
+            let password = lookup(variable)?;
+            if text(prior_hash).is_some_and(|h| password::matches(h, &password)) {
+                prior_hash.clone()
+            } else {
+                Value::Unknown
+            }
+        }
+    })
 }
 
 fn schema_attributes(package: &str) -> HashMap<String, Attribute> {
@@ -409,5 +426,129 @@ impl Resource for RemoteRepository {
             return None;
         };
         Some((state, ValueEmpty::default()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn view(fields: serde_json::Value) -> RepositoryView {
+        let mut base = json!({"name": "r", "kind": "remote", "package": "generic", "managed_by": "api",
+            "has_password": false, "base_url": "http://127.0.0.1:9"});
+        crate::values::tests::merge(&mut base, fields);
+        serde_json::from_value(base).unwrap()
+    }
+
+    fn configured(name: &str, base_url: &str) -> RemoteState<'static> {
+        RemoteState {
+            name: string(name),
+            base_url: string(base_url),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn left_out_fields_plan_the_server_defaults() {
+        for (package, ban_tags) in [("generic", Value::Null), ("docker", Value::Value(vec![]))] {
+            let remote = RemoteRepository::new(package, Api::default());
+            let config = configured("r", "http://127.0.0.1:9");
+            let mut diags = Diagnostics::default();
+            let s = remote.plan(&mut diags, config.clone(), &config, &Value::Null).unwrap();
+            assert_eq!(s.id, string("r"));
+            assert_eq!((s.mutable_ttl, s.immutable_ttl), (Value::Value(300), Value::Value(0)));
+            assert_eq!(s.patterns, Value::Value(vec![]));
+            assert_eq!(s.immutable_patterns, Value::Value(vec![]));
+            assert_eq!(
+                (s.offline, s.tls_insecure_skip_verify),
+                (Value::Value(false), Value::Value(false))
+            );
+            assert_eq!(s.ban_tags, ban_tags, "{package}");
+            assert_eq!(s.password_hash, Value::Null);
+            assert_eq!(s.username, Value::Null);
+        }
+    }
+
+    #[test]
+    fn configured_and_unknown_fields_are_kept() {
+        let remote = RemoteRepository::new("docker", Api::default());
+        let config = RemoteState {
+            mutable_ttl: Value::Value(60),
+            patterns: Value::Unknown,
+            ban_tags: strings(vec!["^latest$".into()]),
+            offline: Value::Value(true),
+            ..configured("r", "http://127.0.0.1:9")
+        };
+        let s = remote
+            .plan(&mut Diagnostics::default(), config.clone(), &config, &Value::Null)
+            .unwrap();
+        assert_eq!(s.mutable_ttl, Value::Value(60));
+        assert_eq!(s.patterns, Value::Unknown);
+        assert_eq!(s.ban_tags, strings(vec!["^latest$".into()]));
+        assert_eq!(s.offline, Value::Value(true));
+    }
+
+    #[test]
+    fn the_password_hash_changes_only_with_the_password() {
+        let stored = string(password::hash("pw1").unwrap());
+        let holds = |pw: &'static str| move |_: &str| Ok::<_, String>(pw.to_string());
+        let env = string("PW");
+        // (password_env, prior hash, variable holds) -> planned
+        assert_eq!(plan_password(&Value::Null, &stored, holds("x")).unwrap(), stored);
+        assert_eq!(
+            plan_password(&Value::Null, &Value::Null, holds("x")).unwrap(),
+            Value::Null
+        );
+        assert_eq!(
+            plan_password(&Value::Unknown, &stored, holds("pw1")).unwrap(),
+            Value::Unknown
+        );
+        assert_eq!(plan_password(&env, &stored, holds("pw1")).unwrap(), stored);
+        assert_eq!(plan_password(&env, &stored, holds("pw2")).unwrap(), Value::Unknown);
+        assert_eq!(plan_password(&env, &Value::Null, holds("pw1")).unwrap(), Value::Unknown);
+        assert_eq!(
+            plan_password(&env, &string("junk"), holds("pw1")).unwrap(),
+            Value::Unknown
+        );
+        let missing = plan_password(&env, &stored, |name: &str| Err(format!("{name} is not set")));
+        assert_eq!(missing.unwrap_err(), "PW is not set");
+    }
+
+    #[test]
+    fn reading_back_keeps_what_the_server_cannot_say() {
+        let remote = RemoteRepository::new("generic", Api::default());
+        let prior = RemoteState {
+            password_env: string("PW"),
+            password_hash: string("$argon2id$..."),
+            ..configured("r", "http://127.0.0.1:9/simple/")
+        };
+        let with = remote.state_of(
+            view(
+                json!({"has_password": true, "base_url": "http://127.0.0.1:9/simple", "mutable_ttl": 60,
+                "patterns": ["^a"]}),
+            ),
+            &prior,
+        );
+        assert_eq!(
+            with.base_url,
+            string("http://127.0.0.1:9/simple/"),
+            "the configured spelling"
+        );
+        assert_eq!(
+            (with.password_env, with.password_hash),
+            (string("PW"), string("$argon2id$..."))
+        );
+        assert_eq!(with.mutable_ttl, Value::Value(60));
+        assert_eq!(with.patterns, strings(vec!["^a".into()]));
+        assert_eq!(with.ban_tags, Value::Null);
+        // No password on the server any more: the hash goes, so the next plan sends it again.
+        let without = remote.state_of(view(json!({"base_url": "http://127.0.0.1:10"})), &prior);
+        assert_eq!(without.password_hash, Value::Null);
+        assert_eq!(
+            without.base_url,
+            string("http://127.0.0.1:10"),
+            "a different URL is drift"
+        );
     }
 }
