@@ -12,6 +12,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::server::{ADMIN_TOKEN, Server};
 use support::terraform::{Tf, provider_dir, terraform_available};
+use support::tls::TestCa;
 use support::upstream::{FakeFile, FakeUpstream};
 
 async fn repository(server: &Server, name: &str) -> (StatusCode, Value) {
@@ -464,4 +465,71 @@ async fn terraform_manages_remotes_virtuals_tokens_and_reads_repositories() {
     assert_eq!(r.json::<Value>().await.unwrap(), json!([]));
     let names: Vec<Value> = tokens(&server).await.into_iter().map(|t| t["name"].clone()).collect();
     assert_eq!(names, vec![json!("admin")]);
+}
+
+/// The way README installs the provider: its archive uploaded to a local terraform repository
+/// of the server it then manages, found by `terraform init` over HTTPS with a private CA that
+/// both terraform and the provider trust through `SSL_CERT_FILE`; then apply, a clean plan and
+/// destroy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_provider_installs_from_the_servers_own_registry() {
+    if !terraform_available() {
+        return;
+    }
+    let providers = provider_dir();
+    let ca = TestCa::new("provider registry CA");
+    let work = tempfile::tempdir().unwrap();
+    let ca_file = ca.write(work.path(), "ca.pem");
+    let (cert, key) = ca.server_leaf().write(work.path(), "server");
+    let env = [
+        ("ARTIFACTAPI_TLS_CERT_FILE", cert.display().to_string()),
+        ("ARTIFACTAPI_TLS_KEY_FILE", key.display().to_string()),
+    ];
+    let server = Server::start_https(&env, &ca.cert_pem()).await;
+    server
+        .create_repository(json!({"name": "tf", "kind": "local", "package": "terraform"}))
+        .await;
+
+    // The release archive: the executable at its root, its mode kept.
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    let name = format!(
+        "terraform-provider-artifactapi_0.1.0_{}_{arch}.zip",
+        std::env::consts::OS
+    );
+    let archive = work.path().join(&name);
+    let zipped = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:\n    z.write(sys.argv[2], 'terraform-provider-artifactapi')\n",
+        ])
+        .arg(&archive)
+        .arg(providers.join("terraform-provider-artifactapi"))
+        .status()
+        .unwrap();
+    assert!(zipped.success());
+    let r = server
+        .http
+        .put(server.url(&format!("/api/v1/local/tf/artifactapi/{name}")))
+        .bearer_auth(ADMIN_TOKEN)
+        .body(std::fs::read(&archive).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
+
+    let tf = Tf::from_registry(&server, &format!("{}/tf/artifactapi", server.addr), "0.1.0");
+    tf.config("resource \"artifactapi_local_generic\" \"files\" {\n  name = \"from-registry\"\n}\n");
+    let trust = [("SSL_CERT_FILE", ca_file.to_str().unwrap())];
+    let init = tf.ok_with(&["init"], &trust);
+    assert!(init.contains("Installed"), "{init}");
+    tf.ok_with(&["apply", "-auto-approve"], &trust);
+    assert_eq!(repository(&server, "from-registry").await.0, StatusCode::OK);
+    let (code, out) = tf.run_with(&["plan", "-detailed-exitcode"], &trust);
+    assert_eq!(code, 0, "{out}");
+    tf.ok_with(&["destroy", "-auto-approve"], &trust);
+    assert_eq!(repository(&server, "from-registry").await.0, StatusCode::NOT_FOUND);
 }

@@ -39,31 +39,44 @@ pub fn terraform_available() -> bool {
 pub struct Tf {
     pub dir: tempfile::TempDir,
     server_base: String,
+    /// What `required_providers` says of the provider: source (and version).
+    requirement: String,
 }
 
+const DEV_SOURCE: &str = "artifactapi.test/artifactapi/artifactapi";
+
 impl Tf {
+    /// The provider from `providers` (a cargo target directory) through `dev_overrides`.
     pub fn new(server: &Server, providers: &Path) -> Tf {
+        let cli = format!(
+            "disable_checkpoint = true\nprovider_installation {{\n  dev_overrides {{\n    \"{DEV_SOURCE}\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
+            providers.display()
+        );
+        Self::with_cli(server, &cli, format!("source = \"{DEV_SOURCE}\""))
+    }
+
+    /// The provider installed by `terraform init` from the registry at `source`.
+    pub fn from_registry(server: &Server, source: &str, version: &str) -> Tf {
+        let requirement = format!("source = \"{source}\", version = \"{version}\"");
+        Self::with_cli(server, "disable_checkpoint = true\n", requirement)
+    }
+
+    fn with_cli(server: &Server, cli: &str, requirement: String) -> Tf {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("cli.tfrc"),
-            format!(
-                "disable_checkpoint = true\nprovider_installation {{\n  dev_overrides {{\n    \"artifactapi.test/artifactapi/artifactapi\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
-                providers.display()
-            ),
-        )
-        .unwrap();
+        std::fs::write(dir.path().join("cli.tfrc"), cli).unwrap();
         std::fs::create_dir(dir.path().join("home")).unwrap();
         Tf {
             dir,
             server_base: server.base.clone(),
+            requirement,
         }
     }
 
     /// Writes main.tf: the provider block, then `resources`.
     pub fn config(&self, resources: &str) {
         let text = format!(
-            "terraform {{\n  required_providers {{\n    artifactapi = {{ source = \"artifactapi.test/artifactapi/artifactapi\" }}\n  }}\n}}\n\nprovider \"artifactapi\" {{\n  url   = \"{}\"\n  token = \"{ADMIN_TOKEN}\"\n}}\n\n{resources}",
-            self.server_base
+            "terraform {{\n  required_providers {{\n    artifactapi = {{ {} }}\n  }}\n}}\n\nprovider \"artifactapi\" {{\n  url   = \"{}\"\n  token = \"{ADMIN_TOKEN}\"\n}}\n\n{resources}",
+            self.requirement, self.server_base
         );
         std::fs::write(self.dir.path().join("main.tf"), text).unwrap();
     }

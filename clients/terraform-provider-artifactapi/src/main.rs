@@ -8,6 +8,7 @@ mod local;
 mod password;
 mod provider;
 mod remote;
+mod repository;
 mod token;
 mod values;
 mod virtual_repo;

@@ -9,6 +9,9 @@
 //! different password (or none known, after an import) plans an update that sends it.
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
+use tf_provider::value::{Value, ValueString};
+
+use crate::values::text;
 
 /// Argon2id with a smaller memory cost than the crate's default (19 MiB): the hash only
 /// detects a changed password and lives in state, which must be protected anyway; a plan
@@ -54,9 +57,33 @@ pub fn matches(stored: &str, password: &str) -> bool {
     hasher().is_ok_and(|h| h.verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
+/// The planned `password_hash`: the prior one while the variable named by `password_env` (read
+/// with `lookup`) still holds the password it was made from, unknown (an update that sends the
+/// password) otherwise. Without `password_env` the password is not managed here: whatever the
+/// server holds stays (the API cannot remove one).
+pub fn plan_hash<'a>(
+    password_env: &ValueString<'_>,
+    prior_hash: &ValueString<'a>,
+    lookup: impl Fn(&str) -> Result<String, String>,
+) -> Result<ValueString<'a>, String> {
+    Ok(match password_env {
+        Value::Null => prior_hash.clone(),
+        Value::Unknown => Value::Unknown,
+        Value::Value(variable) => {
+            let password = lookup(variable)?;
+            if text(prior_hash).is_some_and(|h| matches(h, &password)) {
+                prior_hash.clone()
+            } else {
+                Value::Unknown
+            }
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::values::string;
 
     #[test]
     fn a_hash_matches_its_password_only() {
@@ -78,6 +105,26 @@ mod tests {
         for stored in ["", "unknown", "$argon2id$", "s3cret"] {
             assert!(!matches(stored, "s3cret"), "{stored}");
         }
+    }
+
+    #[test]
+    fn the_password_hash_changes_only_with_the_password() {
+        let stored = string(hash("pw1").unwrap());
+        let holds = |pw: &'static str| move |_: &str| Ok::<_, String>(pw.to_string());
+        let env = string("PW");
+        // (password_env, prior hash, variable holds) -> planned
+        assert_eq!(plan_hash(&Value::Null, &stored, holds("x")).unwrap(), stored);
+        assert_eq!(plan_hash(&Value::Null, &Value::Null, holds("x")).unwrap(), Value::Null);
+        assert_eq!(
+            plan_hash(&Value::Unknown, &stored, holds("pw1")).unwrap(),
+            Value::Unknown
+        );
+        assert_eq!(plan_hash(&env, &stored, holds("pw1")).unwrap(), stored);
+        assert_eq!(plan_hash(&env, &stored, holds("pw2")).unwrap(), Value::Unknown);
+        assert_eq!(plan_hash(&env, &Value::Null, holds("pw1")).unwrap(), Value::Unknown);
+        assert_eq!(plan_hash(&env, &string("junk"), holds("pw1")).unwrap(), Value::Unknown);
+        let missing = plan_hash(&env, &stored, |name: &str| Err(format!("{name} is not set")));
+        assert_eq!(missing.unwrap_err(), "PW is not set");
     }
 
     #[test]

@@ -10,10 +10,11 @@ use tf_provider::{Diagnostics, DynamicDataSource, DynamicResource, Provider, map
 
 use crate::data_repositories::RepositoriesData;
 use crate::data_repository::RepositoryData;
-use crate::local::LocalRepository;
-use crate::remote::RemoteRepository;
+use crate::local::Local;
+use crate::remote::Remote;
+use crate::repository::RepositoryResource;
 use crate::token::Token;
-use crate::virtual_repo::VirtualRepository;
+use crate::virtual_repo::Virtual;
 
 /// Package types: one `artifactapi_local_<package>` and one `artifactapi_remote_<package>`
 /// resource each (`artifactapi_virtual` takes the type as an attribute).
@@ -119,14 +120,17 @@ impl Provider for ArtifactApi {
         for package in PACKAGES {
             resources.insert(
                 format!("local_{package}"),
-                Box::new(LocalRepository::new(package, self.api.clone())),
+                Box::new(RepositoryResource::new(Local::new(package), self.api.clone())),
             );
             resources.insert(
                 format!("remote_{package}"),
-                Box::new(RemoteRepository::new(package, self.api.clone())),
+                Box::new(RepositoryResource::new(Remote::new(package), self.api.clone())),
             );
         }
-        resources.insert("virtual".into(), Box::new(VirtualRepository::new(self.api.clone())));
+        resources.insert(
+            "virtual".into(),
+            Box::new(RepositoryResource::new(Virtual, self.api.clone())),
+        );
         resources.insert("token".into(), Box::new(Token::new(self.api.clone())));
         Some(resources)
     }

@@ -3,17 +3,15 @@
 //! place with a merge patch. A field left out of the configuration plans the server's default,
 //! so every field drifts when changed outside Terraform. The password is never an attribute:
 //! see `password.rs` (`password_env`, `password_hash`).
-use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::HashMap;
-use tf_provider::schema::{Attribute, AttributeConstraint, AttributeType, Block, Description, Schema};
-use tf_provider::value::{Value, ValueBool, ValueEmpty, ValueNumber, ValueString};
-use tf_provider::{AttributePath, Diagnostics, Resource};
+use tf_provider::schema::{Attribute, AttributeConstraint, AttributeType};
+use tf_provider::value::{Value, ValueBool, ValueNumber, ValueString};
+use tf_provider::{AttributePath, Diagnostics};
 
-use crate::api;
 use crate::password;
-use crate::provider::Api;
+use crate::repository::RepositoryKind;
 use crate::values::{
     Strings, attribute, check_unsigned, number, optional_string, or_default, string, string_list, strings, text, texts,
     unsigned,
@@ -24,9 +22,8 @@ use artifactapi_client::types::RepositoryView;
 const DEFAULT_MUTABLE_TTL: i64 = 300;
 const DEFAULT_IMMUTABLE_TTL: i64 = 0;
 
-pub struct RemoteRepository {
+pub struct Remote {
     package: &'static str,
-    api: Api,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -54,10 +51,6 @@ pub struct RemoteState<'a> {
     pub client_key_file: ValueString<'a>,
 }
 
-fn name_of<'s>(state: &'s RemoteState<'_>) -> &'s str {
-    text(&state.name).unwrap_or("")
-}
-
 /// `base_url` as configured when the server's copy is the same URL (it trims a trailing
 /// slash), so the state keeps what the configuration says.
 fn same_url<'a>(server: &str, prior: &ValueString<'a>) -> ValueString<'a> {
@@ -67,78 +60,19 @@ fn same_url<'a>(server: &str, prior: &ValueString<'a>) -> ValueString<'a> {
     }
 }
 
-impl RemoteRepository {
-    pub fn new(package: &'static str, api: Api) -> Self {
-        Self { package, api }
+impl Remote {
+    pub fn new(package: &'static str) -> Self {
+        Self { package }
     }
 
     fn docker(&self) -> bool {
         self.package == "docker"
     }
 
-    /// The state of a repository read back from the server; `prior` supplies what the server
-    /// cannot say (the password's variable and hash) and the configured spelling of base_url.
-    fn state_of<'a>(&self, view: RepositoryView, prior: &RemoteState<'a>) -> RemoteState<'a> {
-        RemoteState {
-            id: string(view.name.clone()),
-            name: string(view.name),
-            base_url: same_url(view.base_url.as_deref().unwrap_or(""), &prior.base_url),
-            username: optional_string(view.username),
-            password_env: prior.password_env.clone(),
-            // A password removed (or never set) on the server is drift when one is configured.
-            password_hash: if view.has_password {
-                prior.password_hash.clone()
-            } else {
-                Value::Null
-            },
-            mutable_ttl: view.mutable_ttl.map_or(Value::Value(DEFAULT_MUTABLE_TTL), number),
-            immutable_ttl: view.immutable_ttl.map_or(Value::Value(DEFAULT_IMMUTABLE_TTL), number),
-            patterns: strings(view.patterns),
-            blocklist: strings(view.blocklist),
-            mutable_patterns: strings(view.mutable_patterns),
-            immutable_patterns: strings(view.immutable_patterns),
-            ban_tags: if self.docker() {
-                strings(view.ban_tags)
-            } else {
-                Value::Null
-            },
-            offline: Value::Value(view.offline.unwrap_or(false)),
-            ca_file: optional_string(view.ca_file),
-            tls_insecure_skip_verify: Value::Value(view.tls_insecure_skip_verify.unwrap_or(false)),
-            client_cert_file: optional_string(view.client_cert_file),
-            client_key_file: optional_string(view.client_key_file),
-        }
-    }
-
-    /// Reads the repository; `Some(None)` when it no longer exists.
-    async fn fetch<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        name: &str,
-        prior: &RemoteState<'a>,
-    ) -> Option<Option<RemoteState<'a>>> {
-        let client = api::client(&self.api, diags)?;
-        let Some(view) = api::repository(client, diags, name).await? else {
-            return Some(None);
-        };
-        api::expect_shape(diags, &view, "remote", Some(self.package))?;
-        Some(Some(self.state_of(view, prior)))
-    }
-
-    /// Reads a repository that must exist (after a write).
-    async fn read_back<'a>(&self, diags: &mut Diagnostics, planned: &RemoteState<'a>) -> Option<RemoteState<'a>> {
-        let name = name_of(planned);
-        let found = self.fetch(diags, name, planned).await?;
-        if found.is_none() {
-            diags.root_error_short(format!("repository '{name}' vanished while it was being written"));
-        }
-        found
-    }
-
     /// The planned state: defaults for fields left out, and the password's hash kept when the
     /// variable still holds the password it was made from (unknown, so an update sends it,
     /// when not).
-    fn plan<'a>(
+    fn plan_fields<'a>(
         &self,
         diags: &mut Diagnostics,
         proposed: RemoteState<'a>,
@@ -160,25 +94,19 @@ impl RemoteRepository {
         };
         s.offline = or_default(&config.offline, false);
         s.tls_insecure_skip_verify = or_default(&config.tls_insecure_skip_verify, false);
-        s.password_hash = match &config.password_env {
-            // Not managed here: whatever the server holds stays (the API cannot remove one).
-            Value::Null => prior_hash.clone(),
-            Value::Unknown => Value::Unknown,
-            Value::Value(variable) => match password::from_env(variable) {
-                Ok(pw) if text(prior_hash).is_some_and(|h| password::matches(h, &pw)) => prior_hash.clone(),
-                Ok(_) => Value::Unknown,
-                Err(message) => {
-                    diags.error_short(message, AttributePath::new("password_env"));
-                    return None;
-                }
-            },
-        };
+        match password::plan_hash(&config.password_env, prior_hash, password::from_env) {
+            Ok(hash) => s.password_hash = hash,
+            Err(message) => {
+                diags.error_short(message, AttributePath::new("password_env"));
+                return None;
+            }
+        }
         Some(s)
     }
 
     /// The repository's fields as JSON for the API (`null` clears an optional one in a merge
     /// patch), with the password when it must be sent.
-    fn body(&self, s: &RemoteState<'_>, password: Option<&str>) -> serde_json::Value {
+    fn fields(&self, s: &RemoteState<'_>, password: Option<&str>) -> serde_json::Value {
         let mut body = json!({
             "base_url": text(&s.base_url),
             "username": text(&s.username),
@@ -220,15 +148,108 @@ impl RemoteRepository {
             }
         }
     }
+}
 
-    /// The state after a write: read back, with the hash of the password just sent.
-    async fn written<'a>(
+impl RepositoryKind for Remote {
+    type State<'a> = RemoteState<'a>;
+    /// The password sent, to hash into the state.
+    type Sent = Option<String>;
+
+    fn kind(&self) -> &'static str {
+        "remote"
+    }
+
+    fn package(&self) -> Option<&'static str> {
+        Some(self.package)
+    }
+
+    fn package_of(&self, _planned: &Self::State<'_>) -> Option<String> {
+        Some(self.package.to_string())
+    }
+
+    fn description(&self) -> String {
+        format!("A remote {} repository (pull-through cache)", self.package)
+    }
+
+    fn attributes(&self) -> HashMap<String, Attribute> {
+        schema_attributes(self.package)
+    }
+
+    fn validate(&self, diags: &mut Diagnostics, config: &Self::State<'_>) {
+        check_unsigned(diags, "mutable_ttl", &config.mutable_ttl);
+        check_unsigned(diags, "immutable_ttl", &config.immutable_ttl);
+    }
+
+    fn name<'s>(&self, state: &'s Self::State<'_>) -> &'s str {
+        text(&state.name).unwrap_or("")
+    }
+
+    fn replaced_by<'a>(&self, prior: &Self::State<'a>, proposed: &Self::State<'a>) -> Vec<AttributePath> {
+        if proposed.name != prior.name {
+            vec![AttributePath::new("name")]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// The state of a repository read back from the server; `prior` supplies what the server
+    /// cannot say (the password's variable and hash) and the configured spelling of base_url.
+    fn state_of<'a>(&self, view: RepositoryView, prior: &Self::State<'a>) -> Self::State<'a> {
+        RemoteState {
+            id: string(view.name.clone()),
+            name: string(view.name),
+            base_url: same_url(view.base_url.as_deref().unwrap_or(""), &prior.base_url),
+            username: optional_string(view.username),
+            password_env: prior.password_env.clone(),
+            // A password removed (or never set) on the server is drift when one is configured.
+            password_hash: if view.has_password {
+                prior.password_hash.clone()
+            } else {
+                Value::Null
+            },
+            mutable_ttl: view.mutable_ttl.map_or(Value::Value(DEFAULT_MUTABLE_TTL), number),
+            immutable_ttl: view.immutable_ttl.map_or(Value::Value(DEFAULT_IMMUTABLE_TTL), number),
+            patterns: strings(view.patterns),
+            blocklist: strings(view.blocklist),
+            mutable_patterns: strings(view.mutable_patterns),
+            immutable_patterns: strings(view.immutable_patterns),
+            ban_tags: if self.docker() {
+                strings(view.ban_tags)
+            } else {
+                Value::Null
+            },
+            offline: Value::Value(view.offline.unwrap_or(false)),
+            ca_file: optional_string(view.ca_file),
+            tls_insecure_skip_verify: Value::Value(view.tls_insecure_skip_verify.unwrap_or(false)),
+            client_cert_file: optional_string(view.client_cert_file),
+            client_key_file: optional_string(view.client_key_file),
+        }
+    }
+
+    fn plan<'a>(
         &self,
         diags: &mut Diagnostics,
-        planned: &RemoteState<'a>,
+        proposed: Self::State<'a>,
+        config: &Self::State<'a>,
+        prior: Option<&Self::State<'a>>,
+    ) -> Option<Self::State<'a>> {
+        let prior_hash = prior.map_or(Value::Null, |p| p.password_hash.clone());
+        self.plan_fields(diags, proposed, config, &prior_hash)
+    }
+
+    fn body(&self, diags: &mut Diagnostics, planned: &Self::State<'_>) -> Option<(serde_json::Value, Option<String>)> {
+        let sent = self.password_to_send(diags, planned)?;
+        Some((self.fields(planned, sent.as_deref()), sent))
+    }
+
+    /// The state read back, with the hash of the password just sent (or the planned one).
+    fn after_write<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        mut state: Self::State<'a>,
+        planned: &Self::State<'a>,
         sent: Option<String>,
-    ) -> Option<RemoteState<'a>> {
-        let mut state = self.read_back(diags, planned).await?;
+    ) -> Option<Self::State<'a>> {
         state.password_hash = match sent {
             Some(pw) => match password::hash(&pw) {
                 Ok(h) => string(h),
@@ -277,137 +298,100 @@ fn schema_attributes(package: &str) -> HashMap<String, Attribute> {
     a
 }
 
-#[async_trait]
-impl Resource for RemoteRepository {
-    type State<'a> = RemoteState<'a>;
-    type PrivateState<'a> = ValueEmpty;
-    type ProviderMetaState<'a> = ValueEmpty;
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
 
-    fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
-        Some(Schema {
-            version: 1,
-            block: Block {
-                version: 1,
-                description: Description::plain(format!("A remote {} repository (pull-through cache)", self.package)),
-                attributes: schema_attributes(self.package),
-                ..Default::default()
-            },
-        })
+    fn view(fields: serde_json::Value) -> RepositoryView {
+        let mut base = json!({"name": "r", "kind": "remote", "package": "generic", "managed_by": "api",
+            "has_password": false, "base_url": "http://127.0.0.1:9"});
+        crate::values::tests::merge(&mut base, fields);
+        serde_json::from_value(base).unwrap()
     }
 
-    async fn validate<'a>(&self, diags: &mut Diagnostics, config: Self::State<'a>) -> Option<()> {
-        check_unsigned(diags, "mutable_ttl", &config.mutable_ttl);
-        check_unsigned(diags, "immutable_ttl", &config.immutable_ttl);
-        Some(())
-    }
-
-    async fn read<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        state: Self::State<'a>,
-        private_state: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        // Gone from the server: no state (and no error), so Terraform plans to create it again.
-        let fresh = self.fetch(diags, name_of(&state), &state).await??;
-        Some((fresh, private_state))
-    }
-
-    async fn plan_create<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        proposed: Self::State<'a>,
-        config: Self::State<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let state = self.plan(diags, proposed, &config, &Value::Null)?;
-        Some((state, ValueEmpty::default()))
-    }
-
-    async fn plan_update<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        prior: Self::State<'a>,
-        proposed: Self::State<'a>,
-        config: Self::State<'a>,
-        prior_private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>, Vec<AttributePath>)> {
-        let mut replace = Vec::new();
-        if proposed.name != prior.name {
-            replace.push(AttributePath::new("name"));
+    fn configured(name: &str, base_url: &str) -> RemoteState<'static> {
+        RemoteState {
+            name: string(name),
+            base_url: string(base_url),
+            ..Default::default()
         }
-        let state = self.plan(diags, proposed, &config, &prior.password_hash)?;
-        Some((state, prior_private, replace))
     }
 
-    async fn plan_destroy<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        _prior: Self::State<'a>,
-        prior_private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<Self::PrivateState<'a>> {
-        Some(prior_private)
+    #[test]
+    fn left_out_fields_plan_the_server_defaults() {
+        for (package, ban_tags) in [("generic", Value::Null), ("docker", Value::Value(vec![]))] {
+            let remote = Remote::new(package);
+            let config = configured("r", "http://127.0.0.1:9");
+            let mut diags = Diagnostics::default();
+            let s = remote.plan(&mut diags, config.clone(), &config, None).unwrap();
+            assert_eq!(s.id, string("r"));
+            assert_eq!((s.mutable_ttl, s.immutable_ttl), (Value::Value(300), Value::Value(0)));
+            assert_eq!(s.patterns, Value::Value(vec![]));
+            assert_eq!(s.immutable_patterns, Value::Value(vec![]));
+            assert_eq!(
+                (s.offline, s.tls_insecure_skip_verify),
+                (Value::Value(false), Value::Value(false))
+            );
+            assert_eq!(s.ban_tags, ban_tags, "{package}");
+            assert_eq!(s.password_hash, Value::Null);
+            assert_eq!(s.username, Value::Null);
+        }
     }
 
-    async fn create<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        planned: Self::State<'a>,
-        _config: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let client = api::client(&self.api, diags)?;
-        let name = name_of(&planned).to_string();
-        let sent = self.password_to_send(diags, &planned)?;
-        let mut body = self.body(&planned, sent.as_deref());
-        body["name"] = json!(name);
-        body["kind"] = json!("remote");
-        body["package"] = json!(self.package);
-        api::create_repository(client, diags, &name, body).await?;
-        let state = self.written(diags, &planned, sent).await?;
-        Some((state, private))
-    }
-
-    async fn update<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        _prior: Self::State<'a>,
-        planned: Self::State<'a>,
-        _config: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let client = api::client(&self.api, diags)?;
-        let name = name_of(&planned).to_string();
-        let sent = self.password_to_send(diags, &planned)?;
-        api::patch_repository(client, diags, &name, self.body(&planned, sent.as_deref())).await?;
-        let state = self.written(diags, &planned, sent).await?;
-        Some((state, private))
-    }
-
-    async fn destroy<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        state: Self::State<'a>,
-        _private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<()> {
-        let client = api::client(&self.api, diags)?;
-        api::delete_repository(client, diags, name_of(&state)).await
-    }
-
-    async fn import<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        id: String,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let Some(state) = self.fetch(diags, &id, &RemoteState::default()).await? else {
-            diags.root_error_short(format!("no repository named '{id}'"));
-            return None;
+    #[test]
+    fn configured_and_unknown_fields_are_kept() {
+        let remote = Remote::new("docker");
+        let config = RemoteState {
+            mutable_ttl: Value::Value(60),
+            patterns: Value::Unknown,
+            ban_tags: strings(vec!["^latest$".into()]),
+            offline: Value::Value(true),
+            ..configured("r", "http://127.0.0.1:9")
         };
-        Some((state, ValueEmpty::default()))
+        let s = remote
+            .plan(&mut Diagnostics::default(), config.clone(), &config, None)
+            .unwrap();
+        assert_eq!(s.mutable_ttl, Value::Value(60));
+        assert_eq!(s.patterns, Value::Unknown);
+        assert_eq!(s.ban_tags, strings(vec!["^latest$".into()]));
+        assert_eq!(s.offline, Value::Value(true));
+    }
+
+    #[test]
+    fn reading_back_keeps_what_the_server_cannot_say() {
+        let remote = Remote::new("generic");
+        let prior = RemoteState {
+            password_env: string("PW"),
+            password_hash: string("$argon2id$..."),
+            ..configured("r", "http://127.0.0.1:9/simple/")
+        };
+        let with = remote.state_of(
+            view(
+                json!({"has_password": true, "base_url": "http://127.0.0.1:9/simple", "mutable_ttl": 60,
+                "patterns": ["^a"]}),
+            ),
+            &prior,
+        );
+        assert_eq!(
+            with.base_url,
+            string("http://127.0.0.1:9/simple/"),
+            "the configured spelling"
+        );
+        assert_eq!(
+            (with.password_env, with.password_hash),
+            (string("PW"), string("$argon2id$..."))
+        );
+        assert_eq!(with.mutable_ttl, Value::Value(60));
+        assert_eq!(with.patterns, strings(vec!["^a".into()]));
+        assert_eq!(with.ban_tags, Value::Null);
+        // No password on the server any more: the hash goes, so the next plan sends it again.
+        let without = remote.state_of(view(json!({"base_url": "http://127.0.0.1:10"})), &prior);
+        assert_eq!(without.password_hash, Value::Null);
+        assert_eq!(
+            without.base_url,
+            string("http://127.0.0.1:10"),
+            "a different URL is drift"
+        );
     }
 }

@@ -270,3 +270,42 @@ impl Resource for Token {
         Some((from_view(view, &TokenState::default()), ValueEmpty::default()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn view(expires_at: Option<&str>) -> TokenView {
+        serde_json::from_value(json!({"id": "t1", "name": "ci", "scopes": ["read", "write"],
+            "repositories": [], "expires_at": expires_at, "created_at": "2026-01-02T03:04:05Z"}))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_listed_token_keeps_its_secret_and_the_configured_time() {
+        let prior = TokenState {
+            expires_at: string("2035-01-31T01:00:00+01:00"),
+            secret: string("s3cret"),
+            ..Default::default()
+        };
+        let same = from_view(view(Some("2035-01-31T00:00:00Z")), &prior);
+        assert_eq!(same.expires_at, string("2035-01-31T01:00:00+01:00"), "the same instant");
+        assert_eq!(same.secret, string("s3cret"));
+        assert_eq!(same.scopes, string_set(vec!["write".into(), "read".into()]));
+        assert_eq!(same.repositories, Value::Value(Default::default()));
+        assert_eq!(same.created_at, string("2026-01-02T03:04:05Z"));
+        let other = from_view(view(Some("2036-01-01T00:00:00Z")), &prior);
+        assert_eq!(
+            other.expires_at,
+            string("2036-01-01T00:00:00Z"),
+            "drift shows the server's"
+        );
+        assert_eq!(from_view(view(None), &prior).expires_at, Value::Null);
+        assert_eq!(
+            from_view(view(None), &TokenState::default()).secret,
+            Value::Null,
+            "imported"
+        );
+    }
+}

@@ -84,3 +84,37 @@ pub fn check_unsigned(diags: &mut tf_provider::Diagnostics, attribute: &'static 
         );
     }
 }
+
+#[cfg(test)]
+pub mod tests {
+    use super::*;
+
+    /// Adds `fields` to the JSON object `base` (test fixtures).
+    pub fn merge(base: &mut serde_json::Value, fields: serde_json::Value) {
+        if let (Some(base), serde_json::Value::Object(fields)) = (base.as_object_mut(), fields) {
+            base.extend(fields);
+        }
+    }
+
+    #[test]
+    fn defaults_fill_only_what_is_left_out() {
+        assert_eq!(or_default(&Value::Null, 300), Value::Value(300));
+        assert_eq!(or_default(&Value::Value(60), 300), Value::Value(60));
+        assert_eq!(or_default(&Value::<i64>::Unknown, 300), Value::Unknown);
+    }
+
+    #[test]
+    fn conversions() {
+        assert_eq!(
+            texts(&strings(vec!["a".into(), "b".into()])),
+            Some(vec!["a".to_string(), "b".to_string()])
+        );
+        assert_eq!(texts::<Vec<ValueString>>(&Value::Null), None);
+        assert_eq!(texts::<Vec<ValueString>>(&Value::Unknown), None);
+        assert_eq!(unsigned(&Value::Value(5)), Some(5));
+        assert_eq!(unsigned(&Value::Value(-1)), None);
+        assert_eq!(number(u64::MAX), Value::Value(i64::MAX));
+        assert_eq!(optional_string(None), Value::Null);
+        assert_eq!(text(&string("x")), Some("x"));
+    }
+}
