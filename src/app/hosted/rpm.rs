@@ -146,7 +146,9 @@ impl HostedService {
         Ok(render_repomd(&files, revision).into_bytes())
     }
 
-    async fn store_data_file(&self, repo: &str, file: &DataFile) -> Result<(), HostedError> {
+    /// Stores a rendered data file under `repo` (a local repository, or a virtual one for its
+    /// merged repodata) unless it is there already.
+    pub async fn store_data_file(&self, repo: &str, file: &DataFile) -> Result<(), HostedError> {
         let path = file.path();
         if self.files.get(repo, &path).await.map_err(unavailable)?.is_some() {
             return Ok(());
@@ -199,6 +201,16 @@ impl HostedService {
             content_type: REPOMD_CONTENT_TYPE,
             digest,
         }))
+    }
+
+    /// A stored file of `repo` (the data files of a virtual's merged repodata).
+    pub async fn rpm_stored(
+        &self,
+        repo: &str,
+        path: &ArtifactPath,
+        request: ReadRequest<'_>,
+    ) -> Result<super::ReadOutcome, HostedError> {
+        self.read_file(repo, path, request).await
     }
 
     /// Removes a package and its record; the next repomd.xml no longer lists it.

@@ -35,7 +35,8 @@ pub struct DataFile {
 }
 
 impl DataFile {
-    fn new(kind: &'static str, xml: &str) -> Result<Self, std::io::Error> {
+    /// `xml` gzipped (no timestamp, so the same text always gives the same bytes).
+    pub fn new(kind: &'static str, xml: &str) -> Result<Self, std::io::Error> {
         let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
         encoder.write_all(xml.as_bytes())?;
         let gz = encoder.finish()?;

@@ -1,0 +1,204 @@
+//! Virtual rpm repositories: `repodata/` merged over the members (see
+//! `domain::formats::rpm::merge`), package links through the virtual as `_member/<member>/…`.
+//! As for a local repository, the merged data files are stored (under the virtual's name,
+//! content-addressed) before the repomd.xml naming them is answered, so a client never sees a
+//! repomd naming a file that is not there, on any replica.
+use std::io::Read;
+
+use super::{Members, VirtualError, VirtualRead, collect};
+use crate::app::hosted::pypi::Page;
+use crate::app::hosted::rpm::{REPOMD_CONTENT_TYPE, RpmRecord};
+use crate::app::hosted::{HostedService, LocalRead, ReadRequest};
+use crate::app::proxy::{ProxyRead, RemoteService};
+use crate::domain::digest::Digest;
+use crate::domain::error::HostedError;
+use crate::domain::formats::rpm::merge::{
+    MAX_MEMBER_DOCUMENT, MAX_MEMBER_REPOMD, MemberData, member_file, merge, repomd_hrefs,
+};
+use crate::domain::formats::rpm::repodata::{
+    DataFile, Entry, REPOMD, filelists, is_data_path, other, primary, render_repomd,
+};
+use crate::domain::path::ArtifactPath;
+use crate::domain::repository::PackageType;
+
+/// The virtual use cases, over the hosted and the remote services (borrowed per request).
+pub struct RpmVirtual<'a> {
+    hosted: &'a HostedService,
+    remote: &'a RemoteService,
+}
+
+impl<'a> RpmVirtual<'a> {
+    pub fn new(hosted: &'a HostedService, remote: &'a RemoteService) -> Self {
+        Self { hosted, remote }
+    }
+
+    pub async fn read(
+        &self,
+        name: &str,
+        path: &ArtifactPath,
+        request: ReadRequest<'_>,
+    ) -> Result<VirtualRead, VirtualError> {
+        let members = Members::resolve(self.hosted, name, PackageType::Rpm).await?;
+        let not_found = || VirtualError::Hosted(HostedError::NotFound(path.to_string()));
+        if path.as_str() == REPOMD {
+            return self.repomd(name, &members, request).await;
+        }
+        if is_data_path(path.as_str()) {
+            return Ok(VirtualRead::Local {
+                member: name.to_string(),
+                outcome: self.hosted.rpm_stored(name, path, request).await?,
+            });
+        }
+        let (member, member_path) = member_file(path.as_str()).ok_or_else(not_found)?;
+        let member = members.get(member).ok_or_else(not_found)?;
+        let member_path = ArtifactPath::parse(member_path).map_err(HostedError::from)?;
+        if member.local {
+            let outcome = match self.hosted.read_local(&member.name, &member_path, request).await? {
+                LocalRead::File(outcome) => outcome,
+                _ => return Err(not_found()),
+            };
+            return Ok(VirtualRead::Local {
+                member: member.name.clone(),
+                outcome,
+            });
+        }
+        let read = self.remote.read(&member.name, &member_path, request).await?;
+        Ok(VirtualRead::Remote {
+            member: member.name.clone(),
+            read,
+        })
+    }
+
+    async fn repomd(
+        &self,
+        name: &str,
+        members: &Members,
+        request: ReadRequest<'_>,
+    ) -> Result<VirtualRead, VirtualError> {
+        let mut documents = Vec::new();
+        let mut revision = 0;
+        for m in &members.list {
+            let data = if m.local {
+                let records = self.hosted.rpm_records(&m.name).await?;
+                revision = records
+                    .iter()
+                    .map(|r| r.record.created_at.timestamp())
+                    .fold(revision, i64::max);
+                local_documents(&m.name, &records)
+            } else {
+                match self.remote_documents(&m.name).await {
+                    Ok(data) => data,
+                    Err(e) => {
+                        tracing::warn!(member = %m.name, error = %e, "member repodata skipped");
+                        continue;
+                    }
+                }
+            };
+            documents.push(data);
+        }
+        let merged = merge(&documents, members.settings.dependency_confusion_guard);
+        let mut files = Vec::new();
+        for (kind, xml) in [
+            ("primary", &merged.primary),
+            ("filelists", &merged.filelists),
+            ("other", &merged.other),
+        ] {
+            let file = DataFile::new(kind, xml).map_err(|e| HostedError::Unavailable(e.to_string()))?;
+            self.hosted.store_data_file(name, &file).await?;
+            files.push(file);
+        }
+        let body = render_repomd(&files, revision).into_bytes();
+        let digest = Digest::of_bytes(&body);
+        if request
+            .if_none_match
+            .is_some_and(|tags| crate::app::hosted::etag_matches(tags, &digest))
+        {
+            return Ok(VirtualRead::PageNotModified(digest));
+        }
+        let local = members.all_local(&merged.members);
+        Ok(VirtualRead::Page {
+            page: Page {
+                body,
+                content_type: REPOMD_CONTENT_TYPE,
+                digest,
+            },
+            members: merged.members,
+            local,
+        })
+    }
+
+    /// A remote member's three documents: its repomd.xml, then each gzipped file it names
+    /// (bounded before and after decompression).
+    async fn remote_documents(&self, member: &str) -> Result<MemberData, VirtualError> {
+        let repomd = self.fetch(member, REPOMD, MAX_MEMBER_REPOMD).await?;
+        let repomd = String::from_utf8(repomd).map_err(|_| unavailable(member, "repomd.xml is not UTF-8"))?;
+        let mut data = MemberData {
+            member: member.to_string(),
+            local: false,
+            primary: String::new(),
+            filelists: String::new(),
+            other: String::new(),
+        };
+        for (kind, href) in repomd_hrefs(&repomd) {
+            let slot = match kind.as_str() {
+                "primary" => &mut data.primary,
+                "filelists" => &mut data.filelists,
+                "other" => &mut data.other,
+                _ => continue,
+            };
+            if !href.ends_with(".gz") {
+                return Err(unavailable(
+                    member,
+                    &format!("{href}: only gzip-compressed repodata can be merged"),
+                ));
+            }
+            let gz = self.fetch(member, &href, MAX_MEMBER_DOCUMENT as usize).await?;
+            let mut xml = String::new();
+            flate2::read::GzDecoder::new(gz.as_slice())
+                .take(MAX_MEMBER_DOCUMENT + 1)
+                .read_to_string(&mut xml)
+                .map_err(|e| unavailable(member, &format!("{href}: {e}")))?;
+            if xml.len() as u64 > MAX_MEMBER_DOCUMENT {
+                return Err(unavailable(
+                    member,
+                    &format!("{href} is larger than {MAX_MEMBER_DOCUMENT} bytes"),
+                ));
+            }
+            *slot = xml;
+        }
+        if data.primary.is_empty() {
+            return Err(unavailable(member, "repomd.xml names no primary"));
+        }
+        Ok(data)
+    }
+
+    async fn fetch(&self, member: &str, path: &str, limit: usize) -> Result<Vec<u8>, VirtualError> {
+        let path = ArtifactPath::parse(path).map_err(HostedError::from)?;
+        let body = match self.remote.read(member, &path, ReadRequest::default()).await? {
+            ProxyRead::Cached { body: Some(body), .. } | ProxyRead::Streaming { body, .. } => body,
+            _ => return Err(unavailable(member, "no body")),
+        };
+        collect(body, limit).await
+    }
+}
+
+fn unavailable(member: &str, why: &str) -> VirtualError {
+    HostedError::Unavailable(format!("member '{member}': {why}")).into()
+}
+
+/// A local member's documents rendered from its records at their own paths (the merge points
+/// every package at `_member/<member>/`).
+fn local_documents(member: &str, records: &[RpmRecord]) -> MemberData {
+    let entries: Vec<Entry<'_>> = records.iter().map(crate::app::hosted::rpm::entry).collect();
+    MemberData {
+        member: member.to_string(),
+        local: true,
+        primary: primary(&entries),
+        filelists: filelists(&entries),
+        other: other(&entries),
+    }
+}
+
+#[cfg(test)]
+#[path = "rpm_tests.rs"]
+mod tests;
