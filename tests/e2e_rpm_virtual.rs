@@ -2,7 +2,7 @@
 //! upstream serving a tree indexed by createrepo_c), with the real dnf. The merged repodata
 //! lists both members' packages with links through the virtual; dnf installs a local package
 //! whose dependency only the remote has, and downloads a remote package byte-identical. The
-//! dependency-confusion guard keeps the remote's package of a name the local member has out.
+//! dependency-confusion guard keeps the remote's package of a name the local member has out (listing and file).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod support;
 
@@ -89,6 +89,13 @@ async fn dnf_installs_through_a_virtual_over_local_and_remote() {
     );
     assert!(primary.contains("<location href=\"_member/el-remote/aalib-1.0-1.noarch.rpm\"/>"));
     assert!(!primary.contains("aaapp-9.0"), "the guard keeps the remote's aaapp out");
+    let impostor_link = "/api/v1/virtual/el/_member/el-remote/aaapp-9.0-1.noarch.rpm";
+    assert_eq!(
+        server.get(impostor_link).await.status(),
+        StatusCode::NOT_FOUND,
+        "and its file"
+    );
+    assert_eq!(upstream.hits("el/aaapp-9.0-1.noarch.rpm"), 0);
 
     let url = server.url("/api/v1/virtual/el/");
     let root = work.path().join("dnf");

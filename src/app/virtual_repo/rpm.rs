@@ -62,11 +62,35 @@ impl<'a> RpmVirtual<'a> {
                 outcome,
             });
         }
+        if members.settings.dependency_confusion_guard && self.local_has(&members, member_path.as_str()).await? {
+            return Err(not_found());
+        }
         let read = self.remote.read(&member.name, &member_path, request).await?;
         Ok(VirtualRead::Remote {
             member: member.name.clone(),
             read,
         })
+    }
+
+    /// Whether a local member has the package named by the file name at the end of `path`
+    /// (`name-version-release.arch.rpm`): the guard then keeps the remote's file away, as it
+    /// keeps it out of the merged repodata.
+    async fn local_has(&self, members: &Members, path: &str) -> Result<bool, VirtualError> {
+        let Some(name) = package_name(path) else {
+            return Ok(false);
+        };
+        for m in members.locals() {
+            let records = self
+                .hosted
+                .packages
+                .files(&m.name, name)
+                .await
+                .map_err(|e| HostedError::Unavailable(e.to_string()))?;
+            if !records.is_empty() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     async fn repomd(
@@ -180,6 +204,14 @@ impl<'a> RpmVirtual<'a> {
         };
         collect(body, limit).await
     }
+}
+
+/// The package name of an rpm file name (`name-version-release.arch.rpm`).
+fn package_name(path: &str) -> Option<&str> {
+    let file = path.rsplit('/').next()?.strip_suffix(".rpm")?;
+    let mut parts = file.rsplitn(3, '-');
+    let (_release, _version, name) = (parts.next()?, parts.next()?, parts.next()?);
+    (!name.is_empty()).then_some(name)
 }
 
 fn unavailable(member: &str, why: &str) -> VirtualError {

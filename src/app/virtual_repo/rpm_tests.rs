@@ -1,7 +1,7 @@
 //! The rpm virtual over mocks: repodata merged from a local member's records with every package
 //! linked through the virtual, files read from the member a link names; the remote service
 //! expects nothing, so the local-only virtual is shown never to ask it.
-use super::super::test_support::{self, members, path, repo, untouchable_remote};
+use super::super::test_support::{self, members, path, remote_settings, repo, untouchable_remote};
 use super::*;
 use crate::app::hosted::ReadOutcome;
 use crate::domain::formats::rpm::hosted::read_package;
@@ -29,7 +29,8 @@ fn record() -> PackageRecord {
     }
 }
 
-/// `el` over `el-local`; `files.get` answers every path as stored, and records what was asked.
+/// `el` over `el-local`, `el-all` over it and `el-remote`; `files.get` answers every path as
+/// stored, and records what was asked.
 fn hosted(asked: Arc<Mutex<Vec<(String, String)>>>) -> HostedService {
     let rpm = PackageType::Rpm;
     let catalog = test_support::catalog(vec![
@@ -38,13 +39,19 @@ fn hosted(asked: Arc<Mutex<Vec<(String, String)>>>) -> HostedService {
             rpm,
             KindSettings::Virtual(VirtualSettings::new(members(&["el-local", "gone"]))),
         ),
+        repo(
+            "el-all",
+            rpm,
+            KindSettings::Virtual(VirtualSettings::new(members(&["el-local", "el-remote"]))),
+        ),
         repo("el-local", rpm, KindSettings::Local(LocalSettings::default())),
+        repo("el-remote", rpm, KindSettings::Remote(remote_settings())),
     ]);
     let mut packages = MockHostedPackages::new();
     packages.expect_names().returning(|_| Ok(vec!["aafix".into()]));
-    packages.expect_files().returning(|repo, _| {
+    packages.expect_files().returning(|repo, name| {
         assert_eq!(repo, "el-local");
-        Ok(vec![record()])
+        Ok(if name == "aafix" { vec![record()] } else { vec![] })
     });
     let mut files = MockHostedFiles::new();
     files.expect_get().returning(move |repo, path| {
@@ -114,5 +121,36 @@ async fn member_links_read_the_member_and_unknown_ones_are_404() {
             ),
             "{bad}"
         );
+    }
+}
+
+#[tokio::test]
+async fn the_guard_keeps_a_remote_file_of_a_local_name_away() {
+    let (hosted, remote) = (hosted(Arc::default()), untouchable_remote());
+    // The remote service expects nothing: asking it would fail the test.
+    let read = RpmVirtual::new(&hosted, &remote)
+        .read(
+            "el-all",
+            &path("_member/el-remote/x/aafix-9.0-1.noarch.rpm"),
+            ReadRequest::default(),
+        )
+        .await;
+    assert!(
+        matches!(read, Err(VirtualError::Hosted(HostedError::NotFound(_)))),
+        "{:?}",
+        read.as_ref().err()
+    );
+}
+
+#[test]
+fn package_names_of_file_names() {
+    let table = [
+        ("a/aafix-1.5-3.noarch.rpm", Some("aafix")),
+        ("python3-foo-bar-1.0-1.el9.x86_64.rpm", Some("python3-foo-bar")),
+        ("aafix.rpm", None),
+        ("aafix-1.0-1.noarch.deb", None),
+    ];
+    for (path, name) in table {
+        assert_eq!(package_name(path), name, "{path}");
     }
 }
