@@ -12,7 +12,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use std::io::Read;
 use std::process::Command;
-use support::rpm::{available, build, dnf, ok, put};
+use support::rpm::{available, build, dnf, dnf_checked, ok, put};
 use support::server::Server;
 use support::upstream::{FakeFile, FakeUpstream};
 
@@ -105,6 +105,11 @@ async fn dnf_installs_through_a_virtual_over_local_and_remote() {
     );
     assert!(listed.contains("aaapp-2.0") && listed.contains("aalib-1.0"), "{listed}");
     assert!(!listed.contains("aaapp-9.0"), "{listed}");
+
+    // The merged repomd is signed with the instance's key too.
+    let key = server.url("/api/v1/virtual/el/repodata/repomd.xml.key");
+    let checked = dnf_checked(url.clone(), Some(key), &work.path().join("signed"), &["repoquery"]).await;
+    assert!(ok(&checked, "repoquery with repo_gpgcheck").contains("aalib"));
 
     let downloads = work.path().join("downloads");
     let args = [

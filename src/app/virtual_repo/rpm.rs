@@ -6,17 +6,15 @@
 use std::io::Read;
 
 use super::{Members, VirtualError, VirtualRead, collect};
-use crate::app::hosted::pypi::Page;
-use crate::app::hosted::rpm::{REPOMD_CONTENT_TYPE, RpmRecord};
+use crate::app::hosted::rpm::{PageRead, REPOMD_CONTENT_TYPE, RpmRecord, page};
 use crate::app::hosted::{HostedService, LocalRead, ReadRequest};
 use crate::app::proxy::{ProxyRead, RemoteService};
-use crate::domain::digest::Digest;
 use crate::domain::error::HostedError;
 use crate::domain::formats::rpm::merge::{
     MAX_MEMBER_DOCUMENT, MAX_MEMBER_REPOMD, MemberData, member_file, merge, repomd_hrefs,
 };
 use crate::domain::formats::rpm::repodata::{
-    DataFile, Entry, REPOMD, filelists, is_data_path, other, primary, render_repomd,
+    DataFile, Entry, REPOMD, REPOMD_ASC, REPOMD_KEY, filelists, is_data_path, other, primary, render_repomd,
 };
 use crate::domain::path::ArtifactPath;
 use crate::domain::repository::PackageType;
@@ -40,8 +38,15 @@ impl<'a> RpmVirtual<'a> {
     ) -> Result<VirtualRead, VirtualError> {
         let members = Members::resolve(self.hosted, name, PackageType::Rpm).await?;
         let not_found = || VirtualError::Hosted(HostedError::NotFound(path.to_string()));
-        if path.as_str() == REPOMD {
-            return self.repomd(name, &members, request).await;
+        match path.as_str() {
+            REPOMD => return self.repomd(name, &members, request).await,
+            REPOMD_ASC => {
+                let (repomd, contributors) = self.merged_repomd(name, &members).await?;
+                let signed = self.hosted.rpm_signature(&repomd, request)?;
+                return Ok(virtual_page(signed, &members, contributors));
+            }
+            REPOMD_KEY => return Ok(virtual_page(self.hosted.rpm_public_key(request)?, &members, Vec::new())),
+            _ => {}
         }
         if is_data_path(path.as_str()) {
             return Ok(VirtualRead::Local {
@@ -99,6 +104,16 @@ impl<'a> RpmVirtual<'a> {
         members: &Members,
         request: ReadRequest<'_>,
     ) -> Result<VirtualRead, VirtualError> {
+        let (repomd, contributors) = self.merged_repomd(name, members).await?;
+        Ok(virtual_page(
+            page(repomd, REPOMD_CONTENT_TYPE, request),
+            members,
+            contributors,
+        ))
+    }
+
+    /// The merged repomd.xml (its data files stored first) and the members that contributed.
+    async fn merged_repomd(&self, name: &str, members: &Members) -> Result<(Vec<u8>, Vec<String>), VirtualError> {
         let mut documents = Vec::new();
         let mut revision = 0;
         for m in &members.list {
@@ -131,24 +146,7 @@ impl<'a> RpmVirtual<'a> {
             self.hosted.store_data_file(name, &file).await?;
             files.push(file);
         }
-        let body = render_repomd(&files, revision).into_bytes();
-        let digest = Digest::of_bytes(&body);
-        if request
-            .if_none_match
-            .is_some_and(|tags| crate::app::hosted::etag_matches(tags, &digest))
-        {
-            return Ok(VirtualRead::PageNotModified(digest));
-        }
-        let local = members.all_local(&merged.members);
-        Ok(VirtualRead::Page {
-            page: Page {
-                body,
-                content_type: REPOMD_CONTENT_TYPE,
-                digest,
-            },
-            members: merged.members,
-            local,
-        })
+        Ok((render_repomd(&files, revision).into_bytes(), merged.members))
     }
 
     /// A remote member's three documents: its repomd.xml, then each gzipped file it names
@@ -212,6 +210,18 @@ fn package_name(path: &str) -> Option<&str> {
     let mut parts = file.rsplitn(3, '-');
     let (_release, _version, name) = (parts.next()?, parts.next()?, parts.next()?);
     (!name.is_empty()).then_some(name)
+}
+
+/// A page of the virtual; `contributors` go into `X-Artifact-Member`.
+fn virtual_page(read: PageRead, members: &Members, contributors: Vec<String>) -> VirtualRead {
+    match read {
+        PageRead::NotModified(digest) => VirtualRead::PageNotModified(digest),
+        PageRead::Page(page) => VirtualRead::Page {
+            local: members.all_local(&contributors),
+            page,
+            members: contributors,
+        },
+    }
 }
 
 fn unavailable(member: &str, why: &str) -> VirtualError {

@@ -4,6 +4,7 @@
 use super::super::test_support::{self, members, path, remote_settings, repo, untouchable_remote};
 use super::*;
 use crate::app::hosted::ReadOutcome;
+use crate::domain::digest::Digest;
 use crate::domain::formats::rpm::hosted::read_package;
 use crate::domain::repository::{KindSettings, LocalSettings, VirtualSettings};
 use crate::ports::hosted_files::MockHostedFiles;
