@@ -270,7 +270,8 @@ pub fn app_state(config: &Config, backends: &Backends) -> Result<Arc<AppState>, 
                 clock: backends.clock.clone(),
             },
             config.max_upload_size,
-        ),
+        )
+        .with_signer(backends.release_signer.clone()),
         remote: remote.clone(),
         providers: ProviderRegistry::new(
             catalog.clone(),

@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 use std::io::Read;
-use support::rpm::{build, dnf, ok, put, tools_or_skip};
+use support::rpm::{build, dnf, dnf_checked, ok, put, tools_or_skip};
 use support::server::{ADMIN_TOKEN, Server};
 
 const REPO: &str = "/api/v1/local/el/";
@@ -193,4 +193,51 @@ async fn dnf_lists_downloads_and_installs_uploaded_packages() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert!(!follow(&server, &repomd(&server).await).await.contains("aalib-1.1-1"));
+}
+
+/// repomd.xml.asc verifies with repomd.xml.key (the instance's key, kept in the database): dnf
+/// with `repo_gpgcheck` installs; pointed at another instance's key it refuses the repository.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dnf_verifies_the_signed_repomd() {
+    if !tools_or_skip() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let lib = std::fs::read(build(work.path(), "aalib", "1.0", "")).unwrap();
+    let server = Server::start(&[]).await;
+    let other = Server::start(&[]).await;
+    for s in [&server, &other] {
+        s.create_repository(json!({"name": "el", "kind": "local", "package": "rpm"}))
+            .await;
+    }
+    let r = put(&server, REPO, "aalib-1.0-1.noarch.rpm", lib).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let asc = server.get(&format!("{REPO}repodata/repomd.xml.asc")).await;
+    assert_eq!(asc.status(), StatusCode::OK);
+    assert!(asc.text().await.unwrap().starts_with("-----BEGIN PGP SIGNATURE-----"));
+    let key = server.get(&format!("{REPO}repodata/repomd.xml.key")).await;
+    assert!(key.text().await.unwrap().contains("BEGIN PGP PUBLIC KEY BLOCK"));
+
+    let url = server.url(REPO);
+    let own_key = server.url(&format!("{REPO}repodata/repomd.xml.key"));
+    let root = work.path().join("signed");
+    ok(
+        &dnf_checked(url.clone(), Some(own_key), &root, &["install", "aalib"]).await,
+        "signed install",
+    );
+    assert!(root.join("root/opt/aalib/aalib.txt").exists());
+
+    let wrong_key = other.url(&format!("{REPO}repodata/repomd.xml.key"));
+    let refused = dnf_checked(url, Some(wrong_key), &work.path().join("wrong"), &["install", "aalib"]).await;
+    assert_eq!(
+        other.get(&format!("{REPO}repodata/repomd.xml.key")).await.status(),
+        StatusCode::OK
+    );
+    let said = String::from_utf8_lossy(&refused.stderr).to_lowercase();
+    assert!(
+        !refused.status.success(),
+        "a repomd signed by another key must be refused"
+    );
+    assert!(said.contains("gpg") || said.contains("signature"), "{said}");
+    assert!(!work.path().join("wrong/root/opt/aalib/aalib.txt").exists());
 }

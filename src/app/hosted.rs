@@ -69,6 +69,8 @@ pub enum ReadOutcome {
 pub struct HostedService {
     ports: HostedPorts,
     max_upload: u64,
+    /// Signs generated indexes that clients verify (rpm's repomd.xml.asc); none in tests.
+    signer: Option<Arc<dyn crate::ports::ReleaseSigner>>,
 }
 
 impl std::ops::Deref for HostedService {
@@ -131,7 +133,17 @@ fn unavailable(e: PortError) -> HostedError {
 
 impl HostedService {
     pub fn new(ports: HostedPorts, max_upload: u64) -> Self {
-        Self { ports, max_upload }
+        Self {
+            ports,
+            max_upload,
+            signer: None,
+        }
+    }
+
+    /// The instance's signing key (shared by replicas) for the indexes clients verify.
+    pub fn with_signer(mut self, signer: Arc<dyn crate::ports::ReleaseSigner>) -> Self {
+        self.signer = Some(signer);
+        self
     }
 
     /// The largest file an upload may store.

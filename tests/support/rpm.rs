@@ -60,6 +60,20 @@ pub async fn put(server: &Server, repo_path: &str, path: &str, body: Vec<u8>) ->
 
 /// `dnf <args>` with only the repository at `url` enabled, in an install root under `root`.
 pub async fn dnf(url: String, root: &Path, args: &[&str]) -> Output {
+    dnf_checked(url, None, root, args).await
+}
+
+/// As [`dnf`]; with `repomd_key` (a URL), dnf checks repomd.xml's signature against that key
+/// (`repo_gpgcheck`) instead of checking nothing.
+pub async fn dnf_checked(url: String, repomd_key: Option<String>, root: &Path, args: &[&str]) -> Output {
+    let checks = match repomd_key {
+        None => vec!["--nogpgcheck".to_string()],
+        Some(key) => vec![
+            "--setopt=aa.gpgcheck=0".to_string(),
+            "--setopt=aa.repo_gpgcheck=1".to_string(),
+            format!("--setopt=aa.gpgkey={key}"),
+        ],
+    };
     let root = root.to_path_buf();
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     tokio::task::spawn_blocking(move || {
@@ -67,12 +81,8 @@ pub async fn dnf(url: String, root: &Path, args: &[&str]) -> Output {
             .arg("-y")
             .arg(format!("--installroot={}", root.join("root").display()))
             .arg(format!("--setopt=cachedir={}", root.join("cache").display()))
-            .args([
-                "--releasever=1",
-                "--setopt=reposdir=/nonexistent",
-                "--disablerepo=*",
-                "--nogpgcheck",
-            ])
+            .args(["--releasever=1", "--setopt=reposdir=/nonexistent", "--disablerepo=*"])
+            .args(&checks)
             .arg(format!("--repofrompath=aa,{url}"))
             .arg("--enablerepo=aa")
             .args(&args)

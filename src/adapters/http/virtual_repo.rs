@@ -10,6 +10,7 @@ use super::files::{StoredBody, not_modified, page_builder};
 use crate::app::hosted::{ReadOutcome, ReadRequest};
 use crate::app::virtual_repo::npm::NpmVirtual;
 use crate::app::virtual_repo::pypi::PypiVirtual;
+use crate::app::virtual_repo::rpm::RpmVirtual;
 use crate::app::virtual_repo::{VirtualError, VirtualRead};
 use crate::domain::path::ArtifactPath;
 use crate::domain::repository::PackageType;
@@ -39,7 +40,7 @@ fn with_member(mut response: Response, member: &str) -> Response {
 
 /// Whether reads of a virtual repository of `package` are served here.
 pub(super) fn serves(package: PackageType) -> bool {
-    matches!(package, PackageType::Pypi | PackageType::Npm)
+    matches!(package, PackageType::Pypi | PackageType::Npm | PackageType::Rpm)
 }
 
 pub(super) async fn read(
@@ -58,6 +59,11 @@ pub(super) async fn read(
         }
         PackageType::Pypi => {
             PypiVirtual::new(&state.hosted, &state.remote)
+                .read(repo, path, request)
+                .await?
+        }
+        PackageType::Rpm => {
+            RpmVirtual::new(&state.hosted, &state.remote)
                 .read(repo, path, request)
                 .await?
         }

@@ -11,7 +11,9 @@ use crate::app::cas::{IngestOptions, Inspected};
 use crate::domain::digest::Digest;
 use crate::domain::error::HostedError;
 use crate::domain::formats::rpm::hosted::{RpmPackage, check_upload_path, read_package};
-use crate::domain::formats::rpm::repodata::{DataFile, Entry, REPOMD, render_data, render_repomd};
+use crate::domain::formats::rpm::repodata::{
+    DataFile, Entry, REPOMD, REPOMD_ASC, REPOMD_KEY, armor_signature, render_data, render_repomd,
+};
 use crate::domain::path::ArtifactPath;
 use crate::domain::repository::PackageType;
 use crate::ports::{ByteStream, HostedFile, PackageRecord, PortError};
@@ -19,6 +21,8 @@ use crate::ports::{ByteStream, HostedFile, PackageRecord, PortError};
 pub const RPM_CONTENT_TYPE: &str = "application/x-rpm";
 pub const REPOMD_CONTENT_TYPE: &str = "application/xml";
 const DATA_CONTENT_TYPE: &str = "application/gzip";
+const SIGNATURE_CONTENT_TYPE: &str = "application/pgp-signature";
+const KEY_CONTENT_TYPE: &str = "application/pgp-keys";
 
 fn refused(message: impl Into<String>) -> HostedError {
     HostedError::InvalidPackage(message.into())
@@ -146,7 +150,9 @@ impl HostedService {
         Ok(render_repomd(&files, revision).into_bytes())
     }
 
-    async fn store_data_file(&self, repo: &str, file: &DataFile) -> Result<(), HostedError> {
+    /// Stores a rendered data file under `repo` (a local repository, or a virtual one for its
+    /// merged repodata) unless it is there already.
+    pub async fn store_data_file(&self, repo: &str, file: &DataFile) -> Result<(), HostedError> {
         let path = file.path();
         if self.files.get(repo, &path).await.map_err(unavailable)?.is_some() {
             return Ok(());
@@ -181,24 +187,95 @@ impl HostedService {
         path: &ArtifactPath,
         request: ReadRequest<'_>,
     ) -> Result<LocalRead, HostedError> {
-        if path.as_str() != REPOMD {
+        let wanted = path.as_str();
+        if wanted == REPOMD_KEY {
+            return self.rpm_public_key(request).map(LocalRead::from);
+        }
+        if wanted == REPOMD_ASC && self.signer.is_none() {
+            return Err(HostedError::NotFound(REPOMD_ASC.into()));
+        }
+        if wanted != REPOMD && wanted != REPOMD_ASC {
             return Ok(LocalRead::File(self.read_file(repo, path, request).await?));
         }
         let records = self.rpm_records(repo).await?;
         let entries: Vec<Entry<'_>> = records.iter().map(entry).collect();
-        let body = self.rpm_repodata(repo, &records, &entries).await?;
-        let digest = Digest::of_bytes(&body);
-        if request
-            .if_none_match
-            .is_some_and(|tags| super::etag_matches(tags, &digest))
-        {
-            return Ok(LocalRead::PageNotModified(digest));
+        let repomd = self.rpm_repodata(repo, &records, &entries).await?;
+        if wanted == REPOMD_ASC {
+            return self.rpm_signature(&repomd, request).map(LocalRead::from);
         }
-        Ok(LocalRead::Page(super::pypi::Page {
-            body,
-            content_type: REPOMD_CONTENT_TYPE,
-            digest,
-        }))
+        Ok(LocalRead::from(page(repomd, REPOMD_CONTENT_TYPE, request)))
+    }
+
+    /// `repomd.xml.asc` for `repomd` (signed now: the signature carries its time, but it
+    /// verifies the repomd.xml rendered from the same records, which is byte-identical).
+    pub fn rpm_signature(&self, repomd: &[u8], request: ReadRequest<'_>) -> Result<PageRead, HostedError> {
+        let signer = self
+            .signer
+            .as_ref()
+            .ok_or_else(|| HostedError::NotFound(REPOMD_ASC.into()))?;
+        let signature = signer
+            .sign_detached(repomd)
+            .map_err(|e| HostedError::Unavailable(e.to_string()))?;
+        Ok(page(
+            armor_signature(&signature).into_bytes(),
+            SIGNATURE_CONTENT_TYPE,
+            request,
+        ))
+    }
+
+    /// `repomd.xml.key`: the armored public key `repomd.xml.asc` verifies with.
+    pub fn rpm_public_key(&self, request: ReadRequest<'_>) -> Result<PageRead, HostedError> {
+        let signer = self
+            .signer
+            .as_ref()
+            .ok_or_else(|| HostedError::NotFound(REPOMD_KEY.into()))?;
+        Ok(page(
+            signer.public_key().ascii_armor.into_bytes(),
+            KEY_CONTENT_TYPE,
+            request,
+        ))
+    }
+}
+
+/// A rendered page, or 304 when the client's ETag names it.
+pub enum PageRead {
+    Page(super::pypi::Page),
+    NotModified(Digest),
+}
+
+impl From<PageRead> for LocalRead {
+    fn from(read: PageRead) -> Self {
+        match read {
+            PageRead::Page(page) => LocalRead::Page(page),
+            PageRead::NotModified(digest) => LocalRead::PageNotModified(digest),
+        }
+    }
+}
+
+pub fn page(body: Vec<u8>, content_type: &'static str, request: ReadRequest<'_>) -> PageRead {
+    let digest = Digest::of_bytes(&body);
+    if request
+        .if_none_match
+        .is_some_and(|tags| super::etag_matches(tags, &digest))
+    {
+        return PageRead::NotModified(digest);
+    }
+    PageRead::Page(super::pypi::Page {
+        body,
+        content_type,
+        digest,
+    })
+}
+
+impl HostedService {
+    /// A stored file of `repo` (the data files of a virtual's merged repodata).
+    pub async fn rpm_stored(
+        &self,
+        repo: &str,
+        path: &ArtifactPath,
+        request: ReadRequest<'_>,
+    ) -> Result<super::ReadOutcome, HostedError> {
+        self.read_file(repo, path, request).await
     }
 
     /// Removes a package and its record; the next repomd.xml no longer lists it.

@@ -229,3 +229,61 @@ async fn a_data_file_already_stored_is_not_written_again() {
         Ok(LocalRead::Page(_))
     ));
 }
+
+#[tokio::test]
+async fn repomd_asc_signs_the_repomd_served_for_the_same_records() {
+    let mut m = mocks();
+    m.packages.expect_names().returning(|_| Ok(vec!["aafix".into()]));
+    let fixed = record();
+    m.packages.expect_files().returning(move |_, _| Ok(vec![fixed.clone()]));
+    m.files.expect_get().returning(|repo, path| {
+        Ok(Some(HostedFile {
+            repo: repo.into(),
+            path: path.into(),
+            digest: Digest::of_bytes(b"x"),
+            size: 1,
+            content_type: None,
+            created_at: chrono::Utc::now(),
+        }))
+    });
+    let signed: Arc<Mutex<Vec<u8>>> = Arc::default();
+    let seen = Arc::clone(&signed);
+    let mut signer = crate::ports::release_signer::MockReleaseSigner::new();
+    signer.expect_sign_detached().returning(move |data| {
+        *seen.lock().unwrap() = data.to_vec();
+        Ok(vec![1, 2, 3])
+    });
+    let (svc, _dir) = service(m);
+    let svc = svc.with_signer(Arc::new(signer));
+    let read = |p: &'static str| {
+        let path = ArtifactPath::parse(p).unwrap();
+        let svc = &svc;
+        async move {
+            match svc.read_local("el", &path, ReadRequest::default()).await {
+                Ok(LocalRead::Page(page)) => page,
+                _ => panic!("{p} is a rendered page"),
+            }
+        }
+    };
+    let asc = read(REPOMD_ASC).await;
+    let repomd = read(REPOMD).await;
+    assert_eq!(
+        *signed.lock().unwrap(),
+        repomd.body,
+        "the signature covers the served repomd"
+    );
+    assert_eq!(String::from_utf8(asc.body).unwrap(), armor_signature(&[1, 2, 3]));
+    assert_eq!(asc.content_type, SIGNATURE_CONTENT_TYPE);
+}
+
+#[tokio::test]
+async fn without_a_signer_there_is_no_signature() {
+    let (svc, _dir) = service(mocks());
+    for p in [REPOMD_ASC, REPOMD_KEY] {
+        let path = ArtifactPath::parse(p).unwrap();
+        assert!(matches!(
+            svc.read_local("el", &path, ReadRequest::default()).await,
+            Err(HostedError::NotFound(_))
+        ));
+    }
+}

@@ -4,6 +4,7 @@
 //! index page under a bound. Files are always served by the member a merged index links them to.
 pub mod npm;
 pub mod pypi;
+pub mod rpm;
 #[cfg(test)]
 mod test_support;
 

@@ -1,6 +1,7 @@
 //! RPM (dnf/yum) repositories: `repodata/` (repomd.xml and the metadata it points to) is mutable;
 //! packages are immutable. repomd.xml links its files relatively, so nothing is rewritten.
 pub mod hosted;
+pub mod merge;
 pub mod repodata;
 
 use super::Format;

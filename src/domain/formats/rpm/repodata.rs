@@ -35,7 +35,8 @@ pub struct DataFile {
 }
 
 impl DataFile {
-    fn new(kind: &'static str, xml: &str) -> Result<Self, std::io::Error> {
+    /// `xml` gzipped (no timestamp, so the same text always gives the same bytes).
+    pub fn new(kind: &'static str, xml: &str) -> Result<Self, std::io::Error> {
         let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
         encoder.write_all(xml.as_bytes())?;
         let gz = encoder.finish()?;
@@ -277,3 +278,41 @@ pub fn other(entries: &[Entry<'_>]) -> String {
 #[cfg(test)]
 #[path = "repodata_tests.rs"]
 mod tests;
+
+/// `repodata/repomd.xml.asc`: repomd.xml's detached signature, ASCII-armored (dnf's
+/// `repo_gpgcheck`).
+pub const REPOMD_ASC: &str = "repodata/repomd.xml.asc";
+/// `repodata/repomd.xml.key`: the public key that signature verifies with (dnf's `gpgkey`).
+pub const REPOMD_KEY: &str = "repodata/repomd.xml.key";
+
+/// A binary OpenPGP signature as an ASCII-armored `PGP SIGNATURE` block (RFC 4880 §6: base64
+/// in lines of 64, then the CRC-24 of the binary data).
+pub fn armor_signature(binary: &[u8]) -> String {
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(binary);
+    let mut out = String::from("-----BEGIN PGP SIGNATURE-----\n\n");
+    for line in encoded.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(line));
+        out.push('\n');
+    }
+    let crc = crc24(binary).to_be_bytes();
+    out.push('=');
+    out.push_str(&base64::engine::general_purpose::STANDARD.encode(&crc[1..]));
+    out.push_str("\n-----END PGP SIGNATURE-----\n");
+    out
+}
+
+/// RFC 4880 §6.1's CRC-24.
+fn crc24(data: &[u8]) -> u32 {
+    let mut crc: u32 = 0x00b7_04ce;
+    for byte in data {
+        crc ^= u32::from(*byte) << 16;
+        for _ in 0..8 {
+            crc <<= 1;
+            if crc & 0x0100_0000 != 0 {
+                crc ^= 0x0186_4cfb;
+            }
+        }
+    }
+    crc & 0x00ff_ffff
+}

@@ -80,3 +80,16 @@ fn data_paths() {
 fn escape_drops_what_xml_cannot_carry() {
     assert_eq!(escape("a<b>&\"'\u{1}\tz"), "a&lt;b&gt;&amp;&quot;&apos;\tz");
 }
+
+#[test]
+fn signatures_are_armored_with_their_crc() {
+    // RFC 4880 §6.1's CRC-24 of "123456789" is 0x21cf02 (the standard check value).
+    assert_eq!(crc24(b"123456789"), 0x0021_cf02);
+    let armored = armor_signature(&[0xab; 100]);
+    let lines: Vec<&str> = armored.lines().collect();
+    assert_eq!(lines[0], "-----BEGIN PGP SIGNATURE-----");
+    assert_eq!(lines[1], "");
+    assert_eq!(lines[2].len(), 64);
+    assert!(lines[lines.len() - 2].starts_with('=') && lines[lines.len() - 2].len() == 5);
+    assert_eq!(lines[lines.len() - 1], "-----END PGP SIGNATURE-----");
+}
