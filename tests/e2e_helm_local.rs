@@ -81,6 +81,14 @@ async fn helm_charts_upload_index_follow_and_delete() {
     assert_eq!(index["entries"]["demo"][1]["appVersion"], "2.4");
     assert_eq!(index["entries"]["web"][0]["dependencies"][0]["name"], "demo");
     assert_eq!(index["entries"]["demo"][1]["urls"][0], "charts/demo-1.0.0.tgz");
+    for (_, versions) in index["entries"].as_mapping().unwrap() {
+        for entry in versions.as_sequence().unwrap() {
+            assert!(
+                entry["created"].is_string() && entry["digest"].as_str().unwrap().len() == 64,
+                "{text}"
+            );
+        }
+    }
 
     // ETag: the same records, the same index; a new upload, a new one.
     let first = server.get("/api/v1/local/charts/index.yaml").await;

@@ -8,6 +8,7 @@ use super::AppState;
 use super::errors::HttpError;
 use super::files::{StoredBody, not_modified, page_builder};
 use crate::app::hosted::{ReadOutcome, ReadRequest};
+use crate::app::virtual_repo::helm::HelmVirtual;
 use crate::app::virtual_repo::npm::NpmVirtual;
 use crate::app::virtual_repo::pypi::PypiVirtual;
 use crate::app::virtual_repo::{VirtualError, VirtualRead};
@@ -39,7 +40,7 @@ fn with_member(mut response: Response, member: &str) -> Response {
 
 /// Whether reads of a virtual repository of `package` are served here.
 pub(super) fn serves(package: PackageType) -> bool {
-    matches!(package, PackageType::Pypi | PackageType::Npm)
+    matches!(package, PackageType::Pypi | PackageType::Npm | PackageType::Helm)
 }
 
 pub(super) async fn read(
@@ -58,6 +59,11 @@ pub(super) async fn read(
         }
         PackageType::Pypi => {
             PypiVirtual::new(&state.hosted, &state.remote)
+                .read(repo, path, request)
+                .await?
+        }
+        PackageType::Helm => {
+            HelmVirtual::new(&state.hosted, &state.remote)
                 .read(repo, path, request)
                 .await?
         }
