@@ -4,6 +4,7 @@
 //! all stored through the content store and recorded in the metadata ports, so every replica
 //! serves the same files and indexes.
 pub mod archive;
+pub mod goproxy;
 pub mod helm;
 pub mod npm;
 pub mod pypi;
@@ -162,8 +163,10 @@ impl HostedService {
     }
 
     pub async fn upload(&self, request: UploadRequest) -> Result<HostedFile, HostedError> {
-        if self.resolve(Kind::Local, &request.repo).await?.package == PackageType::Helm {
-            return self.helm_put(request).await;
+        match self.resolve(Kind::Local, &request.repo).await?.package {
+            PackageType::Helm => return self.helm_put(request).await,
+            PackageType::Goproxy => return self.goproxy_put(request).await,
+            _ => {}
         }
         let repo = self.resolve_file_local(&request.repo).await?;
         let allow_overwrite = matches!(&repo.settings, KindSettings::Local(l) if l.allow_overwrite);
@@ -262,6 +265,7 @@ impl HostedService {
             PackageType::Pypi => self.pypi_read(repository.name.as_str(), path, request).await,
             PackageType::Npm => self.npm_read(repository.name.as_str(), path, request).await,
             PackageType::Helm => self.helm_read(repository.name.as_str(), path, request).await,
+            PackageType::Goproxy => self.goproxy_read(repository.name.as_str(), path, request).await,
             _ => Err(HostedError::UnsupportedPackage(repo.to_string())),
         }
     }
@@ -319,6 +323,7 @@ impl HostedService {
             PackageType::Pypi => return self.pypi_delete(repo.name.as_str(), path).await,
             PackageType::Npm => return self.npm_delete_tarball(repo.name.as_str(), path.as_str()).await,
             PackageType::Helm => return self.helm_delete(repo.name.as_str(), path).await,
+            PackageType::Goproxy => return self.goproxy_delete(repo.name.as_str(), path).await,
             _ => return Err(HostedError::UnsupportedPackage(repo.name.to_string())),
         }
         if self
