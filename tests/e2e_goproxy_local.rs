@@ -193,4 +193,18 @@ async fn go_gets_builds_and_lists_modules_from_a_local_repository() {
         list_text
     );
     assert_eq!(server.get(&format!("{REPO}{lib}/@v/v1.2.0.info")).await.status(), 404);
+
+    // Deleting a version's zip takes it off the list.
+    let deleted = reqwest::Client::new()
+        .delete(server.url(&format!("{REPO}{lib}/@v/v1.1.0.zip")))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    assert_eq!(
+        server.get(&format!("{REPO}{lib}/@v/list")).await.text().await.unwrap(),
+        "v1.0.0\n"
+    );
+    assert_eq!(server.get(&format!("{REPO}{lib}/@v/v1.1.0.zip")).await.status(), 404);
 }

@@ -200,6 +200,16 @@ async fn helm_charts_upload_index_follow_and_delete() {
         put(&server, "demo-1.0.0.tgz", demo_1, Some(ADMIN_TOKEN)).await.status(),
         201
     );
+    // A DELETE of the chart's own path removes it from the index too.
+    let deleted = client
+        .delete(format!("{repo_url}charts/demo-1.0.0.tgz"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    let (_, fetched) = follow_index(&repo_url, None).await;
+    assert!(fetched.iter().all(|f| f.version != "1.0.0"), "{fetched:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
