@@ -81,6 +81,14 @@ async fn helm_charts_upload_index_follow_and_delete() {
     assert_eq!(index["entries"]["demo"][1]["appVersion"], "2.4");
     assert_eq!(index["entries"]["web"][0]["dependencies"][0]["name"], "demo");
     assert_eq!(index["entries"]["demo"][1]["urls"][0], "charts/demo-1.0.0.tgz");
+    for (_, versions) in index["entries"].as_mapping().unwrap() {
+        for entry in versions.as_sequence().unwrap() {
+            assert!(
+                entry["created"].is_string() && entry["digest"].as_str().unwrap().len() == 64,
+                "{text}"
+            );
+        }
+    }
 
     // ETag: the same records, the same index; a new upload, a new one.
     let first = server.get("/api/v1/local/charts/index.yaml").await;
@@ -192,6 +200,16 @@ async fn helm_charts_upload_index_follow_and_delete() {
         put(&server, "demo-1.0.0.tgz", demo_1, Some(ADMIN_TOKEN)).await.status(),
         201
     );
+    // A DELETE of the chart's own path removes it from the index too.
+    let deleted = client
+        .delete(format!("{repo_url}charts/demo-1.0.0.tgz"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    let (_, fetched) = follow_index(&repo_url, None).await;
+    assert!(fetched.iter().all(|f| f.version != "1.0.0"), "{fetched:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,6 +4,7 @@
 //! all stored through the content store and recorded in the metadata ports, so every replica
 //! serves the same files and indexes.
 pub mod archive;
+pub mod goproxy;
 pub mod helm;
 pub mod npm;
 pub mod pypi;
@@ -190,6 +191,7 @@ impl HostedService {
         match self.resolve(Kind::Local, &request.repo).await?.package {
             PackageType::Helm => return self.helm_put(request).await,
             PackageType::Rpm => return self.rpm_upload(request).await,
+            PackageType::Goproxy => return self.goproxy_put(request).await,
             _ => {}
         }
         let repo = self.resolve_file_local(&request.repo).await?;
@@ -293,6 +295,7 @@ impl HostedService {
             PackageType::Npm => self.npm_read(repository.name.as_str(), path, request).await,
             PackageType::Helm => self.helm_read(repository.name.as_str(), path, request).await,
             PackageType::Rpm => self.rpm_read(repository.name.as_str(), path, request).await,
+            PackageType::Goproxy => self.goproxy_read(repository.name.as_str(), path, request).await,
             _ => Err(HostedError::UnsupportedPackage(repo.to_string())),
         }
     }
@@ -351,6 +354,7 @@ impl HostedService {
             PackageType::Npm => return self.npm_delete_tarball(repo.name.as_str(), path.as_str()).await,
             PackageType::Helm => return self.helm_delete(repo.name.as_str(), path).await,
             PackageType::Rpm => return self.rpm_delete(repo.name.as_str(), path).await,
+            PackageType::Goproxy => return self.goproxy_delete(repo.name.as_str(), path).await,
             _ => return Err(HostedError::UnsupportedPackage(repo.name.to_string())),
         }
         if self

@@ -3,6 +3,7 @@
 
 pub mod data;
 pub mod distribution;
+pub mod go;
 pub mod helm;
 pub mod npm;
 pub mod oci;

@@ -8,6 +8,8 @@ use super::AppState;
 use super::errors::HttpError;
 use super::files::{StoredBody, not_modified, page_builder};
 use crate::app::hosted::{ReadOutcome, ReadRequest};
+use crate::app::virtual_repo::goproxy::GoproxyVirtual;
+use crate::app::virtual_repo::helm::HelmVirtual;
 use crate::app::virtual_repo::npm::NpmVirtual;
 use crate::app::virtual_repo::pypi::PypiVirtual;
 use crate::app::virtual_repo::rpm::RpmVirtual;
@@ -40,7 +42,10 @@ fn with_member(mut response: Response, member: &str) -> Response {
 
 /// Whether reads of a virtual repository of `package` are served here.
 pub(super) fn serves(package: PackageType) -> bool {
-    matches!(package, PackageType::Pypi | PackageType::Npm | PackageType::Rpm)
+    matches!(
+        package,
+        PackageType::Pypi | PackageType::Npm | PackageType::Rpm | PackageType::Helm | PackageType::Goproxy
+    )
 }
 
 pub(super) async fn read(
@@ -64,6 +69,16 @@ pub(super) async fn read(
         }
         PackageType::Rpm => {
             RpmVirtual::new(&state.hosted, &state.remote)
+                .read(repo, path, request)
+                .await?
+        }
+        PackageType::Helm => {
+            HelmVirtual::new(&state.hosted, &state.remote)
+                .read(repo, path, request)
+                .await?
+        }
+        PackageType::Goproxy => {
+            GoproxyVirtual::new(&state.hosted, &state.remote)
                 .read(repo, path, request)
                 .await?
         }

@@ -143,3 +143,75 @@ pub fn helm_chart_yaml(file: &Path) -> Result<String, String> {
     }
     found.ok_or_else(|| "not a valid chart archive: no <chart>/Chart.yaml".to_string())
 }
+
+/// Checks the Go module zip at `file` against golang.org/x/mod/zip's rules: every file under
+/// `{module}@{version}/` with a clean path, no two paths equal ignoring case, the zip and its
+/// uncompressed content within `MAX_ZIP_BYTES` (counted while decompressing, so lying headers do
+/// not help), and a root `go.mod`, when there is one, declaring the module.
+pub fn go_module_zip(file: &Path, module: &str, version: &str) -> Result<(), String> {
+    use crate::domain::formats::goproxy::hosted::{MAX_GO_MOD_BYTES, MAX_ZIP_BYTES, check_go_mod, check_zip_member};
+    let handle = std::fs::File::open(file).map_err(|e| format!("cannot open: {e}"))?;
+    let size = handle.metadata().map_err(|e| format!("cannot open: {e}"))?.len();
+    if size > MAX_ZIP_BYTES {
+        return Err(format!("the module zip is larger than {MAX_ZIP_BYTES} bytes"));
+    }
+    let mut archive =
+        zip::ZipArchive::new(std::io::BufReader::new(handle)).map_err(|e| format!("not a valid module zip: {e}"))?;
+    let prefix = format!("{module}@{version}/");
+    let mut seen = std::collections::HashSet::new();
+    let mut total = 0u64;
+    for i in 0..archive.len() {
+        let mut entry = archive
+            .by_index(i)
+            .map_err(|e| format!("not a valid module zip: {e}"))?;
+        let name = entry.name().to_string();
+        check_member(&name)?;
+        if name.ends_with('/') && name.starts_with(&prefix) {
+            continue;
+        }
+        let inner = check_zip_member(&name, &prefix).map_err(|e| e.0)?.to_string();
+        if !seen.insert(inner.to_lowercase()) {
+            return Err(format!(
+                "the module zip has two files named '{inner:.200}' (ignoring case)"
+            ));
+        }
+        if inner == "go.mod" {
+            let mut text = Vec::new();
+            (&mut entry)
+                .take(MAX_GO_MOD_BYTES + 1)
+                .read_to_end(&mut text)
+                .map_err(|e| format!("not a valid module zip: {e}"))?;
+            if text.len() as u64 > MAX_GO_MOD_BYTES {
+                return Err(format!("go.mod is larger than {MAX_GO_MOD_BYTES} bytes"));
+            }
+            total += text.len() as u64;
+            let text = String::from_utf8(text).map_err(|_| "go.mod is not UTF-8".to_string())?;
+            check_go_mod(&text, module, version).map_err(|e| format!("the zip's {e}"))?;
+            continue;
+        }
+        let left = MAX_ZIP_BYTES.saturating_sub(total);
+        let read = std::io::copy(&mut (&mut entry).take(left + 1), &mut std::io::sink())
+            .map_err(|e| format!("not a valid module zip: {e}"))?;
+        total += read;
+        if total > MAX_ZIP_BYTES {
+            return Err(format!(
+                "the module's files are larger than {MAX_ZIP_BYTES} bytes uncompressed"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A small text file (`go.mod`, `.info`) at `file`, up to `limit` bytes.
+pub fn small_text(file: &Path, limit: u64, what: &str) -> Result<String, String> {
+    let handle = std::fs::File::open(file).map_err(|e| format!("cannot open: {e}"))?;
+    let mut bytes = Vec::new();
+    handle
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read {what}: {e}"))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!("{what} is larger than {limit} bytes"));
+    }
+    String::from_utf8(bytes).map_err(|_| format!("{what} is not UTF-8"))
+}

@@ -2,6 +2,8 @@
 //! shares — the members in order, which of them a package's request consults (the
 //! dependency-confusion guard), where a write through the virtual lands, and reading a member's
 //! index page under a bound. Files are always served by the member a merged index links them to.
+pub mod goproxy;
+pub mod helm;
 pub mod npm;
 pub mod pypi;
 pub mod rpm;

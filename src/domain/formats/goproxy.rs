@@ -5,6 +5,8 @@
 use super::Format;
 use crate::domain::cache_policy::CacheClass;
 
+pub mod hosted;
+
 pub struct Goproxy;
 
 impl Format for Goproxy {

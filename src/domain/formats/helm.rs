@@ -8,6 +8,7 @@ use crate::domain::digest::Digest;
 
 pub mod hosted;
 pub mod index;
+pub mod merge;
 
 pub struct Helm;
 

@@ -20,8 +20,10 @@ pub struct IndexEntry {
     pub version: String,
     /// `Chart.yaml` as JSON.
     pub metadata: Value,
-    pub digest: String,
-    pub created: DateTime<Utc>,
+    /// sha256 hex of the archive (a remote member's entry may lack it).
+    pub digest: Option<String>,
+    /// `None`: whatever the entry's metadata says (a remote member's entry).
+    pub created: Option<DateTime<Utc>>,
     pub urls: Vec<String>,
 }
 
@@ -32,8 +34,8 @@ impl IndexEntry {
             name: record.name.clone(),
             version: record.version.clone(),
             metadata: record.meta.get("chart").cloned().unwrap_or_else(|| json!({})),
-            digest: record.digest.hex().to_string(),
-            created: record.created_at,
+            digest: Some(record.digest.hex().to_string()),
+            created: Some(record.created_at),
             urls: vec![format!("{prefix}{}", record.path)],
         }
     }
@@ -45,8 +47,12 @@ impl IndexEntry {
         };
         entry.insert("name".into(), json!(self.name));
         entry.insert("version".into(), json!(self.version));
-        entry.insert("digest".into(), json!(self.digest));
-        entry.insert("created".into(), json!(rfc3339(self.created)));
+        if let Some(digest) = &self.digest {
+            entry.insert("digest".into(), json!(digest));
+        }
+        if let Some(created) = self.created {
+            entry.insert("created".into(), json!(rfc3339(created)));
+        }
         entry.insert("urls".into(), json!(self.urls));
         Value::Object(entry)
     }
@@ -82,7 +88,7 @@ pub fn render_index(entries: &[IndexEntry]) -> Vec<u8> {
     }
     let generated = entries
         .iter()
-        .map(|e| e.created)
+        .filter_map(|e| e.created)
         .max()
         .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
     let doc = json!({
