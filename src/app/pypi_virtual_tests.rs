@@ -44,6 +44,8 @@ fn remote_settings() -> RemoteSettings {
         ban_tags: vec![],
         offline: false,
         tls: Default::default(),
+        max_bytes: None,
+        unused_days: None,
     }
 }
 

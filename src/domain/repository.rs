@@ -149,6 +149,13 @@ pub struct RemoteSettings {
     /// Stored beside the other settings (`ca_file`, `tls_insecure_skip_verify`, ...).
     #[serde(flatten)]
     pub tls: UpstreamTls,
+    /// Bytes the cache may hold (distinct contents once); the least recently used copies are
+    /// evicted down to it. `None`: unbounded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<u64>,
+    /// Cached copies not downloaded for this many days are evicted. `None`: kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unused_days: Option<u32>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -248,6 +255,10 @@ pub struct RepositoryDraft {
     pub dependency_confusion_guard: Option<bool>,
     /// Local only: bytes the repository may hold.
     pub quota_bytes: Option<u64>,
+    /// Remote only: bytes the cache may hold (LRU eviction).
+    pub max_bytes: Option<u64>,
+    /// Remote only: evict cached copies not downloaded for this many days.
+    pub unused_days: Option<u32>,
 }
 
 impl RepositoryDraft {
@@ -262,7 +273,12 @@ impl RepositoryDraft {
             Kind::Local => {
                 self.refuse_fields_of(
                     "local",
-                    &[&["base_url", "members", "dependency_confusion_guard"][..], TLS_FIELDS].concat(),
+                    &[
+                        &["base_url", "members", "dependency_confusion_guard"][..],
+                        TLS_FIELDS,
+                        REMOTE_RETENTION_FIELDS,
+                    ]
+                    .concat(),
                 )?;
                 KindSettings::Local(LocalSettings {
                     allow_overwrite: self.allow_overwrite.unwrap_or(false),
@@ -270,7 +286,10 @@ impl RepositoryDraft {
                 })
             }
             Kind::Virtual => {
-                self.refuse_fields_of("virtual", &[&["base_url"][..], TLS_FIELDS, LOCAL_FIELDS].concat())?;
+                self.refuse_fields_of(
+                    "virtual",
+                    &[&["base_url"][..], TLS_FIELDS, LOCAL_FIELDS, REMOTE_RETENTION_FIELDS].concat(),
+                )?;
                 let members = self
                     .members
                     .iter()
@@ -307,6 +326,8 @@ impl RepositoryDraft {
                 "client_cert_file" => self.client_cert_file.is_some(),
                 "client_key_file" => self.client_key_file.is_some(),
                 "quota_bytes" => self.quota_bytes.is_some(),
+                "max_bytes" => self.max_bytes.is_some(),
+                "unused_days" => self.unused_days.is_some(),
                 _ => false,
             };
             if present {
@@ -361,9 +382,14 @@ impl RepositoryDraft {
                 self.client_cert_file.clone(),
                 self.client_key_file.clone(),
             )?,
+            max_bytes: positive("max_bytes", self.max_bytes)?,
+            unused_days: positive("unused_days", self.unused_days)?,
         })
     }
 }
+
+/// Retention fields only a remote has.
+const REMOTE_RETENTION_FIELDS: &[&str] = &["max_bytes", "unused_days"];
 
 /// Fields only a local repository has (`allow_overwrite` is ignored elsewhere, as it always was).
 const LOCAL_FIELDS: &[&str] = &["quota_bytes"];
@@ -507,6 +533,34 @@ mod tests {
                 },
                 "quota_bytes",
             ),
+            (
+                RepositoryDraft {
+                    max_bytes: Some(1),
+                    ..draft("l", "local", "generic")
+                },
+                "max_bytes",
+            ),
+            (
+                RepositoryDraft {
+                    unused_days: Some(1),
+                    ..draft("v", "virtual", "generic")
+                },
+                "unused_days",
+            ),
+            (
+                RepositoryDraft {
+                    max_bytes: Some(0),
+                    ..remote(Some("http://127.0.0.1:1"))
+                },
+                "max_bytes",
+            ),
+            (
+                RepositoryDraft {
+                    unused_days: Some(0),
+                    ..remote(Some("http://127.0.0.1:1"))
+                },
+                "unused_days",
+            ),
         ];
         for (d, field) in table {
             let err = d.clone().validate(ManagedBy::Api).unwrap_err();
@@ -559,6 +613,8 @@ impl Repository {
                 draft.tls_insecure_skip_verify = Some(s.tls.tls_insecure_skip_verify);
                 draft.client_cert_file = s.tls.client_cert_file.clone();
                 draft.client_key_file = s.tls.client_key_file.clone();
+                draft.max_bytes = s.max_bytes;
+                draft.unused_days = s.unused_days;
             }
             KindSettings::Local(s) => {
                 draft.allow_overwrite = Some(s.allow_overwrite);

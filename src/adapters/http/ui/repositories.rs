@@ -249,6 +249,14 @@ fn props(repo: &Repository) -> Vec<Prop> {
                     label: "Upstream TLS",
                     value: tls(&s.tls),
                 },
+                Prop {
+                    label: "Cache size limit",
+                    value: limit(s.max_bytes, "bytes"),
+                },
+                Prop {
+                    label: "Evict unused after",
+                    value: limit(s.unused_days, "days"),
+                },
             ]);
         }
         KindSettings::Local(s) => out.extend([

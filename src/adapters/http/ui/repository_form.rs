@@ -37,6 +37,8 @@ pub(super) struct Values {
     pub allow_overwrite: bool,
     pub dependency_confusion_guard: bool,
     pub quota_bytes: String,
+    pub max_bytes: String,
+    pub unused_days: String,
 }
 
 impl Values {
@@ -65,6 +67,8 @@ impl Values {
                 values.tls_insecure_skip_verify = s.tls.tls_insecure_skip_verify;
                 values.client_cert_file = s.tls.client_cert_file.clone().unwrap_or_default();
                 values.client_key_file = s.tls.client_key_file.clone().unwrap_or_default();
+                values.max_bytes = s.max_bytes.map(|v| v.to_string()).unwrap_or_default();
+                values.unused_days = s.unused_days.map(|v| v.to_string()).unwrap_or_default();
             }
             KindSettings::Local(s) => {
                 values.allow_overwrite = s.allow_overwrite;
@@ -102,6 +106,8 @@ impl Values {
             allow_overwrite: form.checked("allow_overwrite"),
             dependency_confusion_guard: form.checked("dependency_confusion_guard"),
             quota_bytes: form.get("quota_bytes").to_string(),
+            max_bytes: form.get("max_bytes").to_string(),
+            unused_days: form.get("unused_days").to_string(),
         }
     }
 }
@@ -153,6 +159,8 @@ pub(super) fn draft(form: &Form) -> Result<RepositoryDraft, FieldMessage> {
         allow_overwrite: local.then(|| form.checked("allow_overwrite")),
         dependency_confusion_guard: virtual_repo.then(|| form.checked("dependency_confusion_guard")),
         quota_bytes: number(form, "quota_bytes", "bytes")?,
+        max_bytes: number(form, "max_bytes", "bytes")?,
+        unused_days: number(form, "unused_days", "days")?,
     })
 }
 
@@ -201,6 +209,8 @@ impl FormPage {
             "allow_overwrite",
             "dependency_confusion_guard",
             "quota_bytes",
+            "max_bytes",
+            "unused_days",
         ];
         self.error
             .as_ref()
