@@ -107,6 +107,7 @@ impl Example for StatsView {
         StatsView {
             objects: 1204,
             bytes: 734_003_200,
+            stored_bytes: 701_235_200,
             hits: 98_311,
             misses: 1_412,
             stale_served: 3,
