@@ -248,6 +248,8 @@ pub fn app_state(config: &Config, backends: &Backends) -> Result<Arc<AppState>, 
     let retention = Arc::new(RetentionService::new(RetentionPorts {
         catalog: catalog.clone(),
         index: index.clone(),
+        files: meta.clone(),
+        blobs: backends.blobs.clone(),
         cache: backends.cache.clone(),
         clock: backends.clock.clone(),
         events: events.clone(),

@@ -1,7 +1,8 @@
-//! Retention policies: which cached copies of a remote go (`max_bytes`, `unused_days`). Pure
-//! decisions over rows the caller pages through in least-recently-used order; the app layer does
-//! the paging, the deletes and the re-counting.
+//! Retention policies: which cached copies of a remote go (`max_bytes`, `unused_days`), and
+//! which tags of a docker image (`keep_last_tags`, `keep_tag_patterns`). Pure decisions over rows
+//! the caller reads; the app layer does the paging, the deletes and the re-counting.
 use chrono::{DateTime, Utc};
+use regex::Regex;
 use serde::Serialize;
 
 use super::digest::Digest;
@@ -14,6 +15,9 @@ pub enum Reason {
     MaxBytes,
     /// Not downloaded for `unused_days`.
     UnusedDays,
+    /// A tag beyond an image's `keep_last_tags` most recently pushed (that no pattern keeps),
+    /// or a manifest left without tags by such a tag's removal.
+    KeepLastTags,
 }
 
 impl Reason {
@@ -21,6 +25,7 @@ impl Reason {
         match self {
             Reason::MaxBytes => "max_bytes",
             Reason::UnusedDays => "unused_days",
+            Reason::KeepLastTags => "keep_last_tags",
         }
     }
 }
@@ -94,9 +99,83 @@ pub fn plan_page(rows: &[Cached], stored: &mut u64, limits: &CacheLimits) -> Pag
     plan
 }
 
+/// One tag of an image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tagged {
+    pub tag: String,
+    pub pushed_at: DateTime<Utc>,
+}
+
+/// The tags that go (indexes into `tags`, in ascending order): all but the `keep_last` most
+/// recently pushed (ties by name), except those a `keep` regex matches anywhere in the tag.
+/// Pattern tags count among the last ones like any other.
+pub fn tags_to_remove(tags: &[Tagged], keep_last: u32, keep: &[Regex]) -> Vec<usize> {
+    let mut newest_first: Vec<usize> = (0..tags.len()).collect();
+    newest_first.sort_by(|&a, &b| {
+        tags[b]
+            .pushed_at
+            .cmp(&tags[a].pushed_at)
+            .then_with(|| tags[a].tag.cmp(&tags[b].tag))
+    });
+    let mut remove: Vec<usize> = newest_first
+        .into_iter()
+        .skip(usize::try_from(keep_last).unwrap_or(usize::MAX))
+        .filter(|&i| !keep.iter().any(|r| r.is_match(&tags[i].tag)))
+        .collect();
+    remove.sort_unstable();
+    remove
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tags_beyond_the_last_ones_go_unless_a_pattern_keeps_them() {
+        let now = Utc::now();
+        let tag = |name: &str, minutes_ago: i64| Tagged {
+            tag: name.into(),
+            pushed_at: now - chrono::Duration::minutes(minutes_ago),
+        };
+        let tags = vec![
+            tag("v1.0", 50),
+            tag("latest", 1),
+            tag("v1.1", 40),
+            tag("dev-3", 5),
+            tag("stable", 60),
+            tag("b-same-time", 30),
+            tag("a-same-time", 30),
+        ];
+        let names = |idx: Vec<usize>| idx.into_iter().map(|i| tags[i].tag.clone()).collect::<Vec<_>>();
+        let re = |p: &[&str]| p.iter().map(|p| Regex::new(p).unwrap()).collect::<Vec<_>>();
+        let table: &[(u32, &[&str], &[&str])] = &[
+            (10, &[], &[]),
+            (7, &[], &[]),
+            (5, &[], &["v1.0", "stable"]),
+            // Ties by name: a-same-time is "newer" than b-same-time.
+            (3, &[], &["v1.0", "v1.1", "stable", "b-same-time"]),
+            (3, &["^v\\d", "^stable$"], &["b-same-time"]),
+            (
+                1,
+                &["latest"],
+                &["v1.0", "v1.1", "dev-3", "stable", "b-same-time", "a-same-time"],
+            ),
+            // A pattern tag among the last ones counts as one of them.
+            (
+                2,
+                &["^latest$"],
+                &["v1.0", "v1.1", "stable", "b-same-time", "a-same-time"],
+            ),
+        ];
+        for (keep_last, patterns, removed) in table {
+            let got = names(tags_to_remove(&tags, *keep_last, &re(patterns)));
+            let mut expected: Vec<String> = removed.iter().map(|s| s.to_string()).collect();
+            let order = |n: &String| tags.iter().position(|t| &t.tag == n).unwrap();
+            expected.sort_by_key(order);
+            assert_eq!(got, expected, "keep {keep_last} {patterns:?}");
+        }
+        assert!(tags_to_remove(&[], 1, &[]).is_empty());
+    }
 
     fn row(path: &str, size: u64, minutes_ago: i64, now: DateTime<Utc>) -> Cached {
         Cached {

@@ -296,6 +296,32 @@ pub async fn hosted_files_contract(files: Arc<dyn HostedFiles>) {
     assert!(files.delete("r", "tags/latest").await.unwrap());
     assert!(!files.delete("r", "tags/latest").await.unwrap());
 
+    // delete_unchanged: only the row as it was read.
+    let read = file("r", "tags/v1", "v1");
+    files.upsert(&read).await.unwrap();
+    let retagged = HostedFile {
+        created_at: read.created_at + Duration::seconds(1),
+        ..file("r", "tags/v1", "v2")
+    };
+    files.upsert(&retagged).await.unwrap();
+    assert!(
+        !files.delete_unchanged(&read).await.unwrap(),
+        "re-tagged since it was read"
+    );
+    let repushed = HostedFile {
+        created_at: retagged.created_at + Duration::seconds(1),
+        ..retagged.clone()
+    };
+    files.upsert(&repushed).await.unwrap();
+    assert!(
+        !files.delete_unchanged(&retagged).await.unwrap(),
+        "same digest pushed again"
+    );
+    assert!(files.get("r", "tags/v1").await.unwrap().is_some());
+    assert!(files.delete_unchanged(&repushed).await.unwrap());
+    assert!(!files.delete_unchanged(&repushed).await.unwrap(), "gone already");
+    assert!(files.get("r", "tags/v1").await.unwrap().is_none());
+
     // Concurrent creates of one path: exactly one wins, the rest are conflicts.
     let attempts = (0..10).map(|i| {
         let files = files.clone();

@@ -112,6 +112,12 @@ pub struct RepositoryInput {
     pub max_bytes: Option<u64>,
     /// Remote: cached copies not downloaded for this many days are evicted (none = kept).
     pub unused_days: Option<u32>,
+    /// Local docker: each image keeps its this many most recently pushed tags (and those
+    /// `keep_tag_patterns` match); retention deletes the other tags and the manifests they leave
+    /// untagged, and GC then frees their layers.
+    pub keep_last_tags: Option<u32>,
+    /// Local docker: regexes of tags `keep_last_tags` never deletes.
+    pub keep_tag_patterns: Option<Vec<String>>,
 }
 
 impl From<RepositoryInput> for RepositoryDraft {
@@ -141,6 +147,8 @@ impl From<RepositoryInput> for RepositoryDraft {
             quota_bytes: i.quota_bytes,
             max_bytes: i.max_bytes,
             unused_days: i.unused_days,
+            keep_last_tags: i.keep_last_tags,
+            keep_tag_patterns: i.keep_tag_patterns.unwrap_or_default(),
         }
     }
 }
@@ -177,6 +185,8 @@ pub struct RepositoryView {
     pub quota_bytes: Option<u64>,
     pub max_bytes: Option<u64>,
     pub unused_days: Option<u32>,
+    pub keep_last_tags: Option<u32>,
+    pub keep_tag_patterns: Option<Vec<String>>,
 }
 
 impl From<Repository> for RepositoryView {
@@ -207,6 +217,8 @@ impl From<Repository> for RepositoryView {
             quota_bytes: None,
             max_bytes: None,
             unused_days: None,
+            keep_last_tags: None,
+            keep_tag_patterns: None,
         };
         match r.settings {
             KindSettings::Remote(s) => {
@@ -231,6 +243,8 @@ impl From<Repository> for RepositoryView {
             KindSettings::Local(s) => {
                 view.allow_overwrite = Some(s.allow_overwrite);
                 view.quota_bytes = s.quota_bytes;
+                view.keep_last_tags = s.keep_last_tags;
+                view.keep_tag_patterns = (!s.keep_tag_patterns.is_empty()).then_some(s.keep_tag_patterns);
             }
             KindSettings::Virtual(s) => {
                 view.members = Some(s.members.iter().map(|m| m.to_string()).collect());

@@ -36,6 +36,8 @@ impl Example for RepositoryInput {
             quota_bytes: None,
             max_bytes: Some(50 * 1024 * 1024 * 1024),
             unused_days: Some(90),
+            keep_last_tags: None,
+            keep_tag_patterns: None,
         }
     }
 }
@@ -68,6 +70,8 @@ impl Example for RepositoryView {
             quota_bytes: Some(10 * 1024 * 1024 * 1024),
             max_bytes: None,
             unused_days: None,
+            keep_last_tags: None,
+            keep_tag_patterns: None,
         }
     }
 }

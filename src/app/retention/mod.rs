@@ -1,5 +1,8 @@
 //! Retention (issue #15): what each repository's policies remove, previewed (dry run) or done.
 //!
+//! Local docker repositories: `keep_last_tags` and `keep_tag_patterns` delete old tags and the
+//! manifests they leave untagged (`tags`).
+//!
 //! Remotes: `unused_days` evicts cached copies not downloaded for that long; `max_bytes` evicts
 //! the least recently used copies until the cache (its distinct contents, counted by the
 //! database) is under the limit. Copies are paged by last access (`ArtifactIndex::least_recent`)
@@ -19,9 +22,12 @@ use std::time::Duration;
 
 use crate::app::events::EventBus;
 use crate::app::proxy::last_access::AccessRecorder;
+use crate::domain::repository::PackageType;
 use crate::domain::repository::{KindSettings, Repository};
 use crate::domain::retention::{CacheLimits, Cached, Reason, plan_page};
-use crate::ports::{ArtifactIndex, Clock, PortError, RepositoryCatalog, TtlCache};
+use crate::ports::{ArtifactIndex, BlobStore, Clock, HostedFiles, PortError, RepositoryCatalog, TtlCache};
+
+mod tags;
 
 const RUN_LOCK: &str = "retention:run";
 const RUN_LEASE_TTL: Duration = Duration::from_secs(30 * 60);
@@ -42,6 +48,9 @@ fn repo_lock(name: &str) -> String {
 pub struct RetentionPorts {
     pub catalog: Arc<dyn RepositoryCatalog>,
     pub index: Arc<dyn ArtifactIndex>,
+    /// Local docker repositories' rows (tags, manifests) and the stored manifests.
+    pub files: Arc<dyn HostedFiles>,
+    pub blobs: Arc<dyn BlobStore>,
     pub cache: Arc<dyn TtlCache>,
     pub clock: Arc<dyn Clock>,
     pub events: Arc<EventBus>,
@@ -109,6 +118,8 @@ fn unavailable(e: PortError) -> RetentionError {
 pub struct RetentionService {
     catalog: Arc<dyn RepositoryCatalog>,
     index: Arc<dyn ArtifactIndex>,
+    files: Arc<dyn HostedFiles>,
+    blobs: Arc<dyn BlobStore>,
     cache: Arc<dyn TtlCache>,
     clock: Arc<dyn Clock>,
     events: Arc<EventBus>,
@@ -124,6 +135,8 @@ impl RetentionService {
         Self {
             catalog: ports.catalog,
             index: ports.index,
+            files: ports.files,
+            blobs: ports.blobs,
             cache: ports.cache,
             clock: ports.clock,
             events: ports.events,
@@ -259,6 +272,10 @@ impl RetentionService {
                 let limits = CacheLimits::new(s.max_bytes, s.unused_days, self.clock.now());
                 self.evict_cached(name, &limits, dry_run).await
             }
+            KindSettings::Local(s) if repo.package == PackageType::Docker && s.keep_last_tags.is_some() => {
+                let keep_last = s.keep_last_tags.unwrap_or(u32::MAX);
+                self.retain_tags(name, keep_last, &s.keep_tag_patterns, dry_run).await
+            }
             KindSettings::Local(_) | KindSettings::Virtual(_) => Ok(RepositoryRetention {
                 name: name.to_string(),
                 ..RepositoryRetention::default()
@@ -355,7 +372,8 @@ impl RetentionService {
 pub fn has_policy(repo: &Repository) -> bool {
     match &repo.settings {
         KindSettings::Remote(s) => s.max_bytes.is_some() || s.unused_days.is_some(),
-        KindSettings::Local(_) | KindSettings::Virtual(_) => false,
+        KindSettings::Local(s) => repo.package == PackageType::Docker && s.keep_last_tags.is_some(),
+        KindSettings::Virtual(_) => false,
     }
 }
 

@@ -268,6 +268,14 @@ fn props(repo: &Repository) -> Vec<Prop> {
                 label: "Quota",
                 value: limit(s.quota_bytes, "bytes"),
             },
+            Prop {
+                label: "Keep last tags",
+                value: match s.keep_last_tags {
+                    Some(n) if s.keep_tag_patterns.is_empty() => n.to_string(),
+                    Some(n) => format!("{n}, and tags matching {}", s.keep_tag_patterns.join(", ")),
+                    None => "all".into(),
+                },
+            },
         ]),
         KindSettings::Virtual(s) => out.push(Prop {
             label: "Members, in order",

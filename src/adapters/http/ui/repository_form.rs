@@ -39,6 +39,8 @@ pub(super) struct Values {
     pub quota_bytes: String,
     pub max_bytes: String,
     pub unused_days: String,
+    pub keep_last_tags: String,
+    pub keep_tag_patterns: String,
 }
 
 impl Values {
@@ -73,6 +75,8 @@ impl Values {
             KindSettings::Local(s) => {
                 values.allow_overwrite = s.allow_overwrite;
                 values.quota_bytes = s.quota_bytes.map(|q| q.to_string()).unwrap_or_default();
+                values.keep_last_tags = s.keep_last_tags.map(|k| k.to_string()).unwrap_or_default();
+                values.keep_tag_patterns = lines(&s.keep_tag_patterns);
             }
             KindSettings::Virtual(s) => {
                 values.members = s.members.iter().map(|m| m.as_str()).collect::<Vec<_>>().join("\n");
@@ -108,6 +112,8 @@ impl Values {
             quota_bytes: form.get("quota_bytes").to_string(),
             max_bytes: form.get("max_bytes").to_string(),
             unused_days: form.get("unused_days").to_string(),
+            keep_last_tags: form.get("keep_last_tags").to_string(),
+            keep_tag_patterns: form.get("keep_tag_patterns").to_string(),
         }
     }
 }
@@ -161,6 +167,8 @@ pub(super) fn draft(form: &Form) -> Result<RepositoryDraft, FieldMessage> {
         quota_bytes: number(form, "quota_bytes", "bytes")?,
         max_bytes: number(form, "max_bytes", "bytes")?,
         unused_days: number(form, "unused_days", "days")?,
+        keep_last_tags: number(form, "keep_last_tags", "tags")?,
+        keep_tag_patterns: form.lines("keep_tag_patterns"),
     })
 }
 
@@ -211,6 +219,8 @@ impl FormPage {
             "quota_bytes",
             "max_bytes",
             "unused_days",
+            "keep_last_tags",
+            "keep_tag_patterns",
         ];
         self.error
             .as_ref()
