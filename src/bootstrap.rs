@@ -35,6 +35,7 @@ use crate::app::proxy::{ProxyConfig, RemotePorts, RemoteService};
 use crate::app::registry::{RegistryPorts, RegistryService};
 use crate::app::registry_tokens::RegistryTokens;
 use crate::app::repositories::RepositoryService;
+use crate::app::retention::{RetentionPorts, RetentionService};
 use crate::app::sessions::SessionService;
 use crate::app::stats::StatsService;
 use crate::app::terraform::ProviderRegistry;
@@ -244,6 +245,22 @@ pub fn app_state(config: &Config, backends: &Backends) -> Result<Arc<AppState>, 
         },
         ProxyConfig::default(),
     );
+    let retention = Arc::new(RetentionService::new(RetentionPorts {
+        catalog: catalog.clone(),
+        index: index.clone(),
+        files: meta.clone(),
+        blobs: backends.blobs.clone(),
+        cache: backends.cache.clone(),
+        clock: backends.clock.clone(),
+        events: events.clone(),
+        access: remote.access(),
+    }));
+    let enforcer = Arc::downgrade(&retention);
+    remote.set_after_fetch(Arc::new(move |repo: &str| {
+        if let Some(retention) = enforcer.upgrade() {
+            retention.after_fetch(repo);
+        }
+    }));
     let gc = GcService::new(
         GcPorts {
             records: meta.clone(),
@@ -260,6 +277,7 @@ pub fn app_state(config: &Config, backends: &Backends) -> Result<Arc<AppState>, 
     Ok(Arc::new(AppState {
         cas: cas.clone(),
         gc,
+        retention,
         hosted: HostedService::new(
             HostedPorts {
                 catalog: catalog.clone(),
@@ -294,7 +312,13 @@ pub fn app_state(config: &Config, backends: &Backends) -> Result<Arc<AppState>, 
         .with_remote(remote),
         registry_tokens: RegistryTokens::new(meta.clone(), backends.clock.clone()),
         repositories: RepositoryService::new(catalog.clone(), meta.clone(), meta.clone(), index.clone()),
-        stats: StatsService::new(catalog.clone(), index.clone(), meta.clone(), metrics.clone()),
+        stats: StatsService::new(
+            catalog.clone(),
+            index.clone(),
+            meta.clone(),
+            meta.clone(),
+            metrics.clone(),
+        ),
         objects: ObjectsService::new(catalog, meta.clone(), index),
         auth: AuthService::new(meta.clone(), backends.clock.clone(), config.anonymous_read),
         tokens: TokenService::new(meta.clone(), backends.clock.clone()),

@@ -48,6 +48,13 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Run every repository's retention policies (remotes' `max_bytes` and `unused_days`), then
+    /// exit; the bytes are freed by the next `gc`. Safe while servers run on the same backends.
+    Retention {
+        /// Report what would be removed and remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Print the management API's OpenAPI spec (JSON).
     Openapi,
     /// Manage the admin token.
@@ -164,6 +171,7 @@ fn main() -> ExitCode {
                 .map(|_| ())
                 .map_err(|e| e.to_string()),
             Command::Gc { dry_run } => gc(config, dry_run).await,
+            Command::Retention { dry_run } => retention(config, dry_run).await,
             Command::Token {
                 action: TokenAction::ResetAdmin,
             } => reset_admin(config).await,
@@ -249,6 +257,29 @@ async fn gc(config: Config, dry_run: bool) -> Result<(), String> {
     Ok(())
 }
 
+async fn retention(config: Config, dry_run: bool) -> Result<(), String> {
+    let backends = bootstrap::connect(&config).await.map_err(|e| e.to_string())?;
+    let state = bootstrap::app_state(&config, &backends).map_err(|e| e.to_string())?;
+    let report = state.retention.run(dry_run).await.map_err(|e| e.to_string())?;
+    let verb = if dry_run { "would remove" } else { "removed" };
+    for repo in &report.repositories {
+        println!(
+            "{}: {verb} {} objects, {} bytes; {} bytes stored{}",
+            repo.name,
+            repo.objects,
+            repo.bytes,
+            repo.stored_bytes,
+            if repo.busy {
+                " (busy on another replica, skipped)"
+            } else {
+                ""
+            }
+        );
+    }
+    println!("retention: {verb} {} objects, {} bytes", report.objects, report.bytes);
+    Ok(())
+}
+
 async fn reset_admin(config: Config) -> Result<(), String> {
     let meta = bootstrap::open_database(&config).await.map_err(|e| e.to_string())?;
     let auth = AuthService::new(
@@ -320,6 +351,8 @@ async fn start_app(config: &Config, slot: http::startup::AppSlot) -> Result<(), 
     sweep_temp_files(&state, Duration::ZERO).await;
     spawn_upload_reaper(state.clone());
     spawn_gc(state.clone(), config.gc_interval);
+    spawn_retention(state.clone(), config.retention_interval);
+    state.remote.access().spawn_flusher();
     spawn_temp_sweeper(state.clone());
     spawn_disk_watch(state.clone());
     slot.fill(http::routes(state));
@@ -375,6 +408,28 @@ fn spawn_gc(state: std::sync::Arc<http::AppState>, interval: u64) {
                     tracing::debug!("garbage collection already running on another replica");
                 }
                 Err(e) => tracing::warn!(error = %e, "garbage collection failed"),
+            }
+        }
+    });
+}
+
+/// Runs every repository's retention policies every `interval` seconds (0: never), the first
+/// one an interval after start; the `retention:run` lease lets one replica run at a time.
+fn spawn_retention(state: std::sync::Arc<http::AppState>, interval: u64) {
+    if interval == 0 {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(interval));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            match state.retention.run(false).await {
+                Ok(_) => {}
+                Err(artifactapi::app::retention::RetentionError::AlreadyRunning) => {
+                    tracing::debug!("retention already running on another replica");
+                }
+                Err(e) => tracing::warn!(error = %e, "retention failed"),
             }
         }
     });

@@ -110,6 +110,9 @@ impl BlobRecords for Held {
     async fn delete(&self, digest: &Digest) -> Result<bool, PortError> {
         BlobRecords::delete(self.inner.as_ref(), digest).await
     }
+    async fn referenced_bytes(&self, repos: Option<Vec<String>>) -> Result<u64, PortError> {
+        self.inner.referenced_bytes(repos).await
+    }
     async fn check(&self) -> Result<(), PortError> {
         self.inner.check().await
     }

@@ -111,3 +111,76 @@ async fn stats_count_objects_bytes_hits_and_misses() {
     let (status, _) = get(&client, &server, "/api/v2/repositories/mirror/stats", Some(&reader)).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+/// Stored bytes count each content once per repository, and once in the total however many
+/// repositories hold it; a caller limited to some repositories gets the total of those only.
+#[tokio::test]
+async fn stored_bytes_count_shared_contents_once() {
+    let upstream = FakeUpstream::start().await;
+    upstream.put("files/same.bin", FakeFile::Bytes(Bytes::from_static(b"shared content")));
+    let server = Server::start(&[]).await;
+    for name in ["team-a", "team-b"] {
+        server
+            .create_repository(json!({"name": name, "kind": "local", "package": "generic"}))
+            .await;
+    }
+    server
+        .create_repository(json!({"name": "mirror", "kind": "remote", "package": "generic",
+            "base_url": format!("{}/files", upstream.base)}))
+        .await;
+    let client = Client::new();
+    let put = |repo: &'static str, path: &'static str, body: &'static str| {
+        let client = client.clone();
+        let url = server.url(&format!("/api/v1/local/{repo}/{path}"));
+        async move {
+            let r = client
+                .put(url)
+                .bearer_auth(ADMIN_TOKEN)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::CREATED);
+        }
+    };
+    put("team-a", "one.bin", "shared content").await;
+    put("team-a", "copy.bin", "shared content").await;
+    put("team-a", "own.txt", "a's own").await;
+    put("team-b", "x.bin", "shared content").await;
+    let fetched = client
+        .get(server.url("/api/v1/remote/mirror/same.bin"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fetched.bytes().await.unwrap().as_ref(), b"shared content");
+    for _ in 0..100 {
+        let (_, m) = get(&client, &server, "/api/v2/repositories/mirror/stats", None).await;
+        if m["objects"] == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let shared = "shared content".len() as u64;
+    let own = "a's own".len() as u64;
+
+    let (_, a) = get(&client, &server, "/api/v2/repositories/team-a/stats", None).await;
+    assert_eq!(
+        (a["objects"].as_u64(), a["bytes"].as_u64()),
+        (Some(3), Some(2 * shared + own))
+    );
+    assert_eq!(a["stored_bytes"], shared + own, "two paths, one content: {a}");
+    let (_, b) = get(&client, &server, "/api/v2/repositories/team-b/stats", None).await;
+    assert_eq!(b["stored_bytes"], shared);
+    let (_, m) = get(&client, &server, "/api/v2/repositories/mirror/stats", None).await;
+    assert_eq!(m["stored_bytes"], shared);
+
+    let (_, all) = get(&client, &server, "/api/v2/stats", Some(ADMIN_TOKEN)).await;
+    assert_eq!(all["total"]["bytes"], 4 * shared + own, "{all}");
+    assert_eq!(all["total"]["stored_bytes"], shared + own, "once in the total: {all}");
+
+    let reader = server
+        .create_token(json!({"name": "b-only", "scopes": ["read"], "repositories": ["team-b"]}))
+        .await;
+    let (_, scoped) = get(&client, &server, "/api/v2/stats", Some(&reader)).await;
+    assert_eq!(scoped["total"]["stored_bytes"], shared, "{scoped}");
+}

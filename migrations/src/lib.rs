@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20250101_000001_initial;
 mod m20261202_000002_hosted_packages;
 mod m20261202_000003_blob_last_referenced;
+mod m20261207_100001_artifacts_last_accessed;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20250101_000001_initial::Migration),
             Box::new(m20261202_000002_hosted_packages::Migration),
             Box::new(m20261202_000003_blob_last_referenced::Migration),
+            Box::new(m20261207_100001_artifacts_last_accessed::Migration),
         ]
     }
 }

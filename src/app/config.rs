@@ -57,6 +57,10 @@ pub struct Config {
     pub gc_interval: u64,
     /// Seconds an unreferenced blob is kept after it was last stored or deduplicated onto.
     pub gc_grace_period: u64,
+    /// Seconds between runs of every repository's retention policies in `serve` (one replica
+    /// at a time); 0 = never (`POST /api/v2/retention`, and fetches into a remote with a
+    /// `max_bytes`, still enforce them).
+    pub retention_interval: u64,
     pub log_format: LogFormat,
     pub log_level: String,
     /// One line per request: `off` (default), `stdout`, `stderr` or a file path (appended to).
@@ -109,6 +113,7 @@ impl Default for Config {
             shutdown_timeout: 30,
             gc_interval: 3600,
             gc_grace_period: 3600,
+            retention_interval: 600,
             log_format: LogFormat::Human,
             log_level: "info".into(),
             access_log: "off".into(),
@@ -182,6 +187,7 @@ const KEYS: &[(&str, ValueType)] = &[
     ("shutdown_timeout", ValueType::Integer),
     ("gc_interval", ValueType::Integer),
     ("gc_grace_period", ValueType::Integer),
+    ("retention_interval", ValueType::Integer),
     ("log_format", ValueType::Text),
     ("log_level", ValueType::Text),
     ("prune", ValueType::Boolean),

@@ -14,6 +14,7 @@ pub mod quota;
 pub mod registry;
 pub mod registry_tokens;
 pub mod repositories;
+pub mod retention;
 pub mod sessions;
 pub mod stats;
 pub mod terraform;

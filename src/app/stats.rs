@@ -1,17 +1,23 @@
 //! Repository statistics (`/api/v2/stats`): what each repository holds, from the metadata
 //! database (so the same on every replica), and its cache counters, from this replica's
-//! telemetry since it started (sum `/metrics` over replicas for cluster totals).
+//! telemetry since it started (sum `/metrics` over replicas for cluster totals). Stored bytes
+//! count each content once: once per repository however many of its paths name it, and once in
+//! the total however many repositories hold it (blobs are deduplicated across all of them).
 use std::sync::Arc;
 
 use crate::domain::error::RepositoryError;
 use crate::domain::repository::{KindSettings, Repository};
-use crate::ports::{ArtifactIndex, HostedFiles, PortError, ProxyCounts, ProxyTelemetry, RepositoryCatalog, Usage};
+use crate::ports::{
+    ArtifactIndex, BlobRecords, HostedFiles, PortError, ProxyCounts, ProxyTelemetry, RepositoryCatalog, Usage,
+};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RepositoryStats {
     /// Cached objects (remote) or hosted files (local); 0 for virtual repositories, whose
     /// members are counted on their own.
     pub usage: Usage,
+    /// Bytes of the distinct contents held (in a total: distinct over every repository listed).
+    pub stored_bytes: u64,
     pub counts: ProxyCounts,
 }
 
@@ -31,6 +37,7 @@ pub struct StatsService {
     catalog: Arc<dyn RepositoryCatalog>,
     index: Arc<dyn ArtifactIndex>,
     files: Arc<dyn HostedFiles>,
+    records: Arc<dyn BlobRecords>,
     telemetry: Arc<dyn ProxyTelemetry>,
 }
 
@@ -43,25 +50,34 @@ impl StatsService {
         catalog: Arc<dyn RepositoryCatalog>,
         index: Arc<dyn ArtifactIndex>,
         files: Arc<dyn HostedFiles>,
+        records: Arc<dyn BlobRecords>,
         telemetry: Arc<dyn ProxyTelemetry>,
     ) -> Self {
         Self {
             catalog,
             index,
             files,
+            records,
             telemetry,
         }
     }
 
     async fn of(&self, repo: &Repository) -> Result<RepositoryStats, RepositoryError> {
         let name = repo.name.as_str();
-        let usage = match repo.settings {
-            KindSettings::Remote(_) => self.index.usage(name).await.map_err(unavailable)?,
-            KindSettings::Local(_) => self.files.usage(name).await.map_err(unavailable)?,
-            KindSettings::Virtual(_) => Usage::default(),
+        let (usage, stored_bytes) = match repo.settings {
+            KindSettings::Remote(_) => (
+                self.index.usage(name).await.map_err(unavailable)?,
+                self.index.stored_bytes(name).await.map_err(unavailable)?,
+            ),
+            KindSettings::Local(_) => (
+                self.files.usage(name).await.map_err(unavailable)?,
+                self.files.stored_bytes(name).await.map_err(unavailable)?,
+            ),
+            KindSettings::Virtual(_) => (Usage::default(), 0),
         };
         Ok(RepositoryStats {
             usage,
+            stored_bytes,
             counts: self.telemetry.counts(name),
         })
     }
@@ -76,21 +92,26 @@ impl StatsService {
         self.of(&repo).await
     }
 
-    /// Every repository `visible` allows, by name, and their total.
+    /// Every repository `visible` allows, by name, and their total (whose stored bytes count
+    /// a content held by several of them once).
     pub async fn all(
         &self,
         visible: &(dyn Fn(&str) -> bool + Send + Sync),
     ) -> Result<(RepositoryStats, Vec<(String, RepositoryStats)>), RepositoryError> {
         let mut total = RepositoryStats::default();
         let mut each = Vec::new();
+        let mut hidden = false;
         for repo in self.catalog.list().await.map_err(unavailable)? {
             if !visible(repo.name.as_str()) {
+                hidden = true;
                 continue;
             }
             let stats = self.of(&repo).await?;
             total.add(&stats);
             each.push((repo.name.to_string(), stats));
         }
+        let listed = hidden.then(|| each.iter().map(|(name, _)| name.clone()).collect());
+        total.stored_bytes = self.records.referenced_bytes(listed).await.map_err(unavailable)?;
         Ok((total, each))
     }
 }
@@ -100,6 +121,7 @@ mod tests {
     use super::*;
     use crate::domain::repository::{LocalSettings, ManagedBy, PackageType, RepoName, VirtualSettings};
     use crate::ports::artifact_index::MockArtifactIndex;
+    use crate::ports::blob_records::MockBlobRecords;
     use crate::ports::hosted_files::MockHostedFiles;
     use crate::ports::repository_catalog::MockRepositoryCatalog;
     use crate::ports::telemetry::MockProxyTelemetry;
@@ -129,6 +151,15 @@ mod tests {
                 bytes: if name == "a" { 10 } else { 5 },
             })
         });
+        files
+            .expect_stored_bytes()
+            .returning(|name| Ok(if name == "a" { 6 } else { 5 }));
+        // b is hidden from this caller: the total counts only what a and v hold, each blob once.
+        let mut records = MockBlobRecords::new();
+        records
+            .expect_referenced_bytes()
+            .withf(|repos| repos.as_deref() == Some(&["a".to_string(), "v".to_string()][..]))
+            .returning(|_| Ok(4));
         let mut telemetry = MockProxyTelemetry::new();
         telemetry.expect_counts().returning(|_| ProxyCounts {
             hits: 1,
@@ -138,11 +169,13 @@ mod tests {
             Arc::new(catalog),
             Arc::new(MockArtifactIndex::new()),
             Arc::new(files),
+            Arc::new(records),
             Arc::new(telemetry),
         );
         let (total, each) = svc.all(&|name| name != "b").await.unwrap();
         assert_eq!(each.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), vec!["a", "v"]);
         assert_eq!(total.usage, Usage { objects: 2, bytes: 10 });
+        assert_eq!((total.stored_bytes, each[0].1.stored_bytes), (4, 6));
         assert_eq!(total.counts.hits, 2);
         assert_eq!(each[1].1.usage, Usage::default());
     }

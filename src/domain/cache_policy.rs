@@ -82,6 +82,8 @@ mod tests {
             ban_tags: vec![],
             offline: false,
             tls: Default::default(),
+            max_bytes: None,
+            unused_days: None,
         }
     }
 

@@ -12,6 +12,7 @@ pub mod range;
 pub mod registry;
 pub mod repository;
 pub mod repository_plan;
+pub mod retention;
 pub mod session;
 pub mod token;
 pub mod upstream_tls;

@@ -149,6 +149,13 @@ pub struct RemoteSettings {
     /// Stored beside the other settings (`ca_file`, `tls_insecure_skip_verify`, ...).
     #[serde(flatten)]
     pub tls: UpstreamTls,
+    /// Bytes the cache may hold (distinct contents once); the least recently used copies are
+    /// evicted down to it. `None`: unbounded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<u64>,
+    /// Cached copies not downloaded for this many days are evicted. `None`: kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unused_days: Option<u32>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,6 +166,12 @@ pub struct LocalSettings {
     /// over is refused, deletes always work. `None`: no quota.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quota_bytes: Option<u64>,
+    /// Docker: each image keeps its this many most recently pushed tags (and every tag a
+    /// `keep_tag_patterns` regex matches); retention deletes the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_last_tags: Option<u32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keep_tag_patterns: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -248,6 +261,15 @@ pub struct RepositoryDraft {
     pub dependency_confusion_guard: Option<bool>,
     /// Local only: bytes the repository may hold.
     pub quota_bytes: Option<u64>,
+    /// Remote only: bytes the cache may hold (LRU eviction).
+    pub max_bytes: Option<u64>,
+    /// Remote only: evict cached copies not downloaded for this many days.
+    pub unused_days: Option<u32>,
+    /// Local docker only: tags each image keeps (the most recently pushed).
+    pub keep_last_tags: Option<u32>,
+    /// Local docker only: regexes of tags always kept.
+    #[serde(default)]
+    pub keep_tag_patterns: Vec<String>,
 }
 
 impl RepositoryDraft {
@@ -262,15 +284,26 @@ impl RepositoryDraft {
             Kind::Local => {
                 self.refuse_fields_of(
                     "local",
-                    &[&["base_url", "members", "dependency_confusion_guard"][..], TLS_FIELDS].concat(),
+                    &[
+                        &["base_url", "members", "dependency_confusion_guard"][..],
+                        TLS_FIELDS,
+                        REMOTE_RETENTION_FIELDS,
+                    ]
+                    .concat(),
                 )?;
+                self.check_tag_retention(package)?;
                 KindSettings::Local(LocalSettings {
                     allow_overwrite: self.allow_overwrite.unwrap_or(false),
                     quota_bytes: positive("quota_bytes", self.quota_bytes)?,
+                    keep_last_tags: positive("keep_last_tags", self.keep_last_tags)?,
+                    keep_tag_patterns: self.keep_tag_patterns.clone(),
                 })
             }
             Kind::Virtual => {
-                self.refuse_fields_of("virtual", &[&["base_url"][..], TLS_FIELDS, LOCAL_FIELDS].concat())?;
+                self.refuse_fields_of(
+                    "virtual",
+                    &[&["base_url"][..], TLS_FIELDS, LOCAL_FIELDS, REMOTE_RETENTION_FIELDS].concat(),
+                )?;
                 let members = self
                     .members
                     .iter()
@@ -296,6 +329,31 @@ impl RepositoryDraft {
         })
     }
 
+    /// Tag retention is for docker images, and patterns only say which tags `keep_last_tags`
+    /// spares.
+    fn check_tag_retention(&self, package: PackageType) -> Result<(), FieldError> {
+        let field = if self.keep_last_tags.is_some() {
+            "keep_last_tags"
+        } else if !self.keep_tag_patterns.is_empty() {
+            "keep_tag_patterns"
+        } else {
+            return Ok(());
+        };
+        if package != PackageType::Docker {
+            return Err(FieldError::new(field, "only docker repositories have tags"));
+        }
+        if self.keep_last_tags.is_none() {
+            return Err(FieldError::new(
+                "keep_tag_patterns",
+                "needs keep_last_tags (the patterns say which tags beyond the last ones are kept)",
+            ));
+        }
+        for p in &self.keep_tag_patterns {
+            Regex::new(p).map_err(|e| FieldError::new("keep_tag_patterns", format!("invalid regex '{p}': {e}")))?;
+        }
+        Ok(())
+    }
+
     fn refuse_fields_of(&self, kind: &str, fields: &[&'static str]) -> Result<(), FieldError> {
         for field in fields {
             let present = match *field {
@@ -307,6 +365,10 @@ impl RepositoryDraft {
                 "client_cert_file" => self.client_cert_file.is_some(),
                 "client_key_file" => self.client_key_file.is_some(),
                 "quota_bytes" => self.quota_bytes.is_some(),
+                "keep_last_tags" => self.keep_last_tags.is_some(),
+                "keep_tag_patterns" => !self.keep_tag_patterns.is_empty(),
+                "max_bytes" => self.max_bytes.is_some(),
+                "unused_days" => self.unused_days.is_some(),
                 _ => false,
             };
             if present {
@@ -361,12 +423,17 @@ impl RepositoryDraft {
                 self.client_cert_file.clone(),
                 self.client_key_file.clone(),
             )?,
+            max_bytes: positive("max_bytes", self.max_bytes)?,
+            unused_days: positive("unused_days", self.unused_days)?,
         })
     }
 }
 
+/// Retention fields only a remote has.
+const REMOTE_RETENTION_FIELDS: &[&str] = &["max_bytes", "unused_days"];
+
 /// Fields only a local repository has (`allow_overwrite` is ignored elsewhere, as it always was).
-const LOCAL_FIELDS: &[&str] = &["quota_bytes"];
+const LOCAL_FIELDS: &[&str] = &["quota_bytes", "keep_last_tags", "keep_tag_patterns"];
 
 /// A limit that must be at least 1 when set (0 would refuse everything, or evict everything).
 fn positive<T: PartialEq + Default>(field: &'static str, value: Option<T>) -> Result<Option<T>, FieldError> {
@@ -388,151 +455,7 @@ const TLS_FIELDS: &[&str] = &[
 ];
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn draft(name: &str, kind: &str, package: &str) -> RepositoryDraft {
-        RepositoryDraft {
-            name: name.into(),
-            kind: kind.into(),
-            package: package.into(),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn names() {
-        for ok in ["a", "0", "pypi-remote", "a.b_c-d", &"a".repeat(64)] {
-            assert!(RepoName::new(ok).is_ok(), "{ok}");
-        }
-        for bad in ["", "A", "-a", ".a", "_a", "a/b", "a b", "ä", &"a".repeat(65), ".."] {
-            assert_eq!(RepoName::new(bad).unwrap_err().field, "name", "{bad}");
-        }
-    }
-
-    #[test]
-    fn validation_names_the_bad_field() {
-        let remote = |url: Option<&str>| RepositoryDraft {
-            base_url: url.map(str::to_string),
-            ..draft("r", "remote", "pypi")
-        };
-        let table: Vec<(RepositoryDraft, &str)> = vec![
-            (draft("Bad", "local", "generic"), "name"),
-            (draft("r", "mirror", "generic"), "kind"),
-            (draft("r", "local", "maven"), "package"),
-            (remote(None), "base_url"),
-            (remote(Some("ftp://host/x")), "base_url"),
-            (remote(Some("not a url")), "base_url"),
-            (
-                RepositoryDraft {
-                    patterns: vec!["(".into()],
-                    ..remote(Some("http://127.0.0.1:1"))
-                },
-                "patterns",
-            ),
-            (
-                RepositoryDraft {
-                    blocklist: vec!["[".into()],
-                    ..remote(Some("http://127.0.0.1:1"))
-                },
-                "blocklist",
-            ),
-            (
-                RepositoryDraft {
-                    members: vec!["Bad".into()],
-                    ..draft("v", "virtual", "npm")
-                },
-                "members",
-            ),
-            (
-                RepositoryDraft {
-                    members: vec!["v".into()],
-                    ..draft("v", "virtual", "npm")
-                },
-                "members",
-            ),
-            (
-                RepositoryDraft {
-                    base_url: Some("http://x".into()),
-                    ..draft("l", "local", "npm")
-                },
-                "base_url",
-            ),
-            (
-                RepositoryDraft {
-                    ca_file: Some("/etc/ca.pem".into()),
-                    ..draft("l", "local", "npm")
-                },
-                "ca_file",
-            ),
-            (
-                RepositoryDraft {
-                    tls_insecure_skip_verify: Some(true),
-                    ..draft("v", "virtual", "npm")
-                },
-                "tls_insecure_skip_verify",
-            ),
-            (
-                RepositoryDraft {
-                    ca_file: Some("ca.pem".into()),
-                    ..remote(Some("https://127.0.0.1:1"))
-                },
-                "ca_file",
-            ),
-            (
-                RepositoryDraft {
-                    client_cert_file: Some("/etc/client.pem".into()),
-                    ..remote(Some("https://127.0.0.1:1"))
-                },
-                "client_key_file",
-            ),
-            (
-                RepositoryDraft {
-                    quota_bytes: Some(1024),
-                    ..remote(Some("http://127.0.0.1:1"))
-                },
-                "quota_bytes",
-            ),
-            (
-                RepositoryDraft {
-                    quota_bytes: Some(1024),
-                    ..draft("v", "virtual", "generic")
-                },
-                "quota_bytes",
-            ),
-            (
-                RepositoryDraft {
-                    quota_bytes: Some(0),
-                    ..draft("l", "local", "generic")
-                },
-                "quota_bytes",
-            ),
-        ];
-        for (d, field) in table {
-            let err = d.clone().validate(ManagedBy::Api).unwrap_err();
-            assert_eq!(err.field, field, "{d:?}");
-        }
-    }
-
-    #[test]
-    fn remote_defaults() {
-        let d = RepositoryDraft {
-            base_url: Some("https://127.0.0.1:9/simple/".into()),
-            password: Some("hunter2".into()),
-            ..draft("pypi", "remote", "pypi")
-        };
-        let repo = d.validate(ManagedBy::Config).unwrap();
-        assert_eq!(repo.kind(), Kind::Remote);
-        let KindSettings::Remote(s) = &repo.settings else {
-            unreachable!()
-        };
-        assert_eq!(s.base_url, "https://127.0.0.1:9/simple");
-        assert_eq!(s.mutable_ttl, DEFAULT_MUTABLE_TTL);
-        assert_eq!(s.immutable_ttl, 0);
-        assert!(s.tls.is_default());
-        assert!(!format!("{repo:?}").contains("hunter2"));
-    }
-}
+mod tests;
 
 impl Repository {
     /// The editable form of a stored definition (the password stays write-only: `None`).
@@ -559,10 +482,14 @@ impl Repository {
                 draft.tls_insecure_skip_verify = Some(s.tls.tls_insecure_skip_verify);
                 draft.client_cert_file = s.tls.client_cert_file.clone();
                 draft.client_key_file = s.tls.client_key_file.clone();
+                draft.max_bytes = s.max_bytes;
+                draft.unused_days = s.unused_days;
             }
             KindSettings::Local(s) => {
                 draft.allow_overwrite = Some(s.allow_overwrite);
                 draft.quota_bytes = s.quota_bytes;
+                draft.keep_last_tags = s.keep_last_tags;
+                draft.keep_tag_patterns = s.keep_tag_patterns.clone();
             }
             KindSettings::Virtual(s) => {
                 draft.members = s.members.iter().map(|m| m.to_string()).collect();

@@ -20,11 +20,19 @@ pub struct CachedObject {
     pub last_accessed: DateTime<Utc>,
 }
 
+/// Where a page of `least_recent` starts: after this row's `(last_accessed, path)`.
+pub type AccessCursor = (DateTime<Utc>, String);
+
 /// Cached remote objects by `(repo, path)`.
 ///
 /// Contract: `upsert` replaces the row for `(repo, path)`; `get` of a missing row is `Ok(None)`;
 /// `touch` of a missing row is a no-op; `delete` returns whether a row existed; `list` is ordered
 /// by path, only paths starting with `prefix` and greater than `after`, at most `limit` rows.
+/// Retention: `touch_many` sets the access time of the named rows that exist, and never moves it
+/// back; `least_recent` pages a repository by `(last_accessed, path)` ascending, strictly after
+/// the cursor; `evict` deletes the row only if it was not accessed after `seen` (its
+/// `last_accessed <= seen`) and says whether it did; `stored_bytes` sums the distinct digests
+/// of a repository's rows, each once.
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait ArtifactIndex: Send + Sync {
@@ -37,4 +45,13 @@ pub trait ArtifactIndex: Send + Sync {
     async fn delete_repo(&self, repo: &str) -> Result<u64, PortError>;
     /// Row count and summed sizes of a repository (0 and 0 when it has none).
     async fn usage(&self, repo: &str) -> Result<Usage, PortError>;
+    async fn touch_many(&self, repo: &str, paths: &[String], at: DateTime<Utc>) -> Result<(), PortError>;
+    async fn least_recent(
+        &self,
+        repo: &str,
+        after: Option<AccessCursor>,
+        limit: u64,
+    ) -> Result<Vec<CachedObject>, PortError>;
+    async fn evict(&self, repo: &str, path: &str, seen: DateTime<Utc>) -> Result<bool, PortError>;
+    async fn stored_bytes(&self, repo: &str) -> Result<u64, PortError>;
 }

@@ -40,6 +40,9 @@ pub trait BlobRecords: Send + Sync {
     ) -> Result<Vec<BlobRecord>, PortError>;
     async fn delete_orphan(&self, digest: &Digest, older_than: DateTime<Utc>) -> Result<bool, PortError>;
     async fn delete(&self, digest: &Digest) -> Result<bool, PortError>;
+    /// Summed size of the blobs that cached copies or hosted files reference, each blob once
+    /// however many rows name it; only rows of `repos` when given (an empty list is 0).
+    async fn referenced_bytes(&self, repos: Option<Vec<String>>) -> Result<u64, PortError>;
     /// Readiness: the metadata database answers.
     async fn check(&self) -> Result<(), PortError>;
 }

@@ -27,6 +27,9 @@ pub trait HostedFiles: Send + Sync {
     async fn create(&self, file: &HostedFile) -> Result<(), PortError>;
     async fn upsert(&self, file: &HostedFile) -> Result<(), PortError>;
     async fn delete(&self, repo: &str, path: &str) -> Result<bool, PortError>;
+    /// Deletes the row only while it is still `file` as read (same digest and `created_at`: not
+    /// re-uploaded or re-tagged since), and says whether it did.
+    async fn delete_unchanged(&self, file: &HostedFile) -> Result<bool, PortError>;
     async fn list(&self, repo: &str, page: &PageRequest) -> Result<Vec<HostedFile>, PortError>;
     async fn delete_repo(&self, repo: &str) -> Result<u64, PortError>;
     /// Row count and summed sizes of a repository (0 and 0 when it has none).

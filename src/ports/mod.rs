@@ -19,7 +19,7 @@ pub mod ttl_cache;
 pub mod upload_sessions;
 pub mod upstream;
 
-pub use artifact_index::{ArtifactIndex, CacheClass, CachedObject};
+pub use artifact_index::{AccessCursor, ArtifactIndex, CacheClass, CachedObject};
 pub use blob_records::{BlobRecord, BlobRecords};
 pub use blob_store::{BlobMeta, BlobObject, BlobStore, ListedKey};
 pub use clock::Clock;

@@ -178,4 +178,68 @@ pub async fn blob_records_contract(blobs: Arc<dyn BlobRecords>, refs: References
     assert!(blobs.delete(&digest("a")).await.unwrap());
     assert!(!blobs.delete(&digest("a")).await.unwrap());
     assert_eq!(blobs.get(&digest("a")).await.unwrap(), None);
+
+    referenced_bytes(blobs, refs).await;
+}
+
+/// `referenced_bytes`: each referenced blob once, over all repositories or the ones named.
+async fn referenced_bytes(blobs: Arc<dyn BlobRecords>, refs: References) {
+    // What the contract above left referenced: nothing (c, d and s lost their references).
+    assert_eq!(blobs.referenced_bytes(None).await.unwrap(), 0);
+    let big = BlobRecord {
+        size: u64::from(u32::MAX) + 1,
+        ..record("big", Duration::zero())
+    };
+    blobs.record(&big).await.unwrap();
+    blobs.record(&record("0123456789", Duration::zero())).await.unwrap();
+    blobs.record(&record("unreferenced", Duration::zero())).await.unwrap();
+    let t = now();
+    let cached = |repo: &str, path: &str, content: &str| CachedObject {
+        repo: repo.into(),
+        path: path.into(),
+        digest: digest(content),
+        size: 1,
+        content_type: None,
+        class: CacheClass::Immutable,
+        fetched_at: t,
+        upstream_etag: None,
+        last_accessed: t,
+    };
+    let hosted = |repo: &str, path: &str, content: &str| HostedFile {
+        repo: repo.into(),
+        path: path.into(),
+        digest: digest(content),
+        size: 1,
+        content_type: None,
+        created_at: t,
+    };
+    // "big" in a remote twice and a local once; "0123456789" in two locals.
+    refs.artifacts.upsert(&cached("remote", "a", "big")).await.unwrap();
+    refs.artifacts.upsert(&cached("remote", "b", "big")).await.unwrap();
+    refs.hosted.create(&hosted("local", "big", "big")).await.unwrap();
+    refs.hosted.create(&hosted("local", "ten", "0123456789")).await.unwrap();
+    refs.hosted
+        .create(&hosted("local2", "ten", "0123456789"))
+        .await
+        .unwrap();
+    let everything = u64::from(u32::MAX) + 1 + 10;
+    assert_eq!(
+        blobs.referenced_bytes(None).await.unwrap(),
+        everything,
+        "each blob once"
+    );
+    let some = |names: &[&str]| Some(names.iter().map(|n| n.to_string()).collect::<Vec<_>>());
+    assert_eq!(
+        blobs
+            .referenced_bytes(some(&["remote", "local", "local2"]))
+            .await
+            .unwrap(),
+        everything
+    );
+    assert_eq!(
+        blobs.referenced_bytes(some(&["remote"])).await.unwrap(),
+        u64::from(u32::MAX) + 1
+    );
+    assert_eq!(blobs.referenced_bytes(some(&["local2", "nope"])).await.unwrap(), 10);
+    assert_eq!(blobs.referenced_bytes(some(&[])).await.unwrap(), 0);
 }

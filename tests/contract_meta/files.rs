@@ -6,7 +6,7 @@ use std::sync::Arc;
 use artifactapi::ports::{
     ArtifactIndex, CacheClass, CachedObject, HostedFile, HostedFiles, PageRequest, PortError, Usage,
 };
-use chrono::{Duration, Utc};
+use chrono::{Duration, SubsecRound, Utc};
 
 use super::{digest, now};
 
@@ -156,6 +156,101 @@ pub async fn artifact_index_contract(index: Arc<dyn ArtifactIndex>) {
         r.unwrap().unwrap();
     }
     assert_eq!(index.list("busy", &page("p/", None, 100)).await.unwrap().len(), 40);
+
+    retention_methods(index).await;
+}
+
+/// `touch_many`, `least_recent`, `evict` and `stored_bytes`: what retention pages and deletes by.
+async fn retention_methods(index: Arc<dyn ArtifactIndex>) {
+    // Whole milliseconds: a time whose text form has trailing zeros must still compare equal.
+    let t0 = now().trunc_subsecs(0) - Duration::hours(10) + Duration::microseconds(330_600);
+    let at = |minutes: i64| t0 + Duration::minutes(minutes);
+    let put = |path: &str, content: &str, size: u64, accessed| {
+        let index = index.clone();
+        let object = CachedObject {
+            size,
+            last_accessed: accessed,
+            ..object("lru", path, content)
+        };
+        async move { index.upsert(&object).await.unwrap() }
+    };
+    assert_eq!(index.stored_bytes("lru").await.unwrap(), 0);
+    put("c", "c", 30, at(3)).await;
+    put("a", "a", 10, at(1)).await;
+    put("b2", "b", 20, at(2)).await;
+    put("b1", "b", 20, at(2)).await;
+    put("d", "d", u64::from(u32::MAX) + 1, at(4)).await;
+    index.upsert(&object("other", "z", "z")).await.unwrap();
+
+    // Distinct contents once: b1 and b2 are one 20-byte content.
+    assert_eq!(
+        index.stored_bytes("lru").await.unwrap(),
+        10 + 20 + 30 + u64::from(u32::MAX) + 1
+    );
+
+    // Least recently used first, ties by path, paged strictly after the cursor.
+    let order = |rows: Vec<CachedObject>| rows.into_iter().map(|o| o.path).collect::<Vec<_>>();
+    assert_eq!(
+        order(index.least_recent("lru", None, 100).await.unwrap()),
+        ["a", "b1", "b2", "c", "d"]
+    );
+    let first = index.least_recent("lru", None, 2).await.unwrap();
+    assert_eq!(order(first.clone()), ["a", "b1"]);
+    let cursor = first.last().map(|o| (o.last_accessed, o.path.clone()));
+    assert_eq!(order(index.least_recent("lru", cursor, 2).await.unwrap()), ["b2", "c"]);
+    assert_eq!(
+        order(index.least_recent("lru", Some((at(4), "d".into())), 2).await.unwrap()),
+        Vec::<String>::new()
+    );
+    assert!(index.least_recent("lru", None, 0).await.unwrap().is_empty());
+    assert!(index.least_recent("nothing-here", None, 10).await.unwrap().is_empty());
+
+    // touch_many moves the named rows forward, never back, and ignores missing paths.
+    let later = at(60);
+    index
+        .touch_many("lru", &["a".into(), "missing".into()], later)
+        .await
+        .unwrap();
+    index.touch_many("lru", &["c".into()], at(0)).await.unwrap();
+    assert_eq!(index.get("lru", "a").await.unwrap().unwrap().last_accessed, later);
+    assert_eq!(
+        index.get("lru", "c").await.unwrap().unwrap().last_accessed,
+        at(3),
+        "never back"
+    );
+    assert!(index.get("lru", "missing").await.unwrap().is_none(), "never creates");
+    assert_eq!(
+        order(index.least_recent("lru", None, 100).await.unwrap()),
+        ["b1", "b2", "c", "d", "a"]
+    );
+    // Many paths at once (more than one IN list).
+    let many: Vec<String> = (0..1200).map(|i| format!("m/{i}")).collect();
+    for p in many.iter().take(3) {
+        put(p, p, 1, at(0)).await;
+    }
+    index.touch_many("lru", &many, later).await.unwrap();
+    assert_eq!(index.get("lru", "m/2").await.unwrap().unwrap().last_accessed, later);
+
+    // evict: only if not accessed after what the evictor saw.
+    assert!(
+        !index.evict("lru", "a", at(1)).await.unwrap(),
+        "read since it was listed"
+    );
+    assert!(index.get("lru", "a").await.unwrap().is_some());
+    assert!(index.evict("lru", "a", later).await.unwrap());
+    assert!(!index.evict("lru", "a", later).await.unwrap(), "gone already");
+    assert!(index.get("lru", "a").await.unwrap().is_none());
+    assert!(index.evict("lru", "b1", at(2)).await.unwrap());
+    assert_eq!(
+        index.stored_bytes("lru").await.unwrap(),
+        20 + 30 + u64::from(u32::MAX) + 1 + 3,
+        "b's content is still named by b2"
+    );
+    assert!(
+        index.get("other", "z").await.unwrap().is_some(),
+        "other repositories untouched"
+    );
+    assert_eq!(index.delete_repo("lru").await.unwrap(), 6);
 }
 
 fn file(repo: &str, path: &str, content: &str) -> HostedFile {
@@ -200,6 +295,32 @@ pub async fn hosted_files_contract(files: Arc<dyn HostedFiles>) {
 
     assert!(files.delete("r", "tags/latest").await.unwrap());
     assert!(!files.delete("r", "tags/latest").await.unwrap());
+
+    // delete_unchanged: only the row as it was read.
+    let read = file("r", "tags/v1", "v1");
+    files.upsert(&read).await.unwrap();
+    let retagged = HostedFile {
+        created_at: read.created_at + Duration::seconds(1),
+        ..file("r", "tags/v1", "v2")
+    };
+    files.upsert(&retagged).await.unwrap();
+    assert!(
+        !files.delete_unchanged(&read).await.unwrap(),
+        "re-tagged since it was read"
+    );
+    let repushed = HostedFile {
+        created_at: retagged.created_at + Duration::seconds(1),
+        ..retagged.clone()
+    };
+    files.upsert(&repushed).await.unwrap();
+    assert!(
+        !files.delete_unchanged(&retagged).await.unwrap(),
+        "same digest pushed again"
+    );
+    assert!(files.get("r", "tags/v1").await.unwrap().is_some());
+    assert!(files.delete_unchanged(&repushed).await.unwrap());
+    assert!(!files.delete_unchanged(&repushed).await.unwrap(), "gone already");
+    assert!(files.get("r", "tags/v1").await.unwrap().is_none());
 
     // Concurrent creates of one path: exactly one wins, the rest are conflicts.
     let attempts = (0..10).map(|i| {

@@ -4,7 +4,7 @@ use moka::sync::Cache;
 use std::sync::Arc;
 
 use super::invalidation::{Entries, Invalidations};
-use crate::ports::{ArtifactIndex, CachedObject, PageRequest, PortError, Usage};
+use crate::ports::{AccessCursor, ArtifactIndex, CachedObject, PageRequest, PortError, Usage};
 
 const NAME: &str = "index";
 
@@ -87,6 +87,35 @@ impl ArtifactIndex for HotIndex {
 
     async fn usage(&self, repo: &str) -> Result<Usage, PortError> {
         self.inner.usage(repo).await
+    }
+
+    /// Access times only, as `touch`: dropped here only.
+    async fn touch_many(&self, repo: &str, paths: &[String], at: DateTime<Utc>) -> Result<(), PortError> {
+        let result = self.inner.touch_many(repo, paths, at).await;
+        for path in paths {
+            self.found.invalidate(&key(repo, path));
+        }
+        result
+    }
+
+    async fn least_recent(
+        &self,
+        repo: &str,
+        after: Option<AccessCursor>,
+        limit: u64,
+    ) -> Result<Vec<CachedObject>, PortError> {
+        self.inner.least_recent(repo, after, limit).await
+    }
+
+    /// An eviction is a delete: every replica drops its copy.
+    async fn evict(&self, repo: &str, path: &str, seen: DateTime<Utc>) -> Result<bool, PortError> {
+        let result = self.inner.evict(repo, path, seen).await;
+        self.invalidations.announce(NAME, &key(repo, path)).await;
+        result
+    }
+
+    async fn stored_bytes(&self, repo: &str) -> Result<u64, PortError> {
+        self.inner.stored_bytes(repo).await
     }
 
     async fn delete_repo(&self, repo: &str) -> Result<u64, PortError> {

@@ -107,6 +107,17 @@ pub struct RepositoryInput {
     /// Local: bytes the repository may hold, distinct contents counted once (none = no quota).
     /// An upload that would go over is refused with 413 `QUOTA_EXCEEDED`; deletes always work.
     pub quota_bytes: Option<u64>,
+    /// Remote: bytes the cache may hold, distinct contents counted once (none = unbounded); the
+    /// least recently used copies are evicted down to it.
+    pub max_bytes: Option<u64>,
+    /// Remote: cached copies not downloaded for this many days are evicted (none = kept).
+    pub unused_days: Option<u32>,
+    /// Local docker: each image keeps its this many most recently pushed tags (and those
+    /// `keep_tag_patterns` match); retention deletes the other tags and the manifests they leave
+    /// untagged, and GC then frees their layers.
+    pub keep_last_tags: Option<u32>,
+    /// Local docker: regexes of tags `keep_last_tags` never deletes.
+    pub keep_tag_patterns: Option<Vec<String>>,
 }
 
 impl From<RepositoryInput> for RepositoryDraft {
@@ -134,6 +145,10 @@ impl From<RepositoryInput> for RepositoryDraft {
             allow_overwrite: i.allow_overwrite,
             dependency_confusion_guard: i.dependency_confusion_guard,
             quota_bytes: i.quota_bytes,
+            max_bytes: i.max_bytes,
+            unused_days: i.unused_days,
+            keep_last_tags: i.keep_last_tags,
+            keep_tag_patterns: i.keep_tag_patterns.unwrap_or_default(),
         }
     }
 }
@@ -168,6 +183,10 @@ pub struct RepositoryView {
     pub allow_overwrite: Option<bool>,
     pub dependency_confusion_guard: Option<bool>,
     pub quota_bytes: Option<u64>,
+    pub max_bytes: Option<u64>,
+    pub unused_days: Option<u32>,
+    pub keep_last_tags: Option<u32>,
+    pub keep_tag_patterns: Option<Vec<String>>,
 }
 
 impl From<Repository> for RepositoryView {
@@ -196,6 +215,10 @@ impl From<Repository> for RepositoryView {
             allow_overwrite: None,
             dependency_confusion_guard: None,
             quota_bytes: None,
+            max_bytes: None,
+            unused_days: None,
+            keep_last_tags: None,
+            keep_tag_patterns: None,
         };
         match r.settings {
             KindSettings::Remote(s) => {
@@ -214,10 +237,14 @@ impl From<Repository> for RepositoryView {
                 view.tls_insecure_skip_verify = Some(s.tls.tls_insecure_skip_verify);
                 view.client_cert_file = s.tls.client_cert_file;
                 view.client_key_file = s.tls.client_key_file;
+                view.max_bytes = s.max_bytes;
+                view.unused_days = s.unused_days;
             }
             KindSettings::Local(s) => {
                 view.allow_overwrite = Some(s.allow_overwrite);
                 view.quota_bytes = s.quota_bytes;
+                view.keep_last_tags = s.keep_last_tags;
+                view.keep_tag_patterns = (!s.keep_tag_patterns.is_empty()).then_some(s.keep_tag_patterns);
             }
             KindSettings::Virtual(s) => {
                 view.members = Some(s.members.iter().map(|m| m.to_string()).collect());

@@ -5,6 +5,7 @@ use poem_openapi::types::Example;
 use super::admin::{ApiError, RepositoryInput, RepositoryView};
 use super::gc_api::GcReportView;
 use super::probe_api::ProbeInput;
+use super::retention_api::{RemovalView, RepositoryRetentionView};
 use super::stats_api::StatsView;
 use super::tokens_api::TokenInput;
 
@@ -33,6 +34,10 @@ impl Example for RepositoryInput {
             allow_overwrite: None,
             dependency_confusion_guard: None,
             quota_bytes: None,
+            max_bytes: Some(50 * 1024 * 1024 * 1024),
+            unused_days: Some(90),
+            keep_last_tags: None,
+            keep_tag_patterns: None,
         }
     }
 }
@@ -63,6 +68,10 @@ impl Example for RepositoryView {
             allow_overwrite: Some(false),
             dependency_confusion_guard: None,
             quota_bytes: Some(10 * 1024 * 1024 * 1024),
+            max_bytes: None,
+            unused_days: None,
+            keep_last_tags: None,
+            keep_tag_patterns: None,
         }
     }
 }
@@ -102,11 +111,31 @@ impl Example for StatsView {
         StatsView {
             objects: 1204,
             bytes: 734_003_200,
+            stored_bytes: 701_235_200,
             hits: 98_311,
             misses: 1_412,
             stale_served: 3,
             upstream_errors: 7,
             fetched_bytes: 741_120_512,
+        }
+    }
+}
+
+impl Example for RepositoryRetentionView {
+    fn example() -> Self {
+        RepositoryRetentionView {
+            name: "pypi-remote".into(),
+            dry_run: true,
+            removed: vec![RemovalView {
+                path: "packages/ab/cd/example-1.0-py3-none-any.whl".into(),
+                size: 73_400_320,
+                reason: "max_bytes".into(),
+                last_accessed: chrono::DateTime::from_timestamp(1_767_225_600, 0),
+            }],
+            objects: 1,
+            bytes: 73_400_320,
+            stored_bytes: 10_737_418_240,
+            busy: false,
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod protocol;
 pub mod registry;
 pub mod remote;
 pub mod repositories_api;
+pub mod retention_api;
 pub mod startup;
 pub mod stats_api;
 pub mod terraform;
@@ -40,6 +41,7 @@ use crate::app::proxy::RemoteService;
 use crate::app::registry::RegistryService;
 use crate::app::registry_tokens::RegistryTokens;
 use crate::app::repositories::RepositoryService;
+use crate::app::retention::RetentionService;
 use crate::app::sessions::SessionService;
 use crate::app::stats::StatsService;
 use crate::app::terraform::ProviderRegistry;
@@ -72,6 +74,8 @@ pub struct AppState {
     pub cas: Arc<ContentStore>,
     /// Garbage collection (`POST /api/v2/gc`, and the periodic job in `serve`).
     pub gc: GcService,
+    /// Retention policies (`/api/v2/retention`, after fetches, and the periodic job in `serve`).
+    pub retention: Arc<RetentionService>,
     pub hosted: HostedService,
     pub remote: RemoteService,
     /// The Terraform provider registry (`/.well-known/terraform.json`, `/terraform/...`).
@@ -105,6 +109,7 @@ type ManagementApis = (
     probe_api::ProbeApi,
     stats_api::StatsApi,
     gc_api::GcApi,
+    retention_api::RetentionApi,
 );
 
 /// The management API's OpenAPI service (also used by `artifactapi openapi` to print the spec).
@@ -119,12 +124,13 @@ pub fn openapi_service() -> OpenApiService<ManagementApis, ()> {
             probe_api::ProbeApi,
             stats_api::StatsApi,
             gc_api::GcApi,
+            retention_api::RetentionApi,
         ),
         "ArtifactAPI",
         env!("CARGO_PKG_VERSION"),
     )
     .description(
-        "Management API of ArtifactAPI: repositories, objects, statistics, tokens, events, probes, garbage collection, health and readiness.",
+        "Management API of ArtifactAPI: repositories, objects, statistics, tokens, events, probes, garbage collection, retention, health and readiness.",
     )
 }
 

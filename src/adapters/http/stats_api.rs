@@ -21,6 +21,9 @@ pub struct StatsView {
     pub objects: u64,
     /// Bytes those objects name (a blob shared by two paths counts twice).
     pub bytes: u64,
+    /// Bytes actually stored: each distinct content once (per repository however many of its
+    /// paths name it; in the total, however many repositories hold it).
+    pub stored_bytes: u64,
     pub hits: u64,
     pub misses: u64,
     pub stale_served: u64,
@@ -34,6 +37,7 @@ impl From<&RepositoryStats> for StatsView {
         StatsView {
             objects: s.usage.objects,
             bytes: s.usage.bytes,
+            stored_bytes: s.stored_bytes,
             hits: s.counts.hits,
             misses: s.counts.misses,
             stale_served: s.counts.stale_served,
@@ -51,7 +55,8 @@ pub struct NamedStatsView {
 
 #[derive(Object, Debug)]
 pub struct StatsSummaryView {
-    /// The sum over the repositories listed.
+    /// The sum over the repositories listed; its `stored_bytes` counts a content held by
+    /// several of them once.
     pub total: StatsView,
     /// Every repository the caller may read, by name.
     pub repositories: Vec<NamedStatsView>,

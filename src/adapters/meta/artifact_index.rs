@@ -2,11 +2,16 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::entities::artifact::{ActiveModel, Column, Entity, Model};
-use super::{MetaStore, db_err, db_time, from_db_size, page_condition, parse_digest, to_db_size, usage_of};
-use crate::ports::{ArtifactIndex, CacheClass, CachedObject, PageRequest, PortError, Usage};
+use super::{
+    MetaStore, db_err, db_time, distinct_bytes, from_db_size, page_condition, parse_digest, to_db_size, usage_of,
+};
+use crate::ports::{AccessCursor, ArtifactIndex, CacheClass, CachedObject, PageRequest, PortError, Usage};
+
+/// Paths per `IN (...)` list, well under SQLite's bound-parameter limit.
+const IN_CHUNK: usize = 500;
 
 fn parse_class(raw: &str) -> Result<CacheClass, PortError> {
     match raw {
@@ -125,5 +130,69 @@ impl ArtifactIndex for MetaStore {
 
     async fn usage(&self, repo: &str) -> Result<Usage, PortError> {
         usage_of(&self.db, Entity::find().filter(Column::Repo.eq(repo))).await
+    }
+
+    /// One `UPDATE ... WHERE path IN (...) AND last_accessed < at` per chunk: replicas flushing
+    /// out of order never move a time back.
+    async fn touch_many(&self, repo: &str, paths: &[String], at: DateTime<Utc>) -> Result<(), PortError> {
+        let at = db_time(at);
+        for chunk in paths.chunks(IN_CHUNK) {
+            Entity::update_many()
+                .col_expr(Column::LastAccessed, Expr::value(at))
+                .filter(Column::Repo.eq(repo))
+                .filter(Column::Path.is_in(chunk.iter().map(String::as_str)))
+                .filter(Column::LastAccessed.lt(at))
+                .exec(&self.db)
+                .await
+                .map_err(db_err)?;
+        }
+        Ok(())
+    }
+
+    /// Keyset paging on `(last_accessed, path)`, served by `idx_artifacts_repo_last_accessed`.
+    async fn least_recent(
+        &self,
+        repo: &str,
+        after: Option<AccessCursor>,
+        limit: u64,
+    ) -> Result<Vec<CachedObject>, PortError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut query = Entity::find().filter(Column::Repo.eq(repo));
+        if let Some((at, path)) = after {
+            let at = db_time(at);
+            query = query.filter(
+                Condition::any().add(Column::LastAccessed.gt(at)).add(
+                    Condition::all()
+                        .add(Column::LastAccessed.eq(at))
+                        .add(Column::Path.gt(path)),
+                ),
+            );
+        }
+        let rows = query
+            .order_by_asc(Column::LastAccessed)
+            .order_by_asc(Column::Path)
+            .limit(limit)
+            .all(&self.db)
+            .await
+            .map_err(db_err)?;
+        rows.into_iter().map(to_object).collect()
+    }
+
+    /// A conditional delete: a copy read since the evictor listed it stays.
+    async fn evict(&self, repo: &str, path: &str, seen: DateTime<Utc>) -> Result<bool, PortError> {
+        let result = Entity::delete_many()
+            .filter(Column::Repo.eq(repo))
+            .filter(Column::Path.eq(path))
+            .filter(Column::LastAccessed.lte(db_time(seen)))
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?;
+        Ok(result.rows_affected > 0)
+    }
+
+    async fn stored_bytes(&self, repo: &str) -> Result<u64, PortError> {
+        distinct_bytes(&self.db, Entity, Column::Digest, Column::Size, Column::Repo.eq(repo)).await
     }
 }

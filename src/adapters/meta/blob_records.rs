@@ -150,6 +150,47 @@ impl BlobRecords for MetaStore {
         Ok(result.rows_affected > 0)
     }
 
+    /// One `SUM` over `blobs` filtered by `EXISTS` on both reference tables, so a blob counts
+    /// once whatever references it.
+    async fn referenced_bytes(&self, repos: Option<Vec<String>>) -> Result<u64, PortError> {
+        if repos.as_ref().is_some_and(Vec::is_empty) {
+            return Ok(0);
+        }
+        let mut in_artifacts = Query::select()
+            .expr(Expr::val(1))
+            .from(artifact::Entity)
+            .and_where(
+                Expr::col((artifact::Entity, artifact::Column::Digest)).equals((blob::Entity, blob::Column::Digest)),
+            )
+            .to_owned();
+        let mut in_hosted = Query::select()
+            .expr(Expr::val(1))
+            .from(hosted_file::Entity)
+            .and_where(
+                Expr::col((hosted_file::Entity, hosted_file::Column::Digest))
+                    .equals((blob::Entity, blob::Column::Digest)),
+            )
+            .to_owned();
+        if let Some(repos) = &repos {
+            in_artifacts.and_where(Expr::col((artifact::Entity, artifact::Column::Repo)).is_in(repos.iter().cloned()));
+            in_hosted
+                .and_where(Expr::col((hosted_file::Entity, hosted_file::Column::Repo)).is_in(repos.iter().cloned()));
+        }
+        let row: Option<i64> = blob::Entity::find()
+            .select_only()
+            .expr_as(Expr::cust("CAST(COALESCE(SUM(size), 0) AS BIGINT)"), "bytes")
+            .filter(
+                Condition::any()
+                    .add(Expr::exists(in_artifacts))
+                    .add(Expr::exists(in_hosted)),
+            )
+            .into_tuple()
+            .one(&self.db)
+            .await
+            .map_err(db_err)?;
+        from_db_size(row.unwrap_or_default())
+    }
+
     async fn check(&self) -> Result<(), PortError> {
         self.ping().await
     }

@@ -74,6 +74,19 @@ impl HostedFiles for MetaStore {
         Ok(result.rows_affected > 0)
     }
 
+    /// One conditional `DELETE`: a row rewritten since it was read stays.
+    async fn delete_unchanged(&self, file: &HostedFile) -> Result<bool, PortError> {
+        let result = Entity::delete_many()
+            .filter(Column::Repo.eq(file.repo.as_str()))
+            .filter(Column::Path.eq(file.path.as_str()))
+            .filter(Column::Digest.eq(file.digest.to_string()))
+            .filter(Column::CreatedAt.eq(db_time(file.created_at)))
+            .exec(&self.db)
+            .await
+            .map_err(db_err)?;
+        Ok(result.rows_affected > 0)
+    }
+
     async fn list(&self, repo: &str, page: &PageRequest) -> Result<Vec<HostedFile>, PortError> {
         if page.limit == 0 {
             return Ok(Vec::new());

@@ -37,6 +37,8 @@ fn remote(name: &str) -> Repository {
             ban_tags: vec![],
             offline: false,
             tls: Default::default(),
+            max_bytes: None,
+            unused_days: None,
         }),
         managed_by: ManagedBy::Api,
     }

@@ -291,6 +291,7 @@ impl Inner {
                         self.record_alias(&target, &object).await;
                         tracing::info!(repository = %target.repo, path = %target.path, size = object.size, "cached from upstream");
                         self.events.publish("fetch", &target.repo, Some(&target.path)).await;
+                        self.stored(&target);
                         (DONE_OK, Ok(()))
                     }
                     Err(e) => {

@@ -5,6 +5,7 @@
 mod bearer;
 mod breaker;
 mod fetch;
+pub mod last_access;
 mod probe;
 
 pub use probe::ProbeResult;
@@ -111,6 +112,10 @@ struct Target {
     public_base: Option<String>,
 }
 
+/// Told the repository's name after a fetch stored a new copy in a remote that has a
+/// `max_bytes` (retention enforces it without waiting for its next run).
+pub type AfterFetch = Arc<dyn Fn(&str) + Send + Sync>;
+
 /// Cheap to clone: the state is shared.
 #[derive(Clone)]
 pub struct RemoteService {
@@ -133,6 +138,8 @@ struct Inner {
     /// Upstream Bearer tokens by remote and image, with the instant they stop being used.
     bearer_tokens: tokio::sync::Mutex<std::collections::HashMap<String, (String, chrono::DateTime<chrono::Utc>)>>,
     config: ProxyConfig,
+    access: Arc<last_access::AccessRecorder>,
+    after_fetch: std::sync::OnceLock<AfterFetch>,
 }
 
 /// The name of the key that signs rewritten index links.
@@ -182,6 +189,7 @@ impl RemoteService {
             events,
         } = ports;
         let signer = tokio::sync::OnceCell::new();
+        let access = Arc::new(last_access::AccessRecorder::new(index.clone(), clock.clone()));
         Self {
             inner: Arc::new(Inner {
                 catalog,
@@ -197,8 +205,21 @@ impl RemoteService {
                 signer,
                 bearer_tokens: tokio::sync::Mutex::default(),
                 config,
+                access,
+                after_fetch: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Where cache hits are noted; `serve` runs its flusher, retention flushes it first.
+    pub fn access(&self) -> Arc<last_access::AccessRecorder> {
+        self.inner.access.clone()
+    }
+
+    /// Sets the hook told of new copies in remotes with a `max_bytes` (once; later calls are
+    /// ignored).
+    pub fn set_after_fetch(&self, hook: AfterFetch) {
+        let _ = self.inner.after_fetch.set(hook);
     }
 
     pub async fn read(
@@ -351,7 +372,7 @@ impl Inner {
         request: &ReadRequest<'_>,
         stale: bool,
     ) -> Result<ProxyRead, ProxyError> {
-        self.touch(&object).await;
+        self.access.record(&object);
         if request
             .if_none_match
             .is_some_and(|tags| crate::app::hosted::etag_matches(tags, &object.digest))
@@ -390,13 +411,12 @@ impl Inner {
         })
     }
 
-    /// Records an access at most once a minute per object, so hot paths do not write on every hit.
-    async fn touch(&self, object: &CachedObject) {
-        let now = self.clock.now();
-        if now - object.last_accessed > chrono::Duration::seconds(60)
-            && let Err(e) = self.index.touch(&object.repo, &object.path, now).await
+    /// A new copy was stored: a remote with a size limit enforces it now.
+    fn stored(&self, target: &Target) {
+        if target.settings.max_bytes.is_some()
+            && let Some(hook) = self.after_fetch.get()
         {
-            tracing::warn!(error = %e, "could not record last access");
+            hook(&target.repo);
         }
     }
 }

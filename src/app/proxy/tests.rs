@@ -29,6 +29,8 @@ fn settings(offline: bool) -> RemoteSettings {
         ban_tags: vec![],
         offline,
         tls: Default::default(),
+        max_bytes: None,
+        unused_days: None,
     }
 }
 
@@ -310,7 +312,13 @@ async fn offline_serves_any_copy_and_never_calls_the_upstream() {
     m.index
         .expect_get()
         .returning(move |_, p| Ok((p == "cached.txt").then(|| object(p, now - chrono::Duration::days(30)))));
-    m.index.expect_touch().times(1).returning(|_, _, _| Ok(()));
+    // The hit is noted in memory, not written on the request path; a flush writes it.
+    m.index.expect_touch().never();
+    m.index
+        .expect_touch_many()
+        .withf(move |repo, paths, at| repo == "r" && paths == ["cached.txt"] && *at == now)
+        .times(1)
+        .returning(|_, _, _| Ok(()));
     m.upstream.expect_send().times(0);
     let service = m.service();
     let read = service
@@ -318,6 +326,7 @@ async fn offline_serves_any_copy_and_never_calls_the_upstream() {
         .await
         .unwrap();
     assert!(matches!(read, ProxyRead::Cached { stale: false, .. }));
+    assert_eq!(service.access().flush().await.unwrap(), 1);
     let err = service
         .read("r", &path("other.txt"), ReadRequest::default())
         .await

@@ -280,6 +280,8 @@ async fn remote_repositories_take_no_pushes() {
             ban_tags: vec![],
             offline: false,
             tls: Default::default(),
+            max_bytes: None,
+            unused_days: None,
         }),
     );
     let f = Fixture::new(vec![remote]);

@@ -55,6 +55,8 @@ pub fn remote_settings() -> RemoteSettings {
         ban_tags: vec![],
         offline: false,
         tls: Default::default(),
+        max_bytes: None,
+        unused_days: None,
     }
 }
 

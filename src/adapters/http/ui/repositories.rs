@@ -249,6 +249,14 @@ fn props(repo: &Repository) -> Vec<Prop> {
                     label: "Upstream TLS",
                     value: tls(&s.tls),
                 },
+                Prop {
+                    label: "Cache size limit",
+                    value: limit(s.max_bytes, "bytes"),
+                },
+                Prop {
+                    label: "Evict unused after",
+                    value: limit(s.unused_days, "days"),
+                },
             ]);
         }
         KindSettings::Local(s) => out.extend([
@@ -259,6 +267,14 @@ fn props(repo: &Repository) -> Vec<Prop> {
             Prop {
                 label: "Quota",
                 value: limit(s.quota_bytes, "bytes"),
+            },
+            Prop {
+                label: "Keep last tags",
+                value: match s.keep_last_tags {
+                    Some(n) if s.keep_tag_patterns.is_empty() => n.to_string(),
+                    Some(n) => format!("{n}, and tags matching {}", s.keep_tag_patterns.join(", ")),
+                    None => "all".into(),
+                },
             },
         ]),
         KindSettings::Virtual(s) => out.push(Prop {

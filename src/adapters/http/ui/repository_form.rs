@@ -37,6 +37,10 @@ pub(super) struct Values {
     pub allow_overwrite: bool,
     pub dependency_confusion_guard: bool,
     pub quota_bytes: String,
+    pub max_bytes: String,
+    pub unused_days: String,
+    pub keep_last_tags: String,
+    pub keep_tag_patterns: String,
 }
 
 impl Values {
@@ -65,10 +69,14 @@ impl Values {
                 values.tls_insecure_skip_verify = s.tls.tls_insecure_skip_verify;
                 values.client_cert_file = s.tls.client_cert_file.clone().unwrap_or_default();
                 values.client_key_file = s.tls.client_key_file.clone().unwrap_or_default();
+                values.max_bytes = s.max_bytes.map(|v| v.to_string()).unwrap_or_default();
+                values.unused_days = s.unused_days.map(|v| v.to_string()).unwrap_or_default();
             }
             KindSettings::Local(s) => {
                 values.allow_overwrite = s.allow_overwrite;
                 values.quota_bytes = s.quota_bytes.map(|q| q.to_string()).unwrap_or_default();
+                values.keep_last_tags = s.keep_last_tags.map(|k| k.to_string()).unwrap_or_default();
+                values.keep_tag_patterns = lines(&s.keep_tag_patterns);
             }
             KindSettings::Virtual(s) => {
                 values.members = s.members.iter().map(|m| m.as_str()).collect::<Vec<_>>().join("\n");
@@ -102,6 +110,10 @@ impl Values {
             allow_overwrite: form.checked("allow_overwrite"),
             dependency_confusion_guard: form.checked("dependency_confusion_guard"),
             quota_bytes: form.get("quota_bytes").to_string(),
+            max_bytes: form.get("max_bytes").to_string(),
+            unused_days: form.get("unused_days").to_string(),
+            keep_last_tags: form.get("keep_last_tags").to_string(),
+            keep_tag_patterns: form.get("keep_tag_patterns").to_string(),
         }
     }
 }
@@ -153,6 +165,10 @@ pub(super) fn draft(form: &Form) -> Result<RepositoryDraft, FieldMessage> {
         allow_overwrite: local.then(|| form.checked("allow_overwrite")),
         dependency_confusion_guard: virtual_repo.then(|| form.checked("dependency_confusion_guard")),
         quota_bytes: number(form, "quota_bytes", "bytes")?,
+        max_bytes: number(form, "max_bytes", "bytes")?,
+        unused_days: number(form, "unused_days", "days")?,
+        keep_last_tags: number(form, "keep_last_tags", "tags")?,
+        keep_tag_patterns: form.lines("keep_tag_patterns"),
     })
 }
 
@@ -201,6 +217,10 @@ impl FormPage {
             "allow_overwrite",
             "dependency_confusion_guard",
             "quota_bytes",
+            "max_bytes",
+            "unused_days",
+            "keep_last_tags",
+            "keep_tag_patterns",
         ];
         self.error
             .as_ref()
