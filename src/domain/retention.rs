@@ -18,6 +18,8 @@ pub enum Reason {
     /// A tag beyond an image's `keep_last_tags` most recently pushed (that no pattern keeps),
     /// or a manifest left without tags by such a tag's removal.
     KeepLastTags,
+    /// A manifest without a tag, neither pushed nor pulled by digest for `untagged_manifest_days`.
+    UntaggedManifest,
 }
 
 impl Reason {
@@ -26,6 +28,7 @@ impl Reason {
             Reason::MaxBytes => "max_bytes",
             Reason::UnusedDays => "unused_days",
             Reason::KeepLastTags => "keep_last_tags",
+            Reason::UntaggedManifest => "untagged_manifest_days",
         }
     }
 }
