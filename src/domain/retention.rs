@@ -54,13 +54,21 @@ impl CacheLimits {
     pub fn new(max_bytes: Option<u64>, unused_days: Option<u32>, now: DateTime<Utc>) -> Self {
         Self {
             max_bytes,
-            unused_before: unused_days.map(|d| now - chrono::Duration::days(i64::from(d))),
+            unused_before: unused_days.map(|d| days_before(now, d)),
         }
     }
 
     pub fn is_unbounded(&self) -> bool {
         self.max_bytes.is_none() && self.unused_before.is_none()
     }
+}
+
+/// `days` before `now`; a span further back than time goes is its earliest instant (nothing is
+/// that old), never an overflow.
+pub fn days_before(now: DateTime<Utc>, days: u32) -> DateTime<Utc> {
+    chrono::Duration::try_days(i64::from(days))
+        .and_then(|span| now.checked_sub_signed(span))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
 /// What to do with one page of rows.
@@ -288,5 +296,8 @@ mod tests {
             Some(now - chrono::Duration::days(2))
         );
         assert_eq!(Reason::UnusedDays.as_str(), "unused_days");
+        // The largest setting is further back than chrono goes: no overflow, nothing that old.
+        assert_eq!(days_before(now, u32::MAX), DateTime::<Utc>::MIN_UTC);
+        assert_eq!(days_before(now, 1), now - chrono::Duration::days(1));
     }
 }

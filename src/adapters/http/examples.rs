@@ -138,6 +138,7 @@ impl Example for RepositoryRetentionView {
             bytes: 73_400_320,
             stored_bytes: 10_737_418_240,
             busy: false,
+            failed: false,
         }
     }
 }

@@ -84,6 +84,8 @@ pub struct RepositoryRetention {
     pub stored_bytes: u64,
     /// Another replica was enforcing this repository; nothing was done here.
     pub busy: bool,
+    /// A run over every repository: this one failed (the cause is logged) and the run went on.
+    pub failed: bool,
 }
 
 impl RepositoryRetention {
@@ -190,7 +192,19 @@ impl RetentionService {
             if !has_policy(&repo) {
                 continue;
             }
-            let done = self.enforce(&repo, dry_run).await?;
+            // One repository that cannot be read (an unreadable stored manifest, say) must not
+            // keep the others, a full cache among them, from their policies.
+            let done = match self.enforce(&repo, dry_run).await {
+                Ok(done) => done,
+                Err(e) => {
+                    tracing::warn!(repository = %repo.name, error = %e, "retention failed for this repository");
+                    RepositoryRetention {
+                        name: repo.name.to_string(),
+                        failed: true,
+                        ..RepositoryRetention::default()
+                    }
+                }
+            };
             report.objects += done.objects;
             report.bytes += done.bytes;
             report.repositories.push(done);

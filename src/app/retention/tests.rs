@@ -67,7 +67,11 @@ fn index(rows: &Rows, evicted: &Arc<AtomicUsize>) -> MockArtifactIndex {
         Ok(gone)
     });
     let r = rows.clone();
-    index.expect_stored_bytes().returning(move |_| {
+    index.expect_stored_bytes().returning(move |repo| {
+        // A repository whose rows cannot be read (the backend fails for it).
+        if repo == "broken" {
+            return Err(PortError::Backend("down".into()));
+        }
         let mut seen = std::collections::HashMap::new();
         for o in r.lock().unwrap().iter() {
             seen.insert(o.digest.clone(), o.size);
@@ -292,3 +296,23 @@ async fn fetches_trigger_one_enforcement_at_a_time() {
 pub(super) mod tags;
 
 mod untagged;
+
+#[tokio::test]
+async fn a_repository_that_fails_does_not_stop_the_others() {
+    let now = Utc::now();
+    let rows: Rows = Arc::new(Mutex::new(vec![
+        object("a", "a", 4, 40, now),
+        object("b", "b", 4, 30, now),
+    ]));
+    let evicted = Arc::new(AtomicUsize::new(0));
+    let repos = vec![remote("broken", Some(1), None), remote("r", Some(4), None)];
+    let svc = service(repos, index(&rows, &evicted), cache(true), now);
+    let report = svc.run(false).await.unwrap();
+    let outcome: Vec<(&str, bool)> = report
+        .repositories
+        .iter()
+        .map(|r| (r.name.as_str(), r.failed))
+        .collect();
+    assert_eq!(outcome, [("broken", true), ("r", false)]);
+    assert_eq!(report.objects, 1, "r went under its limit all the same: {report:?}");
+}

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use super::{Removal, RepositoryRetention, RetentionError, RetentionService, unavailable};
 use crate::domain::digest::Digest;
 use crate::domain::registry::{keys, manifest};
-use crate::domain::retention::Reason;
+use crate::domain::retention::{Reason, days_before};
 use crate::ports::HostedFile;
 
 impl RetentionService {
@@ -20,7 +20,7 @@ impl RetentionService {
         dry_run: bool,
         done: &mut RepositoryRetention,
     ) -> Result<(), RetentionError> {
-        let cutoff = self.clock.now() - chrono::Duration::days(i64::from(days));
+        let cutoff = days_before(self.clock.now(), days);
         for marker in self.rows(repo, keys::IMAGES_PREFIX).await? {
             let Some(image) = marker.path.strip_prefix(keys::IMAGES_PREFIX) else {
                 continue;
