@@ -32,6 +32,7 @@ use crate::app::health::HealthService;
 use crate::app::hosted::{HostedPorts, HostedService};
 use crate::app::objects::ObjectsService;
 use crate::app::proxy::{ProxyConfig, RemotePorts, RemoteService};
+use crate::app::registry::pulls::PullRecorder;
 use crate::app::registry::{RegistryPorts, RegistryService};
 use crate::app::registry_tokens::RegistryTokens;
 use crate::app::repositories::RepositoryService;
@@ -245,6 +246,7 @@ pub fn app_state(config: &Config, backends: &Backends) -> Result<Arc<AppState>, 
         },
         ProxyConfig::default(),
     );
+    let pulls = Arc::new(PullRecorder::new(meta.clone(), backends.clock.clone()));
     let retention = Arc::new(RetentionService::new(RetentionPorts {
         catalog: catalog.clone(),
         index: index.clone(),
@@ -254,6 +256,7 @@ pub fn app_state(config: &Config, backends: &Backends) -> Result<Arc<AppState>, 
         clock: backends.clock.clone(),
         events: events.clone(),
         access: remote.access(),
+        pulls: pulls.clone(),
     }));
     let enforcer = Arc::downgrade(&retention);
     remote.set_after_fetch(Arc::new(move |repo: &str| {
@@ -309,7 +312,8 @@ pub fn app_state(config: &Config, backends: &Backends) -> Result<Arc<AppState>, 
             },
             config.max_upload_size,
         )
-        .with_remote(remote),
+        .with_remote(remote)
+        .with_pulls(pulls),
         registry_tokens: RegistryTokens::new(meta.clone(), backends.clock.clone()),
         repositories: RepositoryService::new(catalog.clone(), meta.clone(), meta.clone(), index.clone()),
         stats: StatsService::new(

@@ -353,6 +353,7 @@ async fn start_app(config: &Config, slot: http::startup::AppSlot) -> Result<(), 
     spawn_gc(state.clone(), config.gc_interval);
     spawn_retention(state.clone(), config.retention_interval);
     state.remote.access().spawn_flusher();
+    state.registry.pulls().spawn_flusher();
     spawn_temp_sweeper(state.clone());
     spawn_disk_watch(state.clone());
     slot.fill(http::routes(state));

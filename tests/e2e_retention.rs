@@ -161,3 +161,63 @@ async fn a_remote_over_max_bytes_keeps_its_most_recently_used_files_under_the_li
         blob_store_bytes(&server)
     );
 }
+
+/// Two replicas on PostgreSQL + Redis + S3 enforce one remote's limit at the same moment: every
+/// evicted copy is evicted exactly once (per-repository lease, conditional deletes), and the ten
+/// most recent copies stay, served from the cache through either replica.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_enforcing_at_once_evict_each_copy_once() {
+    let Some(database_url) = support::backend_or_skip("PostgreSQL", support::postgres::fresh_postgres_url().await)
+    else {
+        return;
+    };
+    let s3 = support::s3::TestS3::start().await;
+    let mut env = support::shared_backends_env(database_url, &s3, "retention-replicas");
+    env.push(("ARTIFACTAPI_RETENTION_INTERVAL", "0".to_string()));
+    let a = Server::start(&env).await;
+    let b = Server::start(&env).await;
+    let upstream = FakeUpstream::start().await;
+    for i in 0..FILES {
+        let seed = 2 * i + 1;
+        upstream.put(&format!("files/{}", file(i)), FakeFile::Generated { seed, size: MIB });
+    }
+    // No limit while fetching, so no fetch triggers an enforcement of its own.
+    a.create_repository(json!({"name": "cache", "kind": "remote", "package": "generic",
+        "base_url": format!("{}/files", upstream.base)}))
+        .await;
+    for i in 0..FILES {
+        let server = if i % 2 == 0 { &a } else { &b };
+        let response = server.get(&format!("/api/v1/remote/cache/{}", file(i))).await;
+        assert_eq!(response.bytes().await.unwrap().len() as u64, MIB);
+        while !cached(&a).await.0.contains(&file(i)) {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+    let patched = reqwest::Client::new()
+        .patch(b.url("/api/v2/repositories/cache"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"max_bytes": 10 * MIB}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), 200);
+
+    let (from_a, from_b) = tokio::join!(
+        admin_post(&a, "/api/v2/repositories/cache/retention"),
+        admin_post(&b, "/api/v2/repositories/cache/retention")
+    );
+    assert_eq!(
+        from_a["objects"].as_u64().unwrap() + from_b["objects"].as_u64().unwrap(),
+        FILES - 10,
+        "each copy evicted once: {from_a} {from_b}"
+    );
+    let recent: Vec<String> = (FILES - 10..FILES).map(file).collect();
+    assert_eq!(cached(&b).await.0, recent);
+    for path in &recent {
+        for server in [&a, &b] {
+            let response = server.get(&format!("/api/v1/remote/cache/{path}")).await;
+            assert_eq!(response.headers()["x-artifact-source"], "cache", "{path}");
+        }
+        assert_eq!(upstream.hits(&format!("files/{path}")), 1, "{path}");
+    }
+}

@@ -6,6 +6,7 @@ mod m20250101_000001_initial;
 mod m20261202_000002_hosted_packages;
 mod m20261202_000003_blob_last_referenced;
 mod m20261207_100001_artifacts_last_accessed;
+mod m20261207_100002_hosted_files_last_pulled;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000002_hosted_packages::Migration),
             Box::new(m20261202_000003_blob_last_referenced::Migration),
             Box::new(m20261207_100001_artifacts_last_accessed::Migration),
+            Box::new(m20261207_100002_hosted_files_last_pulled::Migration),
         ]
     }
 }

@@ -172,6 +172,10 @@ pub struct LocalSettings {
     pub keep_last_tags: Option<u32>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keep_tag_patterns: Vec<String>,
+    /// Docker, opt-in: manifests without a tag that were neither pushed nor pulled by digest for
+    /// this many days are deleted by retention. `None`: kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub untagged_manifest_days: Option<u32>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -270,6 +274,8 @@ pub struct RepositoryDraft {
     /// Local docker only: regexes of tags always kept.
     #[serde(default)]
     pub keep_tag_patterns: Vec<String>,
+    /// Local docker only: delete untagged manifests not pushed or pulled for this many days.
+    pub untagged_manifest_days: Option<u32>,
 }
 
 impl RepositoryDraft {
@@ -297,6 +303,7 @@ impl RepositoryDraft {
                     quota_bytes: positive("quota_bytes", self.quota_bytes)?,
                     keep_last_tags: positive("keep_last_tags", self.keep_last_tags)?,
                     keep_tag_patterns: self.keep_tag_patterns.clone(),
+                    untagged_manifest_days: positive("untagged_manifest_days", self.untagged_manifest_days)?,
                 })
             }
             Kind::Virtual => {
@@ -332,6 +339,12 @@ impl RepositoryDraft {
     /// Tag retention is for docker images, and patterns only say which tags `keep_last_tags`
     /// spares.
     fn check_tag_retention(&self, package: PackageType) -> Result<(), FieldError> {
+        if self.untagged_manifest_days.is_some() && package != PackageType::Docker {
+            return Err(FieldError::new(
+                "untagged_manifest_days",
+                "only docker repositories have manifests",
+            ));
+        }
         let field = if self.keep_last_tags.is_some() {
             "keep_last_tags"
         } else if !self.keep_tag_patterns.is_empty() {
@@ -367,6 +380,7 @@ impl RepositoryDraft {
                 "quota_bytes" => self.quota_bytes.is_some(),
                 "keep_last_tags" => self.keep_last_tags.is_some(),
                 "keep_tag_patterns" => !self.keep_tag_patterns.is_empty(),
+                "untagged_manifest_days" => self.untagged_manifest_days.is_some(),
                 "max_bytes" => self.max_bytes.is_some(),
                 "unused_days" => self.unused_days.is_some(),
                 _ => false,
@@ -433,7 +447,12 @@ impl RepositoryDraft {
 const REMOTE_RETENTION_FIELDS: &[&str] = &["max_bytes", "unused_days"];
 
 /// Fields only a local repository has (`allow_overwrite` is ignored elsewhere, as it always was).
-const LOCAL_FIELDS: &[&str] = &["quota_bytes", "keep_last_tags", "keep_tag_patterns"];
+const LOCAL_FIELDS: &[&str] = &[
+    "quota_bytes",
+    "keep_last_tags",
+    "keep_tag_patterns",
+    "untagged_manifest_days",
+];
 
 /// A limit that must be at least 1 when set (0 would refuse everything, or evict everything).
 fn positive<T: PartialEq + Default>(field: &'static str, value: Option<T>) -> Result<Option<T>, FieldError> {
@@ -490,6 +509,7 @@ impl Repository {
                 draft.quota_bytes = s.quota_bytes;
                 draft.keep_last_tags = s.keep_last_tags;
                 draft.keep_tag_patterns = s.keep_tag_patterns.clone();
+                draft.untagged_manifest_days = s.untagged_manifest_days;
             }
             KindSettings::Virtual(s) => {
                 draft.members = s.members.iter().map(|m| m.to_string()).collect();

@@ -18,6 +18,8 @@ pub enum Reason {
     /// A tag beyond an image's `keep_last_tags` most recently pushed (that no pattern keeps),
     /// or a manifest left without tags by such a tag's removal.
     KeepLastTags,
+    /// A manifest without a tag, neither pushed nor pulled by digest for `untagged_manifest_days`.
+    UntaggedManifest,
 }
 
 impl Reason {
@@ -26,6 +28,7 @@ impl Reason {
             Reason::MaxBytes => "max_bytes",
             Reason::UnusedDays => "unused_days",
             Reason::KeepLastTags => "keep_last_tags",
+            Reason::UntaggedManifest => "untagged_manifest_days",
         }
     }
 }
@@ -51,13 +54,21 @@ impl CacheLimits {
     pub fn new(max_bytes: Option<u64>, unused_days: Option<u32>, now: DateTime<Utc>) -> Self {
         Self {
             max_bytes,
-            unused_before: unused_days.map(|d| now - chrono::Duration::days(i64::from(d))),
+            unused_before: unused_days.map(|d| days_before(now, d)),
         }
     }
 
     pub fn is_unbounded(&self) -> bool {
         self.max_bytes.is_none() && self.unused_before.is_none()
     }
+}
+
+/// `days` before `now`; a span further back than time goes is its earliest instant (nothing is
+/// that old), never an overflow.
+pub fn days_before(now: DateTime<Utc>, days: u32) -> DateTime<Utc> {
+    chrono::Duration::try_days(i64::from(days))
+        .and_then(|span| now.checked_sub_signed(span))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
 /// What to do with one page of rows.
@@ -285,5 +296,8 @@ mod tests {
             Some(now - chrono::Duration::days(2))
         );
         assert_eq!(Reason::UnusedDays.as_str(), "unused_days");
+        // The largest setting is further back than chrono goes: no overflow, nothing that old.
+        assert_eq!(days_before(now, u32::MAX), DateTime::<Utc>::MIN_UTC);
+        assert_eq!(days_before(now, 1), now - chrono::Duration::days(1));
     }
 }

@@ -34,6 +34,10 @@ pub trait HostedFiles: Send + Sync {
     async fn delete_repo(&self, repo: &str) -> Result<u64, PortError>;
     /// Row count and summed sizes of a repository (0 and 0 when it has none).
     async fn usage(&self, repo: &str) -> Result<Usage, PortError>;
+    /// Records pulls (registry manifests) of the named rows that exist, never moving a time back;
+    /// `last_pulled` is `None` for a row never pulled (or missing). Creates and upserts keep it.
+    async fn touch_pulled(&self, repo: &str, paths: &[String], at: DateTime<Utc>) -> Result<(), PortError>;
+    async fn last_pulled(&self, repo: &str, path: &str) -> Result<Option<DateTime<Utc>>, PortError>;
     /// Bytes of the distinct contents the repository's rows name: a digest under several paths
     /// (a tag and its manifest, one file uploaded twice) counts once. What a quota limits.
     async fn stored_bytes(&self, repo: &str) -> Result<u64, PortError>;

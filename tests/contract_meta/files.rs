@@ -354,7 +354,44 @@ pub async fn hosted_files_contract(files: Arc<dyn HostedFiles>) {
     assert_eq!(files.delete_repo("r").await.unwrap(), PATHS.len() as u64);
     assert!(files.get("other", "pkg/1.0.tgz").await.unwrap().is_some());
 
+    pulls_are_recorded(files.clone()).await;
     stored_bytes_count_each_content_once(files).await;
+}
+
+/// `touch_pulled` / `last_pulled`: never back, missing rows ignored, kept across upserts.
+async fn pulls_are_recorded(files: Arc<dyn HostedFiles>) {
+    let manifest = file("p", "img/_manifests/m", "m");
+    files.create(&manifest).await.unwrap();
+    assert_eq!(
+        files.last_pulled("p", "img/_manifests/m").await.unwrap(),
+        None,
+        "never pulled"
+    );
+    assert_eq!(files.last_pulled("p", "missing").await.unwrap(), None);
+    let t = now();
+    files
+        .touch_pulled("p", &["img/_manifests/m".into(), "missing".into()], t)
+        .await
+        .unwrap();
+    assert_eq!(files.last_pulled("p", "img/_manifests/m").await.unwrap(), Some(t));
+    assert!(files.get("p", "missing").await.unwrap().is_none(), "never creates");
+    files
+        .touch_pulled("p", &["img/_manifests/m".into()], t - Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        files.last_pulled("p", "img/_manifests/m").await.unwrap(),
+        Some(t),
+        "never back"
+    );
+    files.upsert(&manifest).await.unwrap();
+    assert_eq!(
+        files.last_pulled("p", "img/_manifests/m").await.unwrap(),
+        Some(t),
+        "a re-push keeps it"
+    );
+    assert_eq!(files.get("p", "img/_manifests/m").await.unwrap(), Some(manifest));
+    assert!(files.delete("p", "img/_manifests/m").await.unwrap());
 }
 
 /// `stored_bytes`: distinct digests of one repository, each once, whatever paths name them.

@@ -118,6 +118,9 @@ pub struct RepositoryInput {
     pub keep_last_tags: Option<u32>,
     /// Local docker: regexes of tags `keep_last_tags` never deletes.
     pub keep_tag_patterns: Option<Vec<String>>,
+    /// Local docker, opt-in: manifests without a tag that were neither pushed nor pulled by
+    /// digest for this many days are deleted by retention (none = kept).
+    pub untagged_manifest_days: Option<u32>,
 }
 
 impl From<RepositoryInput> for RepositoryDraft {
@@ -149,6 +152,7 @@ impl From<RepositoryInput> for RepositoryDraft {
             unused_days: i.unused_days,
             keep_last_tags: i.keep_last_tags,
             keep_tag_patterns: i.keep_tag_patterns.unwrap_or_default(),
+            untagged_manifest_days: i.untagged_manifest_days,
         }
     }
 }
@@ -187,6 +191,7 @@ pub struct RepositoryView {
     pub unused_days: Option<u32>,
     pub keep_last_tags: Option<u32>,
     pub keep_tag_patterns: Option<Vec<String>>,
+    pub untagged_manifest_days: Option<u32>,
 }
 
 impl From<Repository> for RepositoryView {
@@ -219,6 +224,7 @@ impl From<Repository> for RepositoryView {
             unused_days: None,
             keep_last_tags: None,
             keep_tag_patterns: None,
+            untagged_manifest_days: None,
         };
         match r.settings {
             KindSettings::Remote(s) => {
@@ -245,6 +251,7 @@ impl From<Repository> for RepositoryView {
                 view.quota_bytes = s.quota_bytes;
                 view.keep_last_tags = s.keep_last_tags;
                 view.keep_tag_patterns = (!s.keep_tag_patterns.is_empty()).then_some(s.keep_tag_patterns);
+                view.untagged_manifest_days = s.untagged_manifest_days;
             }
             KindSettings::Virtual(s) => {
                 view.members = Some(s.members.iter().map(|m| m.to_string()).collect());

@@ -38,6 +38,7 @@ impl Example for RepositoryInput {
             unused_days: Some(90),
             keep_last_tags: None,
             keep_tag_patterns: None,
+            untagged_manifest_days: None,
         }
     }
 }
@@ -72,6 +73,7 @@ impl Example for RepositoryView {
             unused_days: None,
             keep_last_tags: None,
             keep_tag_patterns: None,
+            untagged_manifest_days: None,
         }
     }
 }
@@ -136,6 +138,7 @@ impl Example for RepositoryRetentionView {
             bytes: 73_400_320,
             stored_bytes: 10_737_418_240,
             busy: false,
+            failed: false,
         }
     }
 }

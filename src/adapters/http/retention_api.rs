@@ -51,6 +51,9 @@ pub struct RepositoryRetentionView {
     pub stored_bytes: u64,
     /// Another replica was enforcing this repository at that moment; nothing was done here.
     pub busy: bool,
+    /// In a run over every repository: this one failed (the server log says why) and the run
+    /// went on with the others.
+    pub failed: bool,
 }
 
 impl RepositoryRetentionView {
@@ -63,6 +66,7 @@ impl RepositoryRetentionView {
             bytes: r.bytes,
             stored_bytes: r.stored_bytes,
             busy: r.busy,
+            failed: r.failed,
         }
     }
 }

@@ -1,7 +1,10 @@
 //! `HostedFiles`: files published to local repositories, one row per `(repo, path)`.
 use async_trait::async_trait;
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 
 use super::entities::hosted_file::{ActiveModel, Column, Entity, Model};
 use super::{
@@ -28,6 +31,8 @@ fn to_row(f: &HostedFile) -> Result<ActiveModel, PortError> {
         size: Set(to_db_size(f.size)?),
         content_type: Set(f.content_type.clone()),
         created_at: Set(db_time(f.created_at)),
+        // Never written by a create or an upsert: a re-push keeps the pull history.
+        last_pulled_at: NotSet,
     })
 }
 
@@ -112,6 +117,39 @@ impl HostedFiles for MetaStore {
 
     async fn usage(&self, repo: &str) -> Result<Usage, PortError> {
         usage_of(&self.db, Entity::find().filter(Column::Repo.eq(repo))).await
+    }
+
+    /// Like `ArtifactIndex::touch_many`: chunks of 500 paths, never moving a time back.
+    async fn touch_pulled(&self, repo: &str, paths: &[String], at: DateTime<Utc>) -> Result<(), PortError> {
+        let at = db_time(at);
+        for chunk in paths.chunks(500) {
+            Entity::update_many()
+                .col_expr(Column::LastPulledAt, Expr::value(at))
+                .filter(Column::Repo.eq(repo))
+                .filter(Column::Path.is_in(chunk.iter().map(String::as_str)))
+                .filter(
+                    Condition::any()
+                        .add(Column::LastPulledAt.is_null())
+                        .add(Column::LastPulledAt.lt(at)),
+                )
+                .exec(&self.db)
+                .await
+                .map_err(db_err)?;
+        }
+        Ok(())
+    }
+
+    async fn last_pulled(&self, repo: &str, path: &str) -> Result<Option<DateTime<Utc>>, PortError> {
+        let row: Option<Option<DateTime<Utc>>> = Entity::find()
+            .select_only()
+            .column(Column::LastPulledAt)
+            .filter(Column::Repo.eq(repo))
+            .filter(Column::Path.eq(path))
+            .into_tuple()
+            .one(&self.db)
+            .await
+            .map_err(db_err)?;
+        Ok(row.flatten())
     }
 
     async fn stored_bytes(&self, repo: &str) -> Result<u64, PortError> {

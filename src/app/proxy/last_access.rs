@@ -20,13 +20,72 @@ pub const FLUSH_EVERY: Duration = Duration::from_secs(30);
 /// Paths noted between flushes at most.
 pub const MAX_PENDING: usize = 100_000;
 
-pub struct AccessRecorder {
-    index: Arc<dyn ArtifactIndex>,
-    clock: Arc<dyn Clock>,
-    /// `(repository, path)` -> the latest access noted.
+/// Times noted per `(repository, path)` until a flush takes them: bounded, and grouped by
+/// repository when taken. Shared by cache hits here and registry manifest pulls.
+pub struct TimeBatch {
+    /// `(repository, path)` -> the latest time noted.
     pending: Mutex<HashMap<(String, String), DateTime<Utc>>>,
     full: tokio::sync::Notify,
     max_pending: usize,
+}
+
+impl TimeBatch {
+    pub fn new(max_pending: usize) -> Self {
+        Self {
+            pending: Mutex::new(HashMap::new()),
+            full: tokio::sync::Notify::new(),
+            max_pending,
+        }
+    }
+
+    /// Notes `at` for the path; past `max_pending` paths a new one is dropped and the flusher
+    /// woken.
+    pub fn note(&self, repo: &str, path: &str, at: DateTime<Utc>) {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        let key = (repo.to_string(), path.to_string());
+        if pending.len() >= self.max_pending && !pending.contains_key(&key) {
+            self.full.notify_one();
+            return;
+        }
+        pending.insert(key, at);
+        if pending.len() >= self.max_pending {
+            self.full.notify_one();
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Everything noted, per repository: its paths and the latest time among them.
+    pub fn take(&self) -> HashMap<String, (Vec<String>, DateTime<Utc>)> {
+        let batch = std::mem::take(&mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner));
+        let mut by_repo: HashMap<String, (Vec<String>, DateTime<Utc>)> = HashMap::new();
+        for ((repo, path), at) in batch {
+            let entry = by_repo.entry(repo).or_insert_with(|| (Vec::new(), at));
+            entry.0.push(path);
+            entry.1 = entry.1.max(at);
+        }
+        by_repo
+    }
+
+    /// Waits for `every`, or for the batch to fill up.
+    pub async fn tick(&self, every: Duration) {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = self.full.notified() => {}
+        }
+    }
+}
+
+pub struct AccessRecorder {
+    index: Arc<dyn ArtifactIndex>,
+    clock: Arc<dyn Clock>,
+    batch: TimeBatch,
 }
 
 impl AccessRecorder {
@@ -38,9 +97,7 @@ impl AccessRecorder {
         Self {
             index,
             clock,
-            pending: Mutex::new(HashMap::new()),
-            full: tokio::sync::Notify::new(),
-            max_pending,
+            batch: TimeBatch::new(max_pending),
         }
     }
 
@@ -50,37 +107,21 @@ impl AccessRecorder {
         if now - object.last_accessed < RECORD_EVERY {
             return;
         }
-        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        let key = (object.repo.clone(), object.path.clone());
-        if pending.len() >= self.max_pending && !pending.contains_key(&key) {
-            self.full.notify_one();
-            return;
-        }
-        pending.insert(key, now);
-        if pending.len() >= self.max_pending {
-            self.full.notify_one();
-        }
+        self.batch.note(&object.repo, &object.path, now);
     }
 
     /// How many paths wait to be written.
     pub fn pending(&self) -> usize {
-        self.pending.lock().unwrap_or_else(PoisonError::into_inner).len()
+        self.batch.len()
     }
 
     /// Writes what was noted: per repository, its paths at the latest access noted among them
     /// (so within one flush interval of the truth). Returns how many paths were written; paths
     /// of a repository whose write failed are dropped (their copies look older than they are).
     pub async fn flush(&self) -> Result<usize, PortError> {
-        let batch = std::mem::take(&mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner));
-        let mut by_repo: HashMap<String, (Vec<String>, DateTime<Utc>)> = HashMap::new();
-        for ((repo, path), at) in batch {
-            let entry = by_repo.entry(repo).or_insert_with(|| (Vec::new(), at));
-            entry.0.push(path);
-            entry.1 = entry.1.max(at);
-        }
         let mut written = 0;
         let mut failure = None;
-        for (repo, (paths, at)) in by_repo {
+        for (repo, (paths, at)) in self.batch.take() {
             match self.index.touch_many(&repo, &paths, at).await {
                 Ok(()) => written += paths.len(),
                 Err(e) => failure = Some(e),
@@ -96,10 +137,7 @@ impl AccessRecorder {
     pub fn spawn_flusher(self: Arc<Self>) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             loop {
-                tokio::select! {
-                    _ = tokio::time::sleep(FLUSH_EVERY) => {}
-                    _ = self.full.notified() => {}
-                }
+                self.batch.tick(FLUSH_EVERY).await;
                 if let Err(e) = self.flush().await {
                     tracing::warn!(error = %e, "could not record last accesses");
                 }

@@ -177,6 +177,10 @@ impl RegistryService {
             let Some(row) = self.files.get(&repo, &path).await.map_err(unavailable)? else {
                 continue;
             };
+            // A pull by digest (a HEAD only asks whether it is there).
+            if digest.is_some() && !head_only {
+                self.pulls.record(&row);
+            }
             if head_only {
                 return Ok(ManifestRead {
                     row,

@@ -5,6 +5,7 @@
 mod blobs;
 mod listing;
 mod manifests;
+pub mod pulls;
 mod remote;
 mod uploads;
 
@@ -71,6 +72,8 @@ pub struct RegistryService {
     uploads: Arc<dyn UploadSessions>,
     clock: Arc<dyn Clock>,
     max_upload: u64,
+    /// Pulls of local manifests by digest (untagged-manifest retention keeps recent ones).
+    pulls: Arc<pulls::PullRecorder>,
 }
 
 /// Whether the caller may write a repository (by name); see `write_target`.
@@ -132,6 +135,7 @@ impl RegistryService {
     pub fn new(ports: RegistryPorts, max_upload: u64) -> Self {
         Self {
             remote: None,
+            pulls: Arc::new(pulls::PullRecorder::new(ports.files.clone(), ports.clock.clone())),
             catalog: ports.catalog,
             files: ports.files,
             blobs: ports.blobs,
@@ -140,6 +144,16 @@ impl RegistryService {
             clock: ports.clock,
             max_upload,
         }
+    }
+
+    /// Notes manifest pulls in `pulls` (shared with retention, which flushes it first).
+    pub fn with_pulls(mut self, pulls: Arc<pulls::PullRecorder>) -> Self {
+        self.pulls = pulls;
+        self
+    }
+
+    pub fn pulls(&self) -> Arc<pulls::PullRecorder> {
+        self.pulls.clone()
     }
 
     /// Serves docker remotes (directly and as virtual members) through `remote`.

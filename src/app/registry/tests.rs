@@ -377,3 +377,48 @@ async fn a_full_repository_still_takes_a_new_tag_on_a_stored_manifest() {
         .unwrap();
     assert_eq!(pushed.digest, manifest);
 }
+
+#[tokio::test]
+async fn gets_by_digest_are_noted_as_pulls_and_written_in_a_batch() {
+    let digest = Digest::of_bytes(b"manifest");
+    let mut f = Fixture::new(vec![local("reg")]);
+    let found = digest.clone();
+    f.files
+        .expect_get()
+        .returning(move |repo, path| Ok(Some(row(repo, path, &found))));
+    f.blobs.expect_get().returning(|_, _| {
+        Ok(crate::ports::BlobObject {
+            meta: crate::ports::BlobMeta {
+                size: 8,
+                last_modified: None,
+            },
+            body: once(b"manifest".to_vec()),
+        })
+    });
+    let path = crate::domain::registry::keys::manifest_row("app", &digest);
+    f.files
+        .expect_touch_pulled()
+        .withf(move |repo, paths, _| repo == "reg" && paths == [path.clone()])
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+    let (svc, _dir) = f.service();
+    let by_digest = Reference::Digest(digest.clone());
+    svc.read_manifest(&name("reg/app"), &by_digest, true, None)
+        .await
+        .unwrap();
+    svc.read_manifest(&name("reg/app"), &Reference::Tag("v1".into()), false, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        svc.pulls().flush().await.unwrap(),
+        0,
+        "neither a HEAD nor a tag is a pull by digest"
+    );
+    svc.read_manifest(&name("reg/app"), &by_digest, false, None)
+        .await
+        .unwrap();
+    svc.read_manifest(&name("reg/app"), &by_digest, false, None)
+        .await
+        .unwrap();
+    assert_eq!(svc.pulls().flush().await.unwrap(), 1, "one path, written once");
+}

@@ -22,12 +22,14 @@ use std::time::Duration;
 
 use crate::app::events::EventBus;
 use crate::app::proxy::last_access::AccessRecorder;
+use crate::app::registry::pulls::PullRecorder;
 use crate::domain::repository::PackageType;
 use crate::domain::repository::{KindSettings, Repository};
 use crate::domain::retention::{CacheLimits, Cached, Reason, plan_page};
 use crate::ports::{ArtifactIndex, BlobStore, Clock, HostedFiles, PortError, RepositoryCatalog, TtlCache};
 
 mod tags;
+mod untagged;
 
 const RUN_LOCK: &str = "retention:run";
 const RUN_LEASE_TTL: Duration = Duration::from_secs(30 * 60);
@@ -56,6 +58,8 @@ pub struct RetentionPorts {
     pub events: Arc<EventBus>,
     /// Cache hits noted but not yet written: flushed before copies are judged by last access.
     pub access: Arc<AccessRecorder>,
+    /// Manifest pulls noted but not yet written: flushed before untagged manifests are judged.
+    pub pulls: Arc<PullRecorder>,
 }
 
 /// One thing a policy removes (a dry run: would remove).
@@ -80,6 +84,8 @@ pub struct RepositoryRetention {
     pub stored_bytes: u64,
     /// Another replica was enforcing this repository; nothing was done here.
     pub busy: bool,
+    /// A run over every repository: this one failed (the cause is logged) and the run went on.
+    pub failed: bool,
 }
 
 impl RepositoryRetention {
@@ -124,6 +130,7 @@ pub struct RetentionService {
     clock: Arc<dyn Clock>,
     events: Arc<EventBus>,
     access: Arc<AccessRecorder>,
+    pulls: Arc<PullRecorder>,
     /// Repositories with a fetch-triggered enforcement under way, and whether another fetch
     /// asked for one meanwhile.
     triggered: Mutex<HashMap<String, bool>>,
@@ -141,6 +148,7 @@ impl RetentionService {
             clock: ports.clock,
             events: ports.events,
             access: ports.access,
+            pulls: ports.pulls,
             triggered: Mutex::new(HashMap::new()),
             pause: AFTER_FETCH_PAUSE,
         }
@@ -184,7 +192,19 @@ impl RetentionService {
             if !has_policy(&repo) {
                 continue;
             }
-            let done = self.enforce(&repo, dry_run).await?;
+            // One repository that cannot be read (an unreadable stored manifest, say) must not
+            // keep the others, a full cache among them, from their policies.
+            let done = match self.enforce(&repo, dry_run).await {
+                Ok(done) => done,
+                Err(e) => {
+                    tracing::warn!(repository = %repo.name, error = %e, "retention failed for this repository");
+                    RepositoryRetention {
+                        name: repo.name.to_string(),
+                        failed: true,
+                        ..RepositoryRetention::default()
+                    }
+                }
+            };
             report.objects += done.objects;
             report.bytes += done.bytes;
             report.repositories.push(done);
@@ -272,10 +292,7 @@ impl RetentionService {
                 let limits = CacheLimits::new(s.max_bytes, s.unused_days, self.clock.now());
                 self.evict_cached(name, &limits, dry_run).await
             }
-            KindSettings::Local(s) if repo.package == PackageType::Docker && s.keep_last_tags.is_some() => {
-                let keep_last = s.keep_last_tags.unwrap_or(u32::MAX);
-                self.retain_tags(name, keep_last, &s.keep_tag_patterns, dry_run).await
-            }
+            KindSettings::Local(s) if repo.package == PackageType::Docker => self.retain_docker(name, s, dry_run).await,
             KindSettings::Local(_) | KindSettings::Virtual(_) => Ok(RepositoryRetention {
                 name: name.to_string(),
                 ..RepositoryRetention::default()
@@ -368,11 +385,41 @@ impl RetentionService {
     }
 }
 
+impl RetentionService {
+    /// Tags first (the manifests they leave untagged go with them), then manifests that were
+    /// untagged already.
+    async fn retain_docker(
+        &self,
+        name: &str,
+        settings: &crate::domain::repository::LocalSettings,
+        dry_run: bool,
+    ) -> Result<RepositoryRetention, RetentionError> {
+        let mut done = match settings.keep_last_tags {
+            Some(keep_last) => {
+                self.retain_tags(name, keep_last, &settings.keep_tag_patterns, dry_run)
+                    .await?
+            }
+            None => RepositoryRetention {
+                name: name.to_string(),
+                ..RepositoryRetention::default()
+            },
+        };
+        if let Some(days) = settings.untagged_manifest_days {
+            self.pulls.flush_logged().await;
+            self.retain_untagged(name, days, dry_run, &mut done).await?;
+        }
+        done.stored_bytes = self.files.stored_bytes(name).await.map_err(unavailable)?;
+        Ok(done)
+    }
+}
+
 /// Whether any retention policy applies to `repo`.
 pub fn has_policy(repo: &Repository) -> bool {
     match &repo.settings {
         KindSettings::Remote(s) => s.max_bytes.is_some() || s.unused_days.is_some(),
-        KindSettings::Local(s) => repo.package == PackageType::Docker && s.keep_last_tags.is_some(),
+        KindSettings::Local(s) => {
+            repo.package == PackageType::Docker && (s.keep_last_tags.is_some() || s.untagged_manifest_days.is_some())
+        }
         KindSettings::Virtual(_) => false,
     }
 }

@@ -40,7 +40,6 @@ impl RetentionService {
             self.retain_image_tags(repo, image, keep_last, &keep, dry_run, &mut done)
                 .await?;
         }
-        done.stored_bytes = self.files.stored_bytes(repo).await.map_err(unavailable)?;
         Ok(done)
     }
 
@@ -116,7 +115,7 @@ impl RetentionService {
     }
 
     /// The manifests the image's index manifests (other than `leaving`) name.
-    async fn index_children(
+    pub(super) async fn index_children(
         &self,
         repo: &str,
         image: &str,
@@ -139,7 +138,12 @@ impl RetentionService {
     }
 
     /// The manifest row and its referrers entry go; its blob and layer links stay for GC.
-    async fn delete_manifest(&self, repo: &str, image: &str, digest: &Digest) -> Result<bool, RetentionError> {
+    pub(super) async fn delete_manifest(
+        &self,
+        repo: &str,
+        image: &str,
+        digest: &Digest,
+    ) -> Result<bool, RetentionError> {
         let Some(row) = self
             .files
             .get(repo, &keys::manifest_row(image, digest))
@@ -160,7 +164,7 @@ impl RetentionService {
         self.files.delete_unchanged(&row).await.map_err(unavailable)
     }
 
-    async fn read_manifest(&self, digest: &Digest) -> Result<Vec<u8>, RetentionError> {
+    pub(super) async fn read_manifest(&self, digest: &Digest) -> Result<Vec<u8>, RetentionError> {
         let failed = |e: &dyn std::fmt::Display| RetentionError::Unavailable(format!("stored manifest {digest}: {e}"));
         let object = self.blobs.get(&digest.blob_key(), None).await.map_err(|e| failed(&e))?;
         let mut body = object.body;
@@ -177,7 +181,7 @@ impl RetentionService {
 
     /// Every row of `repo` under `prefix`, page by page (one image's tags or manifests, or the
     /// image markers).
-    async fn rows(&self, repo: &str, prefix: &str) -> Result<Vec<HostedFile>, RetentionError> {
+    pub(super) async fn rows(&self, repo: &str, prefix: &str) -> Result<Vec<HostedFile>, RetentionError> {
         let mut all = Vec::new();
         let mut after = None;
         loop {

@@ -176,6 +176,27 @@ fn validation_names_the_bad_field() {
         ),
         (
             RepositoryDraft {
+                untagged_manifest_days: Some(7),
+                ..draft("l", "local", "pypi")
+            },
+            "untagged_manifest_days",
+        ),
+        (
+            RepositoryDraft {
+                untagged_manifest_days: Some(0),
+                ..draft("l", "local", "docker")
+            },
+            "untagged_manifest_days",
+        ),
+        (
+            RepositoryDraft {
+                untagged_manifest_days: Some(7),
+                ..draft("v", "virtual", "docker")
+            },
+            "untagged_manifest_days",
+        ),
+        (
+            RepositoryDraft {
                 unused_days: Some(0),
                 ..remote(Some("http://127.0.0.1:1"))
             },

@@ -276,6 +276,12 @@ fn props(repo: &Repository) -> Vec<Prop> {
                     None => "all".into(),
                 },
             },
+            Prop {
+                label: "Untagged manifests deleted after",
+                value: s
+                    .untagged_manifest_days
+                    .map_or_else(|| "never".to_string(), |d| format!("{d} days unused")),
+            },
         ]),
         KindSettings::Virtual(s) => out.push(Prop {
             label: "Members, in order",

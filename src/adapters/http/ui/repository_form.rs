@@ -41,6 +41,7 @@ pub(super) struct Values {
     pub unused_days: String,
     pub keep_last_tags: String,
     pub keep_tag_patterns: String,
+    pub untagged_manifest_days: String,
 }
 
 impl Values {
@@ -77,6 +78,7 @@ impl Values {
                 values.quota_bytes = s.quota_bytes.map(|q| q.to_string()).unwrap_or_default();
                 values.keep_last_tags = s.keep_last_tags.map(|k| k.to_string()).unwrap_or_default();
                 values.keep_tag_patterns = lines(&s.keep_tag_patterns);
+                values.untagged_manifest_days = s.untagged_manifest_days.map(|d| d.to_string()).unwrap_or_default();
             }
             KindSettings::Virtual(s) => {
                 values.members = s.members.iter().map(|m| m.as_str()).collect::<Vec<_>>().join("\n");
@@ -114,6 +116,7 @@ impl Values {
             unused_days: form.get("unused_days").to_string(),
             keep_last_tags: form.get("keep_last_tags").to_string(),
             keep_tag_patterns: form.get("keep_tag_patterns").to_string(),
+            untagged_manifest_days: form.get("untagged_manifest_days").to_string(),
         }
     }
 }
@@ -169,6 +172,7 @@ pub(super) fn draft(form: &Form) -> Result<RepositoryDraft, FieldMessage> {
         unused_days: number(form, "unused_days", "days")?,
         keep_last_tags: number(form, "keep_last_tags", "tags")?,
         keep_tag_patterns: form.lines("keep_tag_patterns"),
+        untagged_manifest_days: number(form, "untagged_manifest_days", "days")?,
     })
 }
 
@@ -221,6 +225,7 @@ impl FormPage {
             "unused_days",
             "keep_last_tags",
             "keep_tag_patterns",
+            "untagged_manifest_days",
         ];
         self.error
             .as_ref()

@@ -11,6 +11,8 @@ pub struct Model {
     pub size: i64,
     pub content_type: Option<String>,
     pub created_at: DateTimeUtc,
+    /// Registry manifests: the last pull (by digest), written in batches.
+    pub last_pulled_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
