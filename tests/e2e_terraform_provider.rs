@@ -16,27 +16,11 @@ use support::tls::TestCa;
 use support::upstream::{FakeFile, FakeUpstream};
 
 async fn repository(server: &Server, name: &str) -> (StatusCode, Value) {
-    let r = server
-        .http
-        .get(server.url(&format!("/api/v2/repositories/{name}")))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status();
-    (status, r.json().await.unwrap_or(Value::Null))
+    server.repository(name).await
 }
 
 async fn patch(server: &Server, name: &str, body: Value) {
-    let r = server
-        .http
-        .patch(server.url(&format!("/api/v2/repositories/{name}")))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    server.patch_repository(name, body).await
 }
 
 const FILES: &str = "resource \"artifactapi_local_generic\" \"files\" {\n  name = \"files\"\n}\n\nresource \"artifactapi_local_helm\" \"charts\" {\n  name            = \"charts\"\n  allow_overwrite = true\n}\n";

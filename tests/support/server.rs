@@ -193,6 +193,32 @@ impl Server {
         assert_eq!(r.status(), reqwest::StatusCode::CREATED, "{}", r.text().await.unwrap());
     }
 
+    /// `GET /api/v2/repositories/{name}` as the admin: the status and the JSON (null if none).
+    pub async fn repository(&self, name: &str) -> (reqwest::StatusCode, serde_json::Value) {
+        let r = self
+            .http
+            .get(self.url(&format!("/api/v2/repositories/{name}")))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// A merge patch of a repository's fields as the admin; it must succeed.
+    pub async fn patch_repository(&self, name: &str, body: serde_json::Value) {
+        let r = self
+            .http
+            .patch(self.url(&format!("/api/v2/repositories/{name}")))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::OK, "{}", r.text().await.unwrap());
+    }
+
     /// Creates an API token as the admin and returns its secret.
     pub async fn create_token(&self, body: serde_json::Value) -> String {
         let r = self

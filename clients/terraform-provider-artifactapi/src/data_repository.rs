@@ -47,6 +47,12 @@ pub struct RepositoryDataState<'a> {
     pub members: Strings<'a>,
     pub allow_overwrite: ValueBool,
     pub dependency_confusion_guard: ValueBool,
+    pub quota_bytes: ValueNumber,
+    pub max_bytes: ValueNumber,
+    pub unused_days: ValueNumber,
+    pub keep_last_tags: ValueNumber,
+    pub keep_tag_patterns: Strings<'a>,
+    pub untagged_manifest_days: ValueNumber,
 }
 
 /// A list field: null on repositories of kinds that do not have it.
@@ -58,6 +64,8 @@ impl<'a> RepositoryDataState<'a> {
     fn from_view(view: RepositoryView) -> Self {
         let remote = view.kind == "remote";
         let docker_remote = remote && view.package == "docker";
+        let docker_local = view.kind == "local" && view.package == "docker";
+        let days = |d: Option<u32>| d.map_or(Value::Null, |d| number(u64::from(d)));
         RepositoryDataState {
             id: string(view.name.clone()),
             name: string(view.name),
@@ -82,6 +90,12 @@ impl<'a> RepositoryDataState<'a> {
             members: list_of(view.kind == "virtual", view.members),
             allow_overwrite: view.allow_overwrite.into(),
             dependency_confusion_guard: view.dependency_confusion_guard.into(),
+            quota_bytes: view.quota_bytes.map_or(Value::Null, number),
+            max_bytes: view.max_bytes.map_or(Value::Null, number),
+            unused_days: days(view.unused_days),
+            keep_last_tags: days(view.keep_last_tags),
+            keep_tag_patterns: list_of(docker_local, view.keep_tag_patterns),
+            untagged_manifest_days: days(view.untagged_manifest_days),
         }
     }
 }
@@ -154,6 +168,21 @@ fn attributes() -> HashMap<String, Attribute> {
         (
             "dependency_confusion_guard",
             computed(Bool, "Virtual: the dependency-confusion guard"),
+        ),
+        ("quota_bytes", computed(Number, "Local: bytes the repository may hold")),
+        ("max_bytes", computed(Number, "Remote: bytes the cache may hold")),
+        (
+            "unused_days",
+            computed(Number, "Remote: days unused before a cached copy is evicted"),
+        ),
+        ("keep_last_tags", computed(Number, "Local docker: tags kept per image")),
+        (
+            "keep_tag_patterns",
+            computed(string_list(), "Local docker: tags keep_last_tags never deletes"),
+        ),
+        (
+            "untagged_manifest_days",
+            computed(Number, "Local docker: days before an untagged manifest is deleted"),
         ),
     ]
     .into_iter()

@@ -1,7 +1,8 @@
 //! `artifactapi_remote_<package>`: a remote (pull-through cache) repository, with every remote
 //! field of the management API. `name` forces a new repository; everything else changes in
 //! place with a merge patch. A field left out of the configuration plans the server's default,
-//! so every field drifts when changed outside Terraform. The password is never an attribute:
+//! so every field drifts when changed outside Terraform (the retention limits `max_bytes` and
+//! `unused_days` plan none, and a removed line clears them). The password is never an attribute:
 //! see `password.rs` (`password_env`, `password_hash`).
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -49,6 +50,8 @@ pub struct RemoteState<'a> {
     pub tls_insecure_skip_verify: ValueBool,
     pub client_cert_file: ValueString<'a>,
     pub client_key_file: ValueString<'a>,
+    pub max_bytes: ValueNumber,
+    pub unused_days: ValueNumber,
 }
 
 /// `base_url` as configured when the server's copy is the same URL (it trims a trailing
@@ -121,6 +124,8 @@ impl Remote {
             "tls_insecure_skip_verify": s.tls_insecure_skip_verify.as_ref_option(),
             "client_cert_file": text(&s.client_cert_file),
             "client_key_file": text(&s.client_key_file),
+            "max_bytes": unsigned(&s.max_bytes),
+            "unused_days": unsigned(&s.unused_days),
         });
         if self.docker() {
             body["ban_tags"] = json!(texts(&s.ban_tags).unwrap_or_default());
@@ -178,6 +183,8 @@ impl RepositoryKind for Remote {
     fn validate(&self, diags: &mut Diagnostics, config: &Self::State<'_>) {
         check_unsigned(diags, "mutable_ttl", &config.mutable_ttl);
         check_unsigned(diags, "immutable_ttl", &config.immutable_ttl);
+        check_unsigned(diags, "max_bytes", &config.max_bytes);
+        check_unsigned(diags, "unused_days", &config.unused_days);
     }
 
     fn name<'s>(&self, state: &'s Self::State<'_>) -> &'s str {
@@ -223,6 +230,8 @@ impl RepositoryKind for Remote {
             tls_insecure_skip_verify: Value::Value(view.tls_insecure_skip_verify.unwrap_or(false)),
             client_cert_file: optional_string(view.client_cert_file),
             client_key_file: optional_string(view.client_key_file),
+            max_bytes: view.max_bytes.map_or(Value::Null, number),
+            unused_days: view.unused_days.map_or(Value::Null, |d| number(u64::from(d))),
         }
     }
 
@@ -285,6 +294,8 @@ fn schema_attributes(package: &str) -> HashMap<String, Attribute> {
         ("tls_insecure_skip_verify", attribute(AttributeType::Bool, "Accept any upstream certificate (default false)", OptionalComputed)),
         ("client_cert_file", attribute(s.clone(), "Absolute path on the server of a PEM client certificate chain (mTLS)", Optional)),
         ("client_key_file", attribute(s, "Absolute path on the server of the client certificate's PEM key (a path: the key itself stays on the server)", Optional)),
+        ("max_bytes", attribute(AttributeType::Number, "Bytes the cache may hold, distinct contents counted once; retention evicts the least recently used copies down to it (left out: unbounded)", Optional)),
+        ("unused_days", attribute(AttributeType::Number, "Cached copies not downloaded for this many days are evicted by retention (left out: kept)", Optional)),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
