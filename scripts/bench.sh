@@ -69,3 +69,4 @@ scripts/bench_registry.sh
 scripts/bench_startup.sh
 scripts/bench_gc.sh
 scripts/bench_index.sh
+scripts/bench_repodata.sh

@@ -7,28 +7,16 @@
 #   BENCH_GC_ROWS=100000 scripts/bench_gc.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench_lib.sh
 
 ROWS=${BENCH_GC_ROWS:-100000}
-TOKEN=bench-admin-token-0123456789
-command -v sqlite3 >/dev/null || { apt-get update -qq && apt-get install -y -qq sqlite3 >/dev/null; }
 [ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
-cargo build --release --quiet --bin artifactapi
-BIN=$PWD/target/release/artifactapi
-WORK=$(mktemp -d)
-PID=
-cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-base="http://127.0.0.1:$port"
-(cd "$WORK" && exec env ARTIFACTAPI_LISTEN="127.0.0.1:$port" ARTIFACTAPI_ADMIN_TOKEN=$TOKEN "$BIN" serve >/dev/null 2>"$WORK/server.log") &
-PID=$!
-for _ in $(seq 1 100); do curl -fs "$base/api/v2/health/ready" >/dev/null && break; sleep 0.1; done
-curl -fsS -o /dev/null -X POST "$base/api/v2/repositories" -H "Authorization: Bearer $TOKEN" \
-  -H 'Content-Type: application/json' -d '{"name":"kept","kind":"local","package":"generic"}'
+bench_start
+bench_repository '{"name":"kept","kind":"local","package":"generic"}'
 echo "a file GC must keep" > "$WORK/kept.txt"
 curl -fsS -o /dev/null -T "$WORK/kept.txt" "$base/api/v1/local/kept/kept.txt" -H "Authorization: Bearer $TOKEN"
-kill "$PID"; wait "$PID" 2>/dev/null || true; PID=
+bench_stop
 
 echo "writing $ROWS unreferenced blob rows and objects"
 python3 - "$WORK/data" "$ROWS" <<'PY'

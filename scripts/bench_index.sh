@@ -10,29 +10,13 @@
 #   BENCH_INDEX_FILES=1000 scripts/bench_index.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench_lib.sh
 
 FILES=${BENCH_INDEX_FILES:-1000}
 REQUESTS=${BENCH_INDEX_REQUESTS:-200}
-TOKEN=bench-admin-token-0123456789
-command -v sqlite3 >/dev/null || { apt-get update -qq && apt-get install -y -qq sqlite3 >/dev/null; }
-cargo build --release --quiet --bin artifactapi
-BIN=$PWD/target/release/artifactapi
-WORK=$(mktemp -d)
-PID=
-cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
 
-start() {
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  base="http://127.0.0.1:$port"
-  (cd "$WORK" && exec env ARTIFACTAPI_LISTEN="127.0.0.1:$port" ARTIFACTAPI_ADMIN_TOKEN=$TOKEN "$BIN" serve >/dev/null 2>"$WORK/server.log") &
-  PID=$!
-  for _ in $(seq 1 100); do curl -fs "$base/api/v2/health/ready" >/dev/null && break; sleep 0.1; done
-}
-
-start
-curl -fsS -o /dev/null -X POST "$base/api/v2/repositories" -H "Authorization: Bearer $TOKEN" \
-  -H 'Content-Type: application/json' -d '{"name":"py","kind":"local","package":"pypi"}'
+bench_start
+bench_repository '{"name":"py","kind":"local","package":"pypi"}'
 # A minimal wheel.
 python3 - "$WORK/bench_pkg-1.0-py3-none-any.whl" <<'PY'
 import sys, zipfile
@@ -48,8 +32,7 @@ curl -fsS -o /dev/null "$base/api/v1/local/py/" -u "__token__:$TOKEN" \
   -F filetype=bdist_wheel -F pyversion=py3 -F metadata_version=2.1 -F requires_python='>=3.8' \
   -F "sha256_digest=$(sha256sum "$WHEEL" | cut -d' ' -f1)" -F "content=@$WHEEL"
 # An npm publish of bench-npm@1.0.0 (a one-file tarball), as npm sends it.
-curl -fsS -o /dev/null -X POST "$base/api/v2/repositories" -H "Authorization: Bearer $TOKEN" \
-  -H 'Content-Type: application/json' -d '{"name":"npml","kind":"local","package":"npm"}'
+bench_repository '{"name":"npml","kind":"local","package":"npm"}'
 python3 - "$WORK/publish.json" <<'PY'
 import base64, hashlib, io, json, sys, tarfile
 manifest = json.dumps({"name": "bench-npm", "version": "1.0.0", "description": "bench", "dependencies": {"left": "^1.0.0"}}).encode()
@@ -68,7 +51,7 @@ open(sys.argv[1], "w").write(json.dumps(doc))
 PY
 curl -fsS -o /dev/null -X PUT "$base/api/v1/local/npml/bench-npm" -H "Authorization: Bearer $TOKEN" \
   -H 'Content-Type: application/json' --data-binary "@$WORK/publish.json"
-kill "$PID"; wait "$PID" 2>/dev/null || true; PID=
+bench_stop
 
 python3 - "$WORK/data/meta.db" "$FILES" <<'PY'
 import sqlite3, sys
@@ -96,7 +79,7 @@ db.commit()
 print(f"{db.execute('SELECT count(*) FROM hosted_packages').fetchone()[0]} rows: files of bench-pkg, versions of bench-npm")
 PY
 
-start
+bench_start
 page="$base/api/v1/local/py/simple/bench-pkg/"
 count=$(curl -fsS "$page" | grep -c '<a ' || true)
 [ "$count" = "$FILES" ] || { echo "the page lists $count files, expected $FILES"; exit 1; }
@@ -120,4 +103,4 @@ for label, url, accept in (("PEP 503 HTML page", page, "text/html"),
     times.sort()
     print(f"{label}, {n} requests: median {statistics.median(times):.2f} ms, p95 {times[int(n * 0.95) - 1]:.2f} ms (goal < 20 ms)")
 PY
-kill "$PID"; wait "$PID" 2>/dev/null || true; PID=
+bench_stop

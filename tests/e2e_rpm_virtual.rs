@@ -78,8 +78,11 @@ async fn dnf_installs_through_a_virtual_over_local_and_remote() {
             "members": ["el-local", "el-remote"]}))
         .await;
     let app = std::fs::read(build(work.path(), "aaapp", "2.0", "aalib >= 1.0")).unwrap();
-    let r = put(&server, "/api/v1/local/el-local/", "aaapp-2.0-1.noarch.rpm", app).await;
+    // Published through the virtual: it lands in the local member.
+    let r = put(&server, "/api/v1/virtual/el/", "aaapp-2.0-1.noarch.rpm", app).await;
     assert_eq!(r.status(), StatusCode::CREATED);
+    let landed: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(landed["repository"], "el-local");
 
     let (primary, members) = merged_primary(&server).await;
     assert_eq!(members, "el-local, el-remote");

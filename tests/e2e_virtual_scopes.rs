@@ -1,7 +1,8 @@
 //! End to end: what a token scoped to a virtual docker repository may do. Reads through the
 //! virtual reach its members (that is what a virtual is for); writes and deletes through it need
 //! the scope on the member that is written; a member the token cannot read directly does not
-//! leak through mounts or the catalog.
+//! leak through mounts or the catalog. A PUT through a virtual of another format lands in its
+//! local member, under the same rule.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod support;
 
@@ -222,4 +223,45 @@ async fn members_out_of_reach_do_not_leak_through_mounts_or_the_catalog() {
         .filter_map(Value::as_str)
         .collect();
     assert!(!listed.iter().any(|r| r.starts_with("member/")), "{catalog}");
+}
+
+/// A `PUT` through a virtual of a format with hosted indexes lands in its first local member,
+/// and only for a token that may write that member; nothing is stored when it may not.
+#[tokio::test]
+async fn puts_through_a_virtual_land_in_the_local_member_the_token_may_write() {
+    let server = Server::start(&[]).await;
+    server
+        .create_repository(json!({"name": "mods", "kind": "local", "package": "goproxy"}))
+        .await;
+    server
+        .create_repository(json!({"name": "gov", "kind": "virtual", "package": "goproxy", "members": ["mods"]}))
+        .await;
+    let virtual_only = server
+        .create_token(json!({"name": "virtual-only", "scopes": ["write"], "repositories": ["gov"]}))
+        .await;
+    let both = server
+        .create_token(json!({"name": "both", "scopes": ["write"], "repositories": ["gov", "mods"]}))
+        .await;
+    let path = "/api/v1/virtual/gov/example.test/m/@v/v1.0.0.mod";
+    let put = |token: String| {
+        let url = server.url(path);
+        async move {
+            Client::new()
+                .put(url)
+                .bearer_auth(token)
+                .body("module example.test/m\n")
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let refused = put(virtual_only).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let stored = server.get("/api/v1/local/mods/example.test/m/@v/v1.0.0.mod").await;
+    assert_eq!(stored.status(), StatusCode::NOT_FOUND, "nothing stored");
+    let landed = put(both).await;
+    assert_eq!(landed.status(), StatusCode::CREATED);
+    assert_eq!(landed.json::<Value>().await.unwrap()["repository"], "mods");
+    let stored = server.get("/api/v1/local/mods/example.test/m/@v/v1.0.0.mod").await;
+    assert_eq!(stored.text().await.unwrap(), "module example.test/m\n");
 }

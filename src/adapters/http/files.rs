@@ -134,7 +134,7 @@ async fn serve(req: &Request, body: Body, state: &AppState) -> Result<Response, 
         }
         Method::PUT => {
             state.auth.authorize(&principal, Scope::Write, Some(repo))?;
-            upload(req, body, target, state).await
+            upload(req, body, target, &principal, state).await
         }
         // PEP 592 yank of a hosted PyPI file.
         Method::PATCH => {
@@ -395,11 +395,33 @@ impl StoredBody<'_> {
     }
 }
 
-async fn upload(req: &Request, body: Body, target: Target, state: &AppState) -> Result<Response, HttpError> {
-    ensure_local(&target, state).await?;
+/// A `PUT` into a local repository, or through a virtual one of a format with hosted indexes
+/// into its first local member (which the token must be allowed to write too), as the format's
+/// own publish protocols do.
+async fn upload(
+    req: &Request,
+    body: Body,
+    target: Target,
+    principal: &Principal,
+    state: &AppState,
+) -> Result<Response, HttpError> {
+    let virtual_package = match target.kind {
+        Kind::Virtual => Some(package_of(&target, state).await?).filter(|p| super::virtual_repo::serves(*p)),
+        _ => None,
+    };
+    let lands_in = match virtual_package {
+        Some(package) => {
+            let may_write = |member: &str| state.auth.authorize(principal, Scope::Write, Some(member)).is_ok();
+            crate::app::virtual_repo::write_target(&state.hosted, target.repo.as_str(), package, &may_write).await?
+        }
+        None => {
+            ensure_local(&target, state).await?;
+            target.repo.to_string()
+        }
+    };
     let declared_size = header(req, header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
     let request = UploadRequest {
-        repo: target.repo.to_string(),
+        repo: lands_in,
         path: target.path.clone(),
         body: Box::pin(body.into_bytes_stream()),
         declared_size,
@@ -407,11 +429,11 @@ async fn upload(req: &Request, body: Body, target: Target, state: &AppState) -> 
         content_type: header(req, header::CONTENT_TYPE).map(str::to_string),
     };
     let stored = state.hosted.upload(request).await?;
-    state.metrics.count_received(target.repo.as_str(), 201, stored.size);
-    tracing::info!(repository = %target.repo, path = %target.path, digest = %stored.digest, size = stored.size, "uploaded");
+    state.metrics.count_received(&stored.repo, 201, stored.size);
+    tracing::info!(repository = %stored.repo, path = %target.path, digest = %stored.digest, size = stored.size, "uploaded");
     state
         .events
-        .publish("upload", target.repo.as_str(), Some(target.path.as_str()))
+        .publish("upload", &stored.repo, Some(target.path.as_str()))
         .await;
     let json = serde_json::json!({
         "repository": stored.repo,

@@ -3,7 +3,7 @@
 //! `repomd.xml`. The data files it names are written to the repository (content-addressed, by
 //! the sha256 in their names) before repomd.xml is answered, so a client never reads a repomd
 //! that names a file not yet stored, whichever replica it asks next; files an older repomd
-//! named stay, so a client part-way through a refresh still finds them.
+//! named stay for a grace period, so a client part-way through a refresh still finds them.
 use bytes::Bytes;
 
 use super::{HostedService, LocalRead, ReadRequest, UploadRequest, ingest_error, unavailable};
@@ -12,17 +12,21 @@ use crate::domain::digest::Digest;
 use crate::domain::error::HostedError;
 use crate::domain::formats::rpm::hosted::{RpmPackage, check_upload_path, read_package};
 use crate::domain::formats::rpm::repodata::{
-    DataFile, Entry, REPOMD, REPOMD_ASC, REPOMD_KEY, armor_signature, render_data, render_repomd,
+    DataFile, Entry, REPOMD, REPOMD_ASC, REPOMD_KEY, armor_signature, render_data, render_repomd, superseded,
 };
 use crate::domain::path::ArtifactPath;
 use crate::domain::repository::PackageType;
-use crate::ports::{ByteStream, HostedFile, PackageRecord, PortError};
+use crate::ports::{ByteStream, HostedFile, PackageRecord, PageRequest, PortError};
 
 pub const RPM_CONTENT_TYPE: &str = "application/x-rpm";
 pub const REPOMD_CONTENT_TYPE: &str = "application/xml";
 const DATA_CONTENT_TYPE: &str = "application/gzip";
 const SIGNATURE_CONTENT_TYPE: &str = "application/pgp-signature";
 const KEY_CONTENT_TYPE: &str = "application/pgp-keys";
+/// How long a superseded data file stays for clients that read the repomd.xml naming it.
+pub const REPODATA_GRACE: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+/// Data files looked at per render (three per generation kept within the grace period).
+const MAX_PRUNED_LISTING: u64 = 1000;
 
 fn refused(message: impl Into<String>) -> HostedError {
     HostedError::InvalidPackage(message.into())
@@ -142,6 +146,7 @@ impl HostedService {
         for file in &files {
             self.store_data_file(repo, file).await?;
         }
+        self.prune_data_files(repo, &files).await?;
         let revision = records
             .iter()
             .map(|r| r.record.created_at.timestamp())
@@ -177,6 +182,31 @@ impl HostedService {
             })
             .await
             .map_err(unavailable)
+    }
+
+    /// Deletes the data files older repomd.xml files named once they have been superseded for
+    /// [`REPODATA_GRACE`] (`current` are those the repomd.xml being answered names), so a
+    /// repository that changes often does not keep every generation of its repodata; GC then
+    /// frees their bytes.
+    pub async fn prune_data_files(&self, repo: &str, current: &[DataFile]) -> Result<(), HostedError> {
+        let page = PageRequest {
+            prefix: "repodata/".into(),
+            after: None,
+            limit: MAX_PRUNED_LISTING,
+        };
+        let stored: Vec<_> = self
+            .files
+            .list(repo, &page)
+            .await
+            .map_err(unavailable)?
+            .into_iter()
+            .map(|f| (f.path, f.created_at))
+            .collect();
+        let current: Vec<String> = current.iter().map(DataFile::path).collect();
+        for path in superseded(&stored, &current, self.clock.now(), REPODATA_GRACE) {
+            self.files.delete(repo, path).await.map_err(unavailable)?;
+        }
+        Ok(())
     }
 
     /// `repodata/repomd.xml` rendered now; any other path is a stored file (packages, and the

@@ -186,6 +186,7 @@ async fn repomd_is_answered_after_the_files_it_names_are_stored() {
     let stored: Arc<Mutex<Vec<String>>> = Arc::default();
     let seen = Arc::clone(&stored);
     m.files.expect_get().returning(|_, _| Ok(None));
+    m.files.expect_list().returning(|_, _| Ok(vec![]));
     m.files.expect_upsert().times(3).returning(move |f| {
         seen.lock().unwrap().push(f.path.clone());
         Ok(())
@@ -211,6 +212,7 @@ async fn repomd_is_answered_after_the_files_it_names_are_stored() {
 async fn a_data_file_already_stored_is_not_written_again() {
     let mut m = mocks();
     m.packages.expect_names().returning(|_| Ok(vec![]));
+    m.files.expect_list().returning(|_, _| Ok(vec![]));
     m.files.expect_get().returning(|repo, path| {
         Ok(Some(HostedFile {
             repo: repo.into(),
@@ -231,11 +233,54 @@ async fn a_data_file_already_stored_is_not_written_again() {
 }
 
 #[tokio::test]
+async fn data_files_superseded_long_enough_are_deleted_and_the_current_ones_kept() {
+    let mut m = mocks();
+    m.packages.expect_names().returning(|_| Ok(vec![]));
+    let now = chrono::Utc::now();
+    let file = |path: String, age_minutes: i64| HostedFile {
+        repo: "el".into(),
+        path,
+        digest: Digest::of_bytes(b"x"),
+        size: 1,
+        content_type: None,
+        created_at: now - chrono::TimeDelta::minutes(age_minutes),
+    };
+    let current: Vec<String> = render_data(&[]).unwrap().iter().map(DataFile::path).collect();
+    let old = format!("repodata/{}-primary.xml.gz", "0".repeat(64));
+    let listing: Vec<HostedFile> = vec![
+        file(old.clone(), 60),
+        file(current[0].clone(), 30),
+        file(current[1].clone(), 30),
+        file(current[2].clone(), 30),
+    ];
+    let present = listing.clone();
+    m.files
+        .expect_get()
+        .returning(move |_, path| Ok(present.iter().find(|f| f.path == path).cloned()));
+    m.files
+        .expect_list()
+        .withf(|repo, page| repo == "el" && page.prefix == "repodata/")
+        .returning(move |_, _| Ok(listing.clone()));
+    m.files
+        .expect_delete()
+        .withf(move |repo, path| repo == "el" && path == old)
+        .times(1)
+        .returning(|_, _| Ok(true));
+    let (svc, _dir) = service(m);
+    let path = ArtifactPath::parse(REPOMD).unwrap();
+    assert!(matches!(
+        svc.read_local("el", &path, ReadRequest::default()).await,
+        Ok(LocalRead::Page(_))
+    ));
+}
+
+#[tokio::test]
 async fn repomd_asc_signs_the_repomd_served_for_the_same_records() {
     let mut m = mocks();
     m.packages.expect_names().returning(|_| Ok(vec!["aafix".into()]));
     let fixed = record();
     m.packages.expect_files().returning(move |_, _| Ok(vec![fixed.clone()]));
+    m.files.expect_list().returning(|_, _| Ok(vec![]));
     m.files.expect_get().returning(|repo, path| {
         Ok(Some(HostedFile {
             repo: repo.into(),

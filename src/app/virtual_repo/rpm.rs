@@ -146,6 +146,7 @@ impl<'a> RpmVirtual<'a> {
             self.hosted.store_data_file(name, &file).await?;
             files.push(file);
         }
+        self.hosted.prune_data_files(name, &files).await?;
         Ok((render_repomd(&files, revision).into_bytes(), merged.members))
     }
 

@@ -55,6 +55,7 @@ fn hosted(asked: Arc<Mutex<Vec<(String, String)>>>) -> HostedService {
         Ok(if name == "aafix" { vec![record()] } else { vec![] })
     });
     let mut files = MockHostedFiles::new();
+    files.expect_list().returning(|_, _| Ok(vec![]));
     files.expect_get().returning(move |repo, path| {
         asked.lock().unwrap().push((repo.to_string(), path.to_string()));
         Ok(Some(HostedFile {

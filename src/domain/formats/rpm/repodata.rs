@@ -3,6 +3,7 @@
 //! the sha256 of their compressed bytes (`repodata/<sha256>-primary.xml.gz`). The same records
 //! always give the same bytes (gzip without a timestamp, records in a fixed order), so every
 //! replica renders the same files, and an older repomd still names files that exist.
+use chrono::{DateTime, TimeDelta, Utc};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use std::fmt::Write as _;
@@ -58,14 +59,44 @@ impl DataFile {
 
 /// Whether `path` names a generated data file (`repodata/<64 hex>-<kind>.xml.gz`).
 pub fn is_data_path(path: &str) -> bool {
+    data_kind(path).is_some()
+}
+
+/// The kind of a generated data file's path (`primary`, `filelists` or `other`).
+pub fn data_kind(path: &str) -> Option<&str> {
     path.strip_prefix("repodata/")
         .and_then(|rest| rest.strip_suffix(".xml.gz"))
         .and_then(|rest| rest.split_once('-'))
-        .is_some_and(|(hash, kind)| {
+        .filter(|(hash, kind)| {
             hash.len() == 64
                 && hash.bytes().all(|b| b.is_ascii_hexdigit())
-                && matches!(kind, "primary" | "filelists" | "other")
+                && matches!(*kind, "primary" | "filelists" | "other")
         })
+        .map(|(_, kind)| kind)
+}
+
+/// The stored data files an older repomd.xml named that may go: not named by the current one
+/// (`current`), and a newer file of their kind was stored more than `grace` before `now` — a
+/// client that read the older repomd.xml before that has had `grace` to fetch its files.
+/// (A file pruned and then named again, after a delete brings an older package set back, is
+/// simply stored again by the next render.)
+pub fn superseded<'a>(
+    stored: &'a [(String, DateTime<Utc>)],
+    current: &[String],
+    now: DateTime<Utc>,
+    grace: TimeDelta,
+) -> Vec<&'a str> {
+    stored
+        .iter()
+        .filter(|(path, _)| !current.contains(path))
+        .filter_map(|(path, created)| {
+            let kind = data_kind(path)?;
+            let replaced_long_ago = stored.iter().any(|(other, other_created)| {
+                other_created > created && data_kind(other) == Some(kind) && *other_created + grace <= now
+            });
+            replaced_long_ago.then_some(path.as_str())
+        })
+        .collect()
 }
 
 /// The three data files of `entries`, in repomd order.

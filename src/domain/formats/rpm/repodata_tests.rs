@@ -93,3 +93,25 @@ fn signatures_are_armored_with_their_crc() {
     assert!(lines[lines.len() - 2].starts_with('=') && lines[lines.len() - 2].len() == 5);
     assert_eq!(lines[lines.len() - 1], "-----END PGP SIGNATURE-----");
 }
+
+#[test]
+fn superseded_data_files_go_once_replaced_for_the_grace_period() {
+    use chrono::{TimeDelta, TimeZone, Utc};
+    let at = |minute: u32| Utc.with_ymd_and_hms(2026, 12, 7, 12, minute, 0).unwrap();
+    let path = |c: char, kind: &str| format!("repodata/{}-{kind}.xml.gz", c.to_string().repeat(64));
+    let stored = vec![
+        (path('a', "primary"), at(0)),  // replaced by b at 5: goes
+        (path('b', "primary"), at(5)),  // replaced by c at 28, under the grace: stays
+        (path('c', "primary"), at(28)), // current
+        (path('a', "other"), at(0)),    // the newest other: stays though not current
+        ("repodata/repomd.xml".to_string(), at(0)),
+        ("Packages/x.rpm".to_string(), at(0)),
+    ];
+    let current = vec![path('c', "primary")];
+    let gone = superseded(&stored, &current, at(30), TimeDelta::minutes(10));
+    assert_eq!(gone, vec![path('a', "primary")]);
+    // Later, b is old news too; the current file never goes.
+    let gone = superseded(&stored, &current, at(40), TimeDelta::minutes(10));
+    assert_eq!(gone, vec![path('a', "primary"), path('b', "primary")]);
+    assert_eq!(data_kind(&path('f', "filelists")), Some("filelists"));
+}
