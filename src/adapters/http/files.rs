@@ -80,7 +80,10 @@ async fn post(req: &Request, body: Body, state: &AppState) -> Result<Response, H
         path: ArtifactPath::parse("legacy").map_err(HostedError::from)?,
     };
     if matches!(ChartApi::of(rest), Some(ChartApi::Charts)) && is_package(&target, state, PackageType::Helm).await? {
-        return helm_post(req, body, &target, &principal, state).await;
+        return form_post(req, body, (&target, PackageType::Helm), &principal, state).await;
+    }
+    if super::protocol::puppet::is_publish(rest) && is_package(&target, state, PackageType::Puppet).await? {
+        return form_post(req, body, (&target, PackageType::Puppet), &principal, state).await;
     }
     let lands_in = if kind == Kind::Virtual && is_pypi(&target, state).await? {
         let may_write = |member: &str| state.auth.authorize(&principal, Scope::Write, Some(member)).is_ok();
@@ -95,24 +98,28 @@ async fn post(req: &Request, body: Body, state: &AppState) -> Result<Response, H
     Ok(response)
 }
 
-/// ChartMuseum's `POST api/charts` on a local Helm repository, or through a virtual one into its
-/// first local member (which the token must be allowed to write too).
-async fn helm_post(
+/// ChartMuseum's `POST api/charts` on a Helm repository, or the Forge's `POST v3/releases` on a
+/// Puppet one: on a local repository, or through a virtual one into its first local member
+/// (which the token must be allowed to write too).
+async fn form_post(
     req: &Request,
     body: Body,
-    target: &Target,
+    (target, package): (&Target, PackageType),
     principal: &Principal,
     state: &AppState,
 ) -> Result<Response, HttpError> {
     let lands_in = if target.kind == Kind::Virtual {
         let may_write = |member: &str| state.auth.authorize(principal, Scope::Write, Some(member)).is_ok();
-        crate::app::virtual_repo::write_target(&state.hosted, target.repo.as_str(), PackageType::Helm, &may_write)
-            .await?
+        crate::app::virtual_repo::write_target(&state.hosted, target.repo.as_str(), package, &may_write).await?
     } else {
         ensure_local(target, state).await?;
         target.repo.to_string()
     };
-    let response = super::protocol::helm::upload(req, body, &lands_in, state).await?;
+    let response = if package == PackageType::Puppet {
+        super::protocol::puppet::publish(req, body, &lands_in, state).await?
+    } else {
+        super::protocol::helm::upload(req, body, &lands_in, state).await?
+    };
     log_write(principal, "upload", target);
     Ok(response)
 }
@@ -134,7 +141,7 @@ async fn serve(req: &Request, body: Body, state: &AppState) -> Result<Response, 
         }
         Method::PUT => {
             state.auth.authorize(&principal, Scope::Write, Some(repo))?;
-            upload(req, body, target, state).await
+            upload(req, body, target, &principal, state).await
         }
         // PEP 592 yank of a hosted PyPI file.
         Method::PATCH => {
@@ -395,11 +402,26 @@ impl StoredBody<'_> {
     }
 }
 
-async fn upload(req: &Request, body: Body, target: Target, state: &AppState) -> Result<Response, HttpError> {
-    ensure_local(&target, state).await?;
+/// `PUT` of a file to a local repository; a Puppet release archive may also go through a virtual,
+/// landing in its first local member (which the token must be allowed to write too).
+async fn upload(
+    req: &Request,
+    body: Body,
+    target: Target,
+    principal: &Principal,
+    state: &AppState,
+) -> Result<Response, HttpError> {
+    let lands_in = if target.kind == Kind::Virtual && is_package(&target, state, PackageType::Puppet).await? {
+        let may_write = |member: &str| state.auth.authorize(principal, Scope::Write, Some(member)).is_ok();
+        crate::app::virtual_repo::write_target(&state.hosted, target.repo.as_str(), PackageType::Puppet, &may_write)
+            .await?
+    } else {
+        ensure_local(&target, state).await?;
+        target.repo.to_string()
+    };
     let declared_size = header(req, header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
     let request = UploadRequest {
-        repo: target.repo.to_string(),
+        repo: lands_in.clone(),
         path: target.path.clone(),
         body: Box::pin(body.into_bytes_stream()),
         declared_size,
@@ -407,11 +429,11 @@ async fn upload(req: &Request, body: Body, target: Target, state: &AppState) -> 
         content_type: header(req, header::CONTENT_TYPE).map(str::to_string),
     };
     let stored = state.hosted.upload(request).await?;
-    state.metrics.count_received(target.repo.as_str(), 201, stored.size);
-    tracing::info!(repository = %target.repo, path = %target.path, digest = %stored.digest, size = stored.size, "uploaded");
+    state.metrics.count_received(&lands_in, 201, stored.size);
+    tracing::info!(repository = %lands_in, path = %target.path, digest = %stored.digest, size = stored.size, "uploaded");
     state
         .events
-        .publish("upload", target.repo.as_str(), Some(target.path.as_str()))
+        .publish("upload", &lands_in, Some(target.path.as_str()))
         .await;
     let json = serde_json::json!({
         "repository": stored.repo,
