@@ -10,7 +10,7 @@ mod support;
 
 use serde_json::{Value, json};
 use sha2::Digest as _;
-use support::helm::{multipart, tgz};
+use support::helm::tgz;
 use support::puppet::{assert_installed, install, installed_version, module_archive, puppet_available};
 use support::server::{ADMIN_TOKEN, Server};
 
@@ -27,15 +27,7 @@ async fn put(server: &Server, path: &str, body: Vec<u8>, token: Option<&str>) ->
 }
 
 async fn publish(server: &Server, repo: &str, data: &[u8], token: Option<&str>) -> reqwest::Response {
-    let (content_type, body) = multipart("file", "module.tar.gz", data);
-    let mut request = reqwest::Client::new()
-        .post(server.url(&format!("{repo}/v3/releases")))
-        .header("content-type", content_type)
-        .body(body);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    request.send().await.unwrap()
+    support::puppet::publish(&server.url(repo), data, token).await
 }
 
 /// Every release the repository lists, as `v3/releases` pages them (following `next`).

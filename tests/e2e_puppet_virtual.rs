@@ -10,7 +10,6 @@ mod support;
 
 use bytes::Bytes;
 use serde_json::{Value, json};
-use support::helm::multipart;
 use support::puppet::{
     assert_installed, forge_releases, install, installed_version, metadata, module_archive, puppet_available,
 };
@@ -20,15 +19,7 @@ use support::upstream::{FakeFile, FakeUpstream};
 const VIRTUAL: &str = "/api/v1/virtual/puppetv";
 
 async fn publish(server: &Server, data: &[u8]) -> reqwest::Response {
-    let (content_type, body) = multipart("file", "module.tar.gz", data);
-    reqwest::Client::new()
-        .post(server.url(&format!("{VIRTUAL}/v3/releases")))
-        .bearer_auth(ADMIN_TOKEN)
-        .header("content-type", content_type)
-        .body(body)
-        .send()
-        .await
-        .unwrap()
+    support::puppet::publish(&server.url(VIRTUAL), data, Some(ADMIN_TOKEN)).await
 }
 
 async fn releases(server: &Server, module: &str) -> Value {

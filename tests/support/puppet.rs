@@ -138,3 +138,16 @@ pub fn forge_releases(releases: &[(Value, &[u8])]) -> String {
     })
     .to_string()
 }
+
+/// The Forge's publish: `POST {repository}/v3/releases` with the archive as the form's `file`.
+pub async fn publish(repository: &str, archive: &[u8], token: Option<&str>) -> reqwest::Response {
+    let (content_type, body) = super::helm::multipart("file", "release.tar.gz", archive);
+    let mut request = reqwest::Client::new()
+        .post(format!("{repository}/v3/releases"))
+        .header("content-type", content_type)
+        .body(body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap()
+}

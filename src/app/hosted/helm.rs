@@ -2,7 +2,7 @@
 //! here), checked against the archive's own `Chart.yaml` on the content store's temp file before
 //! anything is recorded; `index.yaml` rendered from the package records on every read, so any
 //! replica serves an upload at once; `DELETE api/charts/{name}/{version}`.
-use super::ingest::ArchiveUpload;
+use super::ingest::{ArchiveKind, NamedArchive, stored_file};
 use super::pypi::Page;
 use super::{HostedService, LocalRead, ReadRequest, unavailable};
 use crate::domain::digest::Digest;
@@ -13,22 +13,20 @@ use crate::domain::formats::helm::hosted::{
 use crate::domain::formats::helm::index::{INDEX_TYPE, IndexEntry, render_index};
 use crate::domain::path::ArtifactPath;
 use crate::domain::repository::PackageType;
-use crate::ports::{ByteStream, HostedFile, PackageRecord};
+use crate::ports::{HostedFile, PackageRecord};
 
 /// The content type chart archives are stored and served with.
 pub const CHART_TYPE: &str = "application/gzip";
 
 /// A chart upload.
-pub struct HelmUpload {
-    pub repo: String,
-    /// The file name the client gave (`PUT`'s last path segment); ChartMuseum's form has none
-    /// that matters, so `None` there.
-    pub filename: Option<String>,
-    pub body: ByteStream,
-    pub declared_size: Option<u64>,
-    /// `X-Checksum-Sha256`, checked as the body arrives.
-    pub expected: Option<Digest>,
-}
+pub type HelmUpload = NamedArchive;
+
+/// Charts live under `charts/`.
+const CHARTS: ArchiveKind = ArchiveKind {
+    package: PackageType::Helm,
+    dir: "charts/",
+    content_type: CHART_TYPE,
+};
 
 fn refused(message: impl Into<String>) -> HostedError {
     HostedError::InvalidPackage(message.into())
@@ -43,25 +41,14 @@ impl HostedService {
         }
         let filename = upload.filename.clone();
         let archived = self
-            .ingest_archive(
-                ArchiveUpload {
-                    repo: upload.repo,
-                    package: PackageType::Helm,
-                    taken: upload.filename.map(|f| format!("charts/{f}")),
-                    body: upload.body,
-                    declared_size: upload.declared_size,
-                    expected: upload.expected,
-                    content_type: CHART_TYPE,
-                },
-                move |file| {
-                    let text = super::archive::helm_chart_yaml(file)?;
-                    let chart = parse_chart_yaml(&text).map_err(|e| e.0)?;
-                    if let Some(filename) = &filename {
-                        check_filename(filename, &chart).map_err(|e| e.0)?;
-                    }
-                    Ok::<ChartMeta, String>(chart)
-                },
-            )
+            .ingest_archive(upload, &CHARTS, move |file| {
+                let text = super::archive::helm_chart_yaml(file)?;
+                let chart = parse_chart_yaml(&text).map_err(|e| e.0)?;
+                if let Some(filename) = &filename {
+                    check_filename(filename, &chart).map_err(|e| e.0)?;
+                }
+                Ok::<ChartMeta, String>(chart)
+            })
             .await?;
         let chart = archived.found;
         let record = PackageRecord {
@@ -82,25 +69,9 @@ impl HostedService {
     /// `PUT {repo}/{any path}/{name}-{version}.tgz`: the chart is stored at its canonical path
     /// (`charts/{name}-{version}.tgz`), which the answer names.
     pub(super) async fn helm_put(&self, request: super::UploadRequest) -> Result<HostedFile, HostedError> {
-        let expected = super::expected_digest(request.checksum.as_deref())?;
         let filename = request.path.as_str().rsplit('/').next().unwrap_or_default().to_string();
-        let record = self
-            .helm_upload(HelmUpload {
-                repo: request.repo,
-                filename: Some(filename),
-                body: request.body,
-                declared_size: request.declared_size,
-                expected,
-            })
-            .await?;
-        Ok(HostedFile {
-            repo: record.repo,
-            path: record.path,
-            digest: record.digest,
-            size: record.size,
-            content_type: Some(CHART_TYPE.to_string()),
-            created_at: record.created_at,
-        })
+        let record = self.helm_upload(NamedArchive::put(request, filename)?).await?;
+        Ok(stored_file(record, CHART_TYPE))
     }
 
     /// The index entries of the local Helm repository `repo`, URLs prefixed with `prefix`

@@ -3,24 +3,55 @@
 //! before the body is read, the size limit, the body stored through the content store with the
 //! format's inspector run on its temp file (a refusal is a 400 and records nothing), then the
 //! package record and its file written together.
-use super::{HostedService, ingest_error, unavailable};
+use super::{HostedService, UploadRequest, expected_digest, ingest_error, unavailable};
 use crate::app::cas::{IngestOptions, Ingested, Inspected};
 use crate::domain::digest::Digest;
 use crate::domain::error::HostedError;
 use crate::domain::repository::{KindSettings, PackageType};
 use crate::ports::{ByteStream, HostedFile, PackageRecord, PortError};
 
-/// An archive upload to a local repository of `package`.
-pub(super) struct ArchiveUpload {
+/// An upload of an archive that names itself (a Helm chart, a Puppet release).
+pub struct NamedArchive {
     pub repo: String,
-    pub package: PackageType,
-    /// The stored path the client's file name implies, when it gave one: a record there means the
-    /// version is already there.
-    pub taken: Option<String>,
+    /// The file name the client gave (a `PUT`'s last path segment); upload forms have none that
+    /// matters, so `None` there.
+    pub filename: Option<String>,
     pub body: ByteStream,
     pub declared_size: Option<u64>,
+    /// `X-Checksum-Sha256`, checked as the body arrives.
     pub expected: Option<Digest>,
+}
+
+impl NamedArchive {
+    /// A `PUT` of the archive `filename`.
+    pub(super) fn put(request: UploadRequest, filename: String) -> Result<NamedArchive, HostedError> {
+        Ok(NamedArchive {
+            expected: expected_digest(request.checksum.as_deref())?,
+            repo: request.repo,
+            filename: Some(filename),
+            body: request.body,
+            declared_size: request.declared_size,
+        })
+    }
+}
+
+/// Where a format keeps its archives (`dir` + the canonical file name) and their content type.
+pub(super) struct ArchiveKind {
+    pub package: PackageType,
+    pub dir: &'static str,
     pub content_type: &'static str,
+}
+
+/// The file a `PUT` stored, as its answer names it.
+pub(super) fn stored_file(record: PackageRecord, content_type: &str) -> HostedFile {
+    HostedFile {
+        repo: record.repo,
+        path: record.path,
+        digest: record.digest,
+        size: record.size,
+        content_type: Some(content_type.to_string()),
+        created_at: record.created_at,
+    }
 }
 
 /// A stored archive and what its inspector found.
@@ -33,31 +64,38 @@ pub(super) struct Archived<T> {
 }
 
 impl HostedService {
+    /// Stores `upload` as an archive of `kind` once `inspect` accepts its temp file (a file
+    /// name already taken is refused first, unless the repository allows overwrite).
     pub(super) async fn ingest_archive<T, F>(
         &self,
-        upload: ArchiveUpload,
+        upload: NamedArchive,
+        kind: &ArchiveKind,
         inspect: F,
     ) -> Result<Archived<T>, HostedError>
     where
         T: Send + 'static,
         F: FnOnce(&std::path::Path) -> Result<T, String> + Send + 'static,
     {
-        let repository = self.resolve_local(&upload.repo, upload.package).await?;
+        let repository = self.resolve_local(&upload.repo, kind.package).await?;
         let allow_overwrite = matches!(&repository.settings, KindSettings::Local(l) if l.allow_overwrite);
         let repo = repository.name.to_string();
-        if let Some(path) = &upload.taken
+        if let Some(filename) = &upload.filename
             && !allow_overwrite
-            && self.packages.by_path(&repo, path).await.map_err(unavailable)?.is_some()
+            && self
+                .packages
+                .by_path(&repo, &format!("{}{filename}", kind.dir))
+                .await
+                .map_err(unavailable)?
+                .is_some()
         {
-            let filename = path.rsplit('/').next().unwrap_or(path);
-            return Err(HostedError::AlreadyExists(filename.to_string()));
+            return Err(HostedError::AlreadyExists(filename.clone()));
         }
         if upload.declared_size.is_some_and(|s| s > self.max_upload) {
             return Err(HostedError::TooLarge { limit: self.max_upload });
         }
         let options = IngestOptions {
             limit: Some(self.max_upload),
-            content_type: Some(upload.content_type.to_string()),
+            content_type: Some(kind.content_type.to_string()),
             size_hint: upload.declared_size,
             expected: upload.expected,
             ..IngestOptions::default()

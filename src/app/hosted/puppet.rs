@@ -5,7 +5,7 @@
 //! `v3/modules/{slug}`) is rendered from the package records on every read, so any replica
 //! serves an upload at once; archives are served from `v3/files/`. A release goes by `DELETE` of
 //! its `v3/releases/{slug}` or of its archive.
-use super::ingest::ArchiveUpload;
+use super::ingest::{ArchiveKind, NamedArchive, stored_file};
 use super::pypi::Page;
 use super::{HostedService, LocalRead, ReadRequest, unavailable};
 use crate::domain::digest::Digest;
@@ -18,22 +18,20 @@ use crate::domain::formats::puppet::hosted::{
 };
 use crate::domain::path::ArtifactPath;
 use crate::domain::repository::PackageType;
-use crate::ports::{ByteStream, HostedFile, PackageRecord};
+use crate::ports::{HostedFile, PackageRecord};
 
 /// The content type release archives are stored and served with.
 pub const ARCHIVE_TYPE: &str = "application/gzip";
 
 /// A release upload.
-pub struct PuppetUpload {
-    pub repo: String,
-    /// The file name the client gave (`PUT`'s last path segment); the Forge's form has none that
-    /// matters, so `None` there.
-    pub filename: Option<String>,
-    pub body: ByteStream,
-    pub declared_size: Option<u64>,
-    /// `X-Checksum-Sha256`, checked as the body arrives.
-    pub expected: Option<Digest>,
-}
+pub type PuppetUpload = NamedArchive;
+
+/// Releases live under `v3/files/`, where the Forge keeps them.
+const RELEASES: ArchiveKind = ArchiveKind {
+    package: PackageType::Puppet,
+    dir: FILES_DIR,
+    content_type: ARCHIVE_TYPE,
+};
 
 fn refused(message: impl Into<String>) -> HostedError {
     HostedError::InvalidPackage(message.into())
@@ -62,23 +60,12 @@ impl HostedService {
         }
         let filename = upload.filename.clone();
         let archived = self
-            .ingest_archive(
-                ArchiveUpload {
-                    repo: upload.repo,
-                    package: PackageType::Puppet,
-                    taken: upload.filename.map(|f| format!("{FILES_DIR}{f}")),
-                    body: upload.body,
-                    declared_size: upload.declared_size,
-                    expected: upload.expected,
-                    content_type: ARCHIVE_TYPE,
-                },
-                move |file| {
-                    let archive = super::archive::puppet_module(file)?;
-                    let module = parse_metadata(&archive.metadata).map_err(|e| e.0)?;
-                    check_names(&archive.top, filename.as_deref(), &module).map_err(|e| e.0)?;
-                    Ok::<(ModuleMeta, String), String>((module, archive.md5))
-                },
-            )
+            .ingest_archive(upload, &RELEASES, move |file| {
+                let archive = super::archive::puppet_module(file)?;
+                let module = parse_metadata(&archive.metadata).map_err(|e| e.0)?;
+                check_names(&archive.top, filename.as_deref(), &module).map_err(|e| e.0)?;
+                Ok::<(ModuleMeta, String), String>((module, archive.md5))
+            })
             .await?;
         let (module, md5) = archived.found;
         let slug = module.slug();
@@ -101,31 +88,16 @@ impl HostedService {
     /// `PUT {repo}/v3/files/{owner}-{module}-{version}.tar.gz` (or the bare file name at the
     /// repository's root): stored at `v3/files/…`, which the answer names.
     pub(super) async fn puppet_put(&self, request: super::UploadRequest) -> Result<HostedFile, HostedError> {
-        let expected = super::expected_digest(request.checksum.as_deref())?;
         let path = request.path.as_str();
-        let filename = path.strip_prefix("v3/files/").unwrap_or(path);
+        let filename = path.strip_prefix(FILES_DIR).unwrap_or(path);
         if filename.contains('/') {
             return Err(refused(format!(
-                "PUT a release to v3/files/<owner>-<module>-<version>.tar.gz, not '{path:.200}'"
+                "PUT a release to {FILES_DIR}<owner>-<module>-<version>.tar.gz, not '{path:.200}'"
             )));
         }
-        let record = self
-            .puppet_upload(PuppetUpload {
-                repo: request.repo,
-                filename: Some(filename.to_string()),
-                body: request.body,
-                declared_size: request.declared_size,
-                expected,
-            })
-            .await?;
-        Ok(HostedFile {
-            repo: record.repo,
-            path: record.path,
-            digest: record.digest,
-            size: record.size,
-            content_type: Some(ARCHIVE_TYPE.to_string()),
-            created_at: record.created_at,
-        })
+        let filename = filename.to_string();
+        let record = self.puppet_upload(NamedArchive::put(request, filename)?).await?;
+        Ok(stored_file(record, ARCHIVE_TYPE))
     }
 
     /// The releases of `module` in the local Puppet repository `repo` (`file_uri` relative to it).

@@ -1,25 +1,11 @@
 //! Hosted Puppet uploads, API and deletes against mocked ports: what is refused before anything
 //! is recorded, what a good upload records, and the v3 pages rendered from records.
 use super::super::UploadRequest;
-use super::super::test_support::{mocks, service};
+use super::super::test_support::{mocks, service, tgz};
 use super::*;
 use crate::domain::formats::puppet::hosted::release_slug;
+use crate::ports::ByteStream;
 use bytes::Bytes;
-
-/// A gzipped tar with the given members, names written raw (hostile ones as an attacker would).
-fn tgz(members: &[(&str, &[u8])]) -> Vec<u8> {
-    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    let mut tar = tar::Builder::new(gz);
-    for (name, data) in members {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(data.len() as u64);
-        header.set_mode(0o644);
-        header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
-        header.set_cksum();
-        tar.append(&header, *data).unwrap();
-    }
-    tar.into_inner().unwrap().finish().unwrap()
-}
 
 fn module(slug: &str, version: &str, top: &str) -> Vec<u8> {
     let metadata = serde_json::json!({"name": slug, "version": version, "author": "aa",
