@@ -46,6 +46,15 @@ fn record(version: &str) -> PackageRecord {
     }
 }
 
+/// Expects a new release: no record there yet, its blob stored once.
+fn new_release_stored(m: &mut super::super::test_support::Mocks) {
+    m.packages.expect_by_path().returning(|_, _| Ok(None));
+    m.packages.expect_get().returning(|_, _| Ok(None));
+    m.blobs.expect_stat().returning(|_| Ok(None));
+    m.blobs.expect_put_file().times(1).returning(|_, _, _| Ok(()));
+    m.records.expect_record().times(1).returning(|_| Ok(()));
+}
+
 #[tokio::test]
 async fn a_good_release_is_recorded_with_its_metadata_and_md5() {
     let archive = module("aa-demo", "1.0.0", "aa-demo-1.0.0");
@@ -55,11 +64,7 @@ async fn a_good_release_is_recorded_with_its_metadata_and_md5() {
     };
     let sha = Digest::of_bytes(&archive);
     let mut m = mocks();
-    m.packages.expect_by_path().returning(|_, _| Ok(None));
-    m.packages.expect_get().returning(|_, _| Ok(None));
-    m.blobs.expect_stat().returning(|_| Ok(None));
-    m.blobs.expect_put_file().times(1).returning(|_, _, _| Ok(()));
-    m.records.expect_record().times(1).returning(|_| Ok(()));
+    new_release_stored(&mut m);
     m.packages
         .expect_create()
         .withf(move |r| {
@@ -145,6 +150,50 @@ async fn bad_releases_are_refused_and_nothing_is_recorded() {
             "{path} ({why}): {err}"
         );
     }
+}
+
+/// A release whose archive holds a symbolic link to `target`.
+fn with_link(target: &str) -> Vec<u8> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut tar = tar::Builder::new(gz);
+    let metadata = br#"{"name":"aa-demo","version":"1.0.0"}"#;
+    let mut header = tar::Header::new_gnu();
+    header.set_size(metadata.len() as u64);
+    header.set_mode(0o644);
+    tar.append_data(&mut header, "aa-demo-1.0.0/metadata.json", &metadata[..])
+        .unwrap();
+    let mut link = tar::Header::new_gnu();
+    link.set_entry_type(tar::EntryType::Symlink);
+    link.set_size(0);
+    link.set_mode(0o777);
+    tar.append_link(&mut link, "aa-demo-1.0.0/files/link", target).unwrap();
+    tar.into_inner().unwrap().finish().unwrap()
+}
+
+#[tokio::test]
+async fn links_out_of_the_release_are_refused() {
+    for target in ["../../../etc/passwd", "/etc/passwd"] {
+        let mut m = mocks();
+        m.packages.expect_by_path().returning(|_, _| Ok(None));
+        let (svc, _dir) = service(m, PackageType::Puppet, "forge");
+        let err = svc
+            .upload(put("aa-demo-1.0.0.tar.gz", with_link(target)))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, HostedError::InvalidPackage(m) if m.contains("not a file, a directory or a link inside")),
+            "{target}: {err}"
+        );
+    }
+    // A link inside the release is fine.
+    let mut m = mocks();
+    new_release_stored(&mut m);
+    m.packages.expect_create().times(1).returning(|_| Ok(()));
+    m.files.expect_upsert().times(1).returning(|_| Ok(()));
+    let (svc, _dir) = service(m, PackageType::Puppet, "forge");
+    svc.upload(put("aa-demo-1.0.0.tar.gz", with_link("../manifests/init.pp")))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

@@ -16,7 +16,7 @@ use crate::domain::formats::MAX_INDEX_BYTES;
 use crate::domain::formats::puppet::api::{
     ApiPath, JSON_TYPE, Release, ReleaseQuery, render_module, render_release, render_releases,
 };
-use crate::domain::formats::puppet::merge::{Merged, member_file, merge, parse_member_page};
+use crate::domain::formats::puppet::merge::{Merged, member_file, merge, next_page_query, parse_member_page};
 use crate::domain::path::ArtifactPath;
 use crate::domain::repository::PackageType;
 
@@ -194,11 +194,9 @@ impl<'a> PuppetVirtual<'a> {
             let (page, next) =
                 parse_member_page(&bytes).map_err(|e| HostedError::Unavailable(format!("member '{member}': {e}")))?;
             releases.extend(page.into_iter().filter(|r| r.module == module));
-            match next.as_deref().and_then(|n| n.split_once('?')) {
-                Some((next_path, next_query)) if next_path.trim_start_matches('/') == "v3/releases" => {
-                    query = next_query.to_string();
-                }
-                _ => break,
+            match next.as_deref().and_then(next_page_query) {
+                Some(next) => query = next.to_string(),
+                None => break,
             }
         }
         Ok(releases)

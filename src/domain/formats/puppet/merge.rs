@@ -36,6 +36,13 @@ pub fn parse_member_page(body: &[u8]) -> Result<(Vec<Release>, Option<String>), 
     Ok((releases, next))
 }
 
+/// The query of a member page's `pagination.next` link, when it is another `v3/releases` page
+/// (anything else ends the walk).
+pub fn next_page_query(next: &str) -> Option<&str> {
+    let (path, query) = next.split_once('?')?;
+    (path.trim_start_matches('/') == "v3/releases" && !query.is_empty()).then_some(query)
+}
+
 fn parse_release(value: &Value) -> Option<Release> {
     let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
     let metadata = value.get("metadata").cloned().unwrap_or(Value::Null);

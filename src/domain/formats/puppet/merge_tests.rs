@@ -90,3 +90,20 @@ fn the_first_member_wins_and_links_go_through_the_virtual() {
         ("rem", "aa-demo", "_files/sig/x.tar.gz")
     );
 }
+
+#[test]
+fn only_a_next_releases_page_is_followed() {
+    assert_eq!(
+        next_page_query("/v3/releases?module=bb-base&offset=20"),
+        Some("module=bb-base&offset=20")
+    );
+    assert_eq!(next_page_query("v3/releases?offset=1"), Some("offset=1"));
+    for other in [
+        "/v3/modules/bb-base?x=1",
+        "/v3/releases",
+        "/v3/releases?",
+        "http://elsewhere.invalid/v3/x?a=1",
+    ] {
+        assert_eq!(next_page_query(other), None, "{other}");
+    }
+}
