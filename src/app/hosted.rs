@@ -6,7 +6,9 @@
 pub mod archive;
 pub mod goproxy;
 pub mod helm;
+mod ingest;
 pub mod npm;
+pub mod puppet;
 pub mod pypi;
 pub mod rpm;
 #[cfg(test)]
@@ -125,6 +127,14 @@ fn limited(e: IngestError, room: &Room, by_quota: bool) -> HostedError {
     }
 }
 
+/// The digest an `X-Checksum-Sha256` header promises (bare hex or `sha256:<hex>`).
+fn expected_digest(checksum: Option<&str>) -> Result<Option<Digest>, HostedError> {
+    checksum
+        .map(|c| Digest::parse(c).or_else(|_| Digest::from_sha256_hex(c)))
+        .transpose()
+        .map_err(|e| HostedError::InvalidChecksum(e.to_string()))
+}
+
 fn unavailable(e: PortError) -> HostedError {
     match e {
         PortError::StorageFull(m) => HostedError::InsufficientStorage(m),
@@ -192,16 +202,12 @@ impl HostedService {
             PackageType::Helm => return self.helm_put(request).await,
             PackageType::Rpm => return self.rpm_upload(request).await,
             PackageType::Goproxy => return self.goproxy_put(request).await,
+            PackageType::Puppet => return self.puppet_put(request).await,
             _ => {}
         }
         let repo = self.resolve_file_local(&request.repo).await?;
         let allow_overwrite = matches!(&repo.settings, KindSettings::Local(l) if l.allow_overwrite);
-        let expected = request
-            .checksum
-            .as_deref()
-            .map(|c| Digest::parse(c).or_else(|_| Digest::from_sha256_hex(c)))
-            .transpose()
-            .map_err(|e| HostedError::InvalidChecksum(e.to_string()))?;
+        let expected = expected_digest(request.checksum.as_deref())?;
         if request.declared_size.is_some_and(|s| s > self.max_upload) {
             return Err(HostedError::TooLarge { limit: self.max_upload });
         }
@@ -296,6 +302,7 @@ impl HostedService {
             PackageType::Helm => self.helm_read(repository.name.as_str(), path, request).await,
             PackageType::Rpm => self.rpm_read(repository.name.as_str(), path, request).await,
             PackageType::Goproxy => self.goproxy_read(repository.name.as_str(), path, request).await,
+            PackageType::Puppet => self.puppet_read(repository.name.as_str(), path, request).await,
             _ => Err(HostedError::UnsupportedPackage(repo.to_string())),
         }
     }
@@ -355,6 +362,7 @@ impl HostedService {
             PackageType::Helm => return self.helm_delete(repo.name.as_str(), path).await,
             PackageType::Rpm => return self.rpm_delete(repo.name.as_str(), path).await,
             PackageType::Goproxy => return self.goproxy_delete(repo.name.as_str(), path).await,
+            PackageType::Puppet => return self.puppet_delete(repo.name.as_str(), path).await,
             _ => return Err(HostedError::UnsupportedPackage(repo.name.to_string())),
         }
         if self

@@ -10,6 +10,7 @@ pub mod oci;
 pub mod packages;
 pub mod postgres;
 pub mod proxy;
+pub mod puppet;
 pub mod python;
 pub mod redis;
 pub mod rpm;

@@ -80,7 +80,10 @@ async fn post(req: &Request, body: Body, state: &AppState) -> Result<Response, H
         path: ArtifactPath::parse("legacy").map_err(HostedError::from)?,
     };
     if matches!(ChartApi::of(rest), Some(ChartApi::Charts)) && is_package(&target, state, PackageType::Helm).await? {
-        return helm_post(req, body, &target, &principal, state).await;
+        return form_post(req, body, (&target, PackageType::Helm), &principal, state).await;
+    }
+    if super::protocol::puppet::is_publish(rest) && is_package(&target, state, PackageType::Puppet).await? {
+        return form_post(req, body, (&target, PackageType::Puppet), &principal, state).await;
     }
     let lands_in = if kind == Kind::Virtual && is_pypi(&target, state).await? {
         let may_write = |member: &str| state.auth.authorize(&principal, Scope::Write, Some(member)).is_ok();
@@ -95,24 +98,28 @@ async fn post(req: &Request, body: Body, state: &AppState) -> Result<Response, H
     Ok(response)
 }
 
-/// ChartMuseum's `POST api/charts` on a local Helm repository, or through a virtual one into its
-/// first local member (which the token must be allowed to write too).
-async fn helm_post(
+/// ChartMuseum's `POST api/charts` on a Helm repository, or the Forge's `POST v3/releases` on a
+/// Puppet one: on a local repository, or through a virtual one into its first local member
+/// (which the token must be allowed to write too).
+async fn form_post(
     req: &Request,
     body: Body,
-    target: &Target,
+    (target, package): (&Target, PackageType),
     principal: &Principal,
     state: &AppState,
 ) -> Result<Response, HttpError> {
     let lands_in = if target.kind == Kind::Virtual {
         let may_write = |member: &str| state.auth.authorize(principal, Scope::Write, Some(member)).is_ok();
-        crate::app::virtual_repo::write_target(&state.hosted, target.repo.as_str(), PackageType::Helm, &may_write)
-            .await?
+        crate::app::virtual_repo::write_target(&state.hosted, target.repo.as_str(), package, &may_write).await?
     } else {
         ensure_local(target, state).await?;
         target.repo.to_string()
     };
-    let response = super::protocol::helm::upload(req, body, &lands_in, state).await?;
+    let response = if package == PackageType::Puppet {
+        super::protocol::puppet::publish(req, body, &lands_in, state).await?
+    } else {
+        super::protocol::helm::upload(req, body, &lands_in, state).await?
+    };
     log_write(principal, "upload", target);
     Ok(response)
 }

@@ -11,6 +11,7 @@ use crate::app::hosted::{ReadOutcome, ReadRequest};
 use crate::app::virtual_repo::goproxy::GoproxyVirtual;
 use crate::app::virtual_repo::helm::HelmVirtual;
 use crate::app::virtual_repo::npm::NpmVirtual;
+use crate::app::virtual_repo::puppet::PuppetVirtual;
 use crate::app::virtual_repo::pypi::PypiVirtual;
 use crate::app::virtual_repo::rpm::RpmVirtual;
 use crate::app::virtual_repo::{VirtualError, VirtualRead};
@@ -44,7 +45,12 @@ fn with_member(mut response: Response, member: &str) -> Response {
 pub(super) fn serves(package: PackageType) -> bool {
     matches!(
         package,
-        PackageType::Pypi | PackageType::Npm | PackageType::Rpm | PackageType::Helm | PackageType::Goproxy
+        PackageType::Pypi
+            | PackageType::Npm
+            | PackageType::Rpm
+            | PackageType::Helm
+            | PackageType::Goproxy
+            | PackageType::Puppet
     )
 }
 
@@ -79,6 +85,11 @@ pub(super) async fn read(
         }
         PackageType::Goproxy => {
             GoproxyVirtual::new(&state.hosted, &state.remote)
+                .read(repo, path, request)
+                .await?
+        }
+        PackageType::Puppet => {
+            PuppetVirtual::new(&state.hosted, &state.remote)
                 .read(repo, path, request)
                 .await?
         }

@@ -215,3 +215,105 @@ pub fn small_text(file: &Path, limit: u64, what: &str) -> Result<String, String>
     }
     String::from_utf8(bytes).map_err(|_| format!("{what} is not UTF-8"))
 }
+
+/// What a Puppet module release archive says about itself.
+pub struct ModuleArchive {
+    /// `<top>/metadata.json`, as text.
+    pub metadata: String,
+    /// The one directory every member sits under.
+    pub top: String,
+    /// md5 hex of the whole file (the Forge's `file_md5`), hashed on the same read.
+    pub md5: String,
+}
+
+/// A reader that hashes (md5) what passes through it.
+struct Md5Reader<R> {
+    inner: R,
+    hasher: md5::Md5,
+}
+
+impl<R: Read> Read for Md5Reader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use md5::Digest as _;
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Reads the Puppet module archive at `file` whole (so a truncated one is refused): every
+/// member under one top directory, no name or link that escapes it, only files, directories and
+/// links, and exactly one `<top>/metadata.json` up to `MAX_METADATA_BYTES`.
+pub fn puppet_module(file: &Path) -> Result<ModuleArchive, String> {
+    use crate::domain::formats::puppet::hosted::{MAX_METADATA_BYTES, member_top, metadata_member, safe_link};
+    use md5::Digest as _;
+    use tar::EntryType;
+    let bad = |e: std::io::Error| format!("not a valid module archive: {e}");
+    let handle = std::fs::File::open(file).map_err(|e| format!("cannot open: {e}"))?;
+    let hashed = Md5Reader {
+        inner: handle,
+        hasher: md5::Md5::new(),
+    };
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(std::io::BufReader::new(hashed)));
+    let mut top: Option<String> = None;
+    let mut metadata = None;
+    for entry in archive.entries().map_err(bad)? {
+        let mut entry = entry.map_err(bad)?;
+        let kind = entry.header().entry_type();
+        if kind == EntryType::XGlobalHeader {
+            continue;
+        }
+        let raw = entry.path_bytes();
+        let name = std::str::from_utf8(&raw)
+            .map_err(|_| "not a valid module archive: a member name is not UTF-8".to_string())?
+            .to_string();
+        let this_top = member_top(&name).map_err(|e| e.0)?.to_string();
+        match &top {
+            None => top = Some(this_top.clone()),
+            Some(t) if *t != this_top => {
+                return Err(format!(
+                    "not a valid module archive: members under both '{t:.100}' and '{this_top:.100}'"
+                ));
+            }
+            Some(_) => {}
+        }
+        let target = entry
+            .link_name_bytes()
+            .map(|t| String::from_utf8_lossy(&t).to_string())
+            .unwrap_or_default();
+        let allowed = match kind {
+            EntryType::Regular | EntryType::Continuous | EntryType::Directory => true,
+            EntryType::Symlink => safe_link(&name, &target),
+            EntryType::Link => member_top(&target).is_ok_and(|t| t == this_top),
+            _ => false,
+        };
+        if !allowed {
+            return Err(format!(
+                "member '{name:.200}' is not a file, a directory or a link inside the release"
+            ));
+        }
+        if metadata_member(&name) && kind != EntryType::Directory {
+            if metadata.is_some() || kind != EntryType::Regular {
+                return Err("not a valid module archive: more than one metadata.json, or not a file".to_string());
+            }
+            let mut bytes = Vec::new();
+            (&mut entry)
+                .take(MAX_METADATA_BYTES + 1)
+                .read_to_end(&mut bytes)
+                .map_err(bad)?;
+            if bytes.len() as u64 > MAX_METADATA_BYTES {
+                return Err(format!("metadata.json is larger than {MAX_METADATA_BYTES} bytes"));
+            }
+            metadata = Some(String::from_utf8(bytes).map_err(|_| "metadata.json is not UTF-8".to_string())?);
+        }
+    }
+    // The rest of the gzip stream (its trailer is checked), then of the file, for the md5.
+    let mut gz = archive.into_inner();
+    std::io::copy(&mut gz, &mut std::io::sink()).map_err(bad)?;
+    let mut rest = gz.into_inner();
+    std::io::copy(&mut rest, &mut std::io::sink()).map_err(|e| format!("cannot read: {e}"))?;
+    let md5 = hex::encode(rest.into_inner().hasher.finalize());
+    let top = top.ok_or_else(|| "not a valid module archive: it is empty".to_string())?;
+    let metadata = metadata.ok_or_else(|| format!("not a valid module archive: no {top:.100}/metadata.json"))?;
+    Ok(ModuleArchive { metadata, top, md5 })
+}

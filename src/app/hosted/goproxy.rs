@@ -84,12 +84,7 @@ impl HostedService {
         if path != request.path.as_str() {
             return Err(refused(format!("use the canonical case-encoded path '{path}'")));
         }
-        let expected = request
-            .checksum
-            .as_deref()
-            .map(|c| Digest::parse(c).or_else(|_| Digest::from_sha256_hex(c)))
-            .transpose()
-            .map_err(|e| HostedError::InvalidChecksum(e.to_string()))?;
+        let expected = super::expected_digest(request.checksum.as_deref())?;
         let limit = match kind {
             FileKind::Zip => MAX_ZIP_BYTES,
             FileKind::Mod => MAX_GO_MOD_BYTES,

@@ -2,9 +2,9 @@
 //! here), checked against the archive's own `Chart.yaml` on the content store's temp file before
 //! anything is recorded; `index.yaml` rendered from the package records on every read, so any
 //! replica serves an upload at once; `DELETE api/charts/{name}/{version}`.
+use super::ingest::{ArchiveKind, NamedArchive, stored_file};
 use super::pypi::Page;
-use super::{HostedService, LocalRead, ReadRequest, ingest_error, unavailable};
-use crate::app::cas::{IngestOptions, Inspected};
+use super::{HostedService, LocalRead, ReadRequest, unavailable};
 use crate::domain::digest::Digest;
 use crate::domain::error::HostedError;
 use crate::domain::formats::helm::hosted::{
@@ -12,23 +12,21 @@ use crate::domain::formats::helm::hosted::{
 };
 use crate::domain::formats::helm::index::{INDEX_TYPE, IndexEntry, render_index};
 use crate::domain::path::ArtifactPath;
-use crate::domain::repository::{KindSettings, PackageType};
-use crate::ports::{ByteStream, HostedFile, PackageRecord, PortError};
+use crate::domain::repository::PackageType;
+use crate::ports::{HostedFile, PackageRecord};
 
 /// The content type chart archives are stored and served with.
 pub const CHART_TYPE: &str = "application/gzip";
 
 /// A chart upload.
-pub struct HelmUpload {
-    pub repo: String,
-    /// The file name the client gave (`PUT`'s last path segment); ChartMuseum's form has none
-    /// that matters, so `None` there.
-    pub filename: Option<String>,
-    pub body: ByteStream,
-    pub declared_size: Option<u64>,
-    /// `X-Checksum-Sha256`, checked as the body arrives.
-    pub expected: Option<Digest>,
-}
+pub type HelmUpload = NamedArchive;
+
+/// Charts live under `charts/`.
+const CHARTS: ArchiveKind = ArchiveKind {
+    package: PackageType::Helm,
+    dir: "charts/",
+    content_type: CHART_TYPE,
+};
 
 fn refused(message: impl Into<String>) -> HostedError {
     HostedError::InvalidPackage(message.into())
@@ -38,35 +36,12 @@ impl HostedService {
     /// Stores a chart: its `Chart.yaml` names it, SemVer 2 version, file name (when given) must
     /// agree; a version already there is 409 unless the repository allows overwrite.
     pub async fn helm_upload(&self, upload: HelmUpload) -> Result<PackageRecord, HostedError> {
-        let repository = self.resolve_local(&upload.repo, PackageType::Helm).await?;
-        let allow_overwrite = matches!(&repository.settings, KindSettings::Local(l) if l.allow_overwrite);
-        let repo = repository.name.to_string();
         if let Some(filename) = &upload.filename {
             check_upload_name(filename).map_err(|e| refused(e.0))?;
-            // The canonical file of a chart already there: refused before the body is read.
-            let taken = self
-                .packages
-                .by_path(&repo, &format!("charts/{filename}"))
-                .await
-                .map_err(unavailable)?;
-            if taken.is_some() && !allow_overwrite {
-                return Err(HostedError::AlreadyExists(filename.clone()));
-            }
         }
-        if upload.declared_size.is_some_and(|s| s > self.max_upload) {
-            return Err(HostedError::TooLarge { limit: self.max_upload });
-        }
-        let options = IngestOptions {
-            limit: Some(self.max_upload),
-            content_type: Some(CHART_TYPE.to_string()),
-            size_hint: upload.declared_size,
-            expected: upload.expected,
-            ..IngestOptions::default()
-        };
         let filename = upload.filename.clone();
-        let (stored, chart) = self
-            .cas
-            .ingest_inspected(upload.body, options, move |file| {
+        let archived = self
+            .ingest_archive(upload, &CHARTS, move |file| {
                 let text = super::archive::helm_chart_yaml(file)?;
                 let chart = parse_chart_yaml(&text).map_err(|e| e.0)?;
                 if let Some(filename) = &filename {
@@ -74,91 +49,29 @@ impl HostedService {
                 }
                 Ok::<ChartMeta, String>(chart)
             })
-            .await
-            .map_err(|e| match e {
-                Inspected::Ingest(e) => ingest_error(e),
-                Inspected::Rejected(reason) => refused(reason),
-            })?;
-        let key = record_key(&chart.name, &chart.version);
-        let path = chart_path(&chart.name, &chart.version);
-        let filename = chart_filename(&chart.name, &chart.version);
-        let existing = self.packages.get(&repo, &key).await.map_err(unavailable)?;
-        if existing.is_some() && !allow_overwrite {
-            return Err(HostedError::AlreadyExists(filename));
-        }
-        // `a` 1.0.0-1.0.0 and `a-1.0.0` 1.0.0 would share a file name: the first one keeps it.
-        if let Some(other) = self.packages.by_path(&repo, &path).await.map_err(unavailable)?
-            && other.key != key
-        {
-            return Err(HostedError::AlreadyExists(format!(
-                "{filename} (the file of chart {} {})",
-                other.name, other.version
-            )));
-        }
-        let now = self.clock.now();
+            .await?;
+        let chart = archived.found;
         let record = PackageRecord {
-            repo: repo.clone(),
-            name: chart.name,
-            version: chart.version,
-            key: key.clone(),
-            filename,
-            path: path.clone(),
-            digest: stored.digest.clone(),
-            size: stored.size,
+            repo: archived.repo,
+            name: chart.name.clone(),
+            version: chart.version.clone(),
+            key: record_key(&chart.name, &chart.version),
+            filename: chart_filename(&chart.name, &chart.version),
+            path: chart_path(&chart.name, &chart.version),
+            digest: archived.stored.digest,
+            size: archived.stored.size,
             meta: serde_json::json!({ "chart": chart.metadata }),
-            created_at: now,
+            created_at: self.clock.now(),
         };
-        if existing.is_some() {
-            self.packages.delete(&repo, &key).await.map_err(unavailable)?;
-        }
-        match self.packages.create(&record).await {
-            Ok(()) => {}
-            Err(PortError::Conflict) => return Err(HostedError::AlreadyExists(record.filename)),
-            Err(e) => return Err(unavailable(e)),
-        }
-        let file = HostedFile {
-            repo: repo.clone(),
-            path,
-            digest: stored.digest,
-            size: stored.size,
-            content_type: Some(CHART_TYPE.to_string()),
-            created_at: now,
-        };
-        if let Err(e) = self.files.upsert(&file).await {
-            // The record goes too, so the index never lists a chart that cannot be served.
-            let _ = self.packages.delete(&repo, &key).await;
-            return Err(unavailable(e));
-        }
-        Ok(record)
+        self.record_package(record, CHART_TYPE, archived.allow_overwrite).await
     }
 
     /// `PUT {repo}/{any path}/{name}-{version}.tgz`: the chart is stored at its canonical path
     /// (`charts/{name}-{version}.tgz`), which the answer names.
     pub(super) async fn helm_put(&self, request: super::UploadRequest) -> Result<HostedFile, HostedError> {
-        let expected = request
-            .checksum
-            .as_deref()
-            .map(|c| Digest::parse(c).or_else(|_| Digest::from_sha256_hex(c)))
-            .transpose()
-            .map_err(|e| HostedError::InvalidChecksum(e.to_string()))?;
         let filename = request.path.as_str().rsplit('/').next().unwrap_or_default().to_string();
-        let record = self
-            .helm_upload(HelmUpload {
-                repo: request.repo,
-                filename: Some(filename),
-                body: request.body,
-                declared_size: request.declared_size,
-                expected,
-            })
-            .await?;
-        Ok(HostedFile {
-            repo: record.repo,
-            path: record.path,
-            digest: record.digest,
-            size: record.size,
-            content_type: Some(CHART_TYPE.to_string()),
-            created_at: record.created_at,
-        })
+        let record = self.helm_upload(NamedArchive::put(request, filename)?).await?;
+        Ok(stored_file(record, CHART_TYPE))
     }
 
     /// The index entries of the local Helm repository `repo`, URLs prefixed with `prefix`

@@ -45,12 +45,7 @@ impl HostedService {
         let repo = repo.name.to_string();
         let path = request.path.as_str().to_string();
         let file_name = check_upload_path(&path).map_err(refused)?.to_string();
-        let expected = request
-            .checksum
-            .as_deref()
-            .map(|c| Digest::parse(c).or_else(|_| Digest::from_sha256_hex(c)))
-            .transpose()
-            .map_err(|e| HostedError::InvalidChecksum(e.to_string()))?;
+        let expected = super::expected_digest(request.checksum.as_deref())?;
         if request.declared_size.is_some_and(|s| s > self.max_upload) {
             return Err(HostedError::TooLarge { limit: self.max_upload });
         }

@@ -61,3 +61,19 @@ pub fn service(m: Mocks, package: PackageType, name: &str) -> (HostedService, te
     };
     (HostedService::new(ports, 1 << 20), m.dir)
 }
+
+/// A gzipped tar with the given members.
+pub fn tgz(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut tar = tar::Builder::new(gz);
+    for (name, data) in members {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        // `set_path` refuses `..`; the raw name field takes anything, as a hostile archive would.
+        header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+        header.set_cksum();
+        tar.append(&header, *data).unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap()
+}

@@ -5,6 +5,7 @@
 pub mod goproxy;
 pub mod helm;
 pub mod npm;
+pub mod puppet;
 pub mod pypi;
 pub mod rpm;
 #[cfg(test)]

@@ -9,6 +9,10 @@ use super::{Format, IndexContext, MAX_INDEX_BYTES, RewriteError, links};
 use crate::domain::cache_policy::CacheClass;
 use crate::domain::digest::Digest;
 
+pub mod api;
+pub mod hosted;
+pub mod merge;
+
 pub struct Puppet;
 
 /// Longest query string forwarded; the Forge API's are short.

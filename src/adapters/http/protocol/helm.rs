@@ -3,19 +3,11 @@
 //! unread up to the chart), and `DELETE {repo}/api/charts/{name}/{version}`. Answers are
 //! ChartMuseum's (`{"saved": true}`, `{"deleted": true}`); refusals are our JSON errors.
 use poem::http::StatusCode;
-use poem::web::{Multipart, RequestBody};
-use poem::{Body, FromRequest, Request, Response};
+use poem::{Body, Request, Response};
 
 use super::super::AppState;
 use super::super::errors::HttpError;
 use crate::app::hosted::helm::HelmUpload;
-
-/// More form parts than a chart upload has (`chart`, `prov`).
-const MAX_PARTS: usize = 8;
-
-fn bad_form(message: impl Into<String>) -> HttpError {
-    HttpError::new(StatusCode::BAD_REQUEST, "INVALID_PACKAGE", message)
-}
 
 /// The ChartMuseum route a path (relative to the repository) names.
 pub enum ChartApi {
@@ -42,45 +34,19 @@ impl ChartApi {
 
 /// Handles one `POST api/charts` to `repo` (a local repository, already authorised).
 pub async fn upload(req: &Request, body: Body, repo: &str, state: &AppState) -> Result<Response, HttpError> {
-    let declared_size = req
-        .headers()
-        .get(poem::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    let mut multipart = Multipart::from_request(req, &mut RequestBody::new(body))
-        .await
-        .map_err(|e| {
-            bad_form(format!(
-                "expected a multipart/form-data upload with a 'chart' file: {e}"
-            ))
-        })?;
-    let mut parts = 0usize;
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| bad_form(format!("malformed multipart body: {e}")))?
-    {
-        parts += 1;
-        if parts > MAX_PARTS {
-            break;
-        }
-        if field.name() != Some("chart") {
-            continue;
-        }
-        let upload = HelmUpload {
-            repo: repo.to_string(),
-            filename: None,
-            body: Box::pin(tokio_util::io::ReaderStream::new(field.into_async_read())),
-            declared_size,
-            expected: None,
-        };
-        let record = state.hosted.helm_upload(upload).await?;
-        state.metrics.count_received(repo, 201, record.size);
-        tracing::info!(repository = repo, chart = %record.name, version = %record.version, digest = %record.digest, "uploaded");
-        state.events.publish("upload", repo, Some(record.path.as_str())).await;
-        return Ok(json(StatusCode::CREATED, serde_json::json!({"saved": true})));
-    }
-    Err(bad_form("the upload has no 'chart' file"))
+    let (body, declared_size) = super::form::file_part(req, body, "chart").await?;
+    let upload = HelmUpload {
+        repo: repo.to_string(),
+        filename: None,
+        body,
+        declared_size,
+        expected: None,
+    };
+    let record = state.hosted.helm_upload(upload).await?;
+    state.metrics.count_received(repo, 201, record.size);
+    tracing::info!(repository = repo, chart = %record.name, version = %record.version, digest = %record.digest, "uploaded");
+    state.events.publish("upload", repo, Some(record.path.as_str())).await;
+    Ok(json(StatusCode::CREATED, serde_json::json!({"saved": true})))
 }
 
 /// `DELETE api/charts/{name}/{version}` on `repo` (already authorised).

@@ -27,7 +27,10 @@ pub(super) fn snippets(origin: &str, repo: &Repository) -> Vec<Snippet> {
     let mut out = Vec::new();
     match repo.package {
         PackageType::Generic => {
-            out.push(snippet("Download with curl", format!("curl -fsSO {base}/path/to/file.tar.gz")));
+            out.push(snippet(
+                "Download with curl",
+                format!("curl -fsSO {base}/path/to/file.tar.gz"),
+            ));
             if writable {
                 out.push(snippet(
                     "Upload with curl",
@@ -43,9 +46,8 @@ pub(super) fn snippets(origin: &str, repo: &Repository) -> Vec<Snippet> {
             } else {
                 ""
             };
-            let mut body = format!(
-                "{tls}docker login {host} -u any -p \"$TOKEN\"\ndocker pull {host}/{name}/team/app:1.0"
-            );
+            let mut body =
+                format!("{tls}docker login {host} -u any -p \"$TOKEN\"\ndocker pull {host}/{name}/team/app:1.0");
             if writable {
                 body.push_str(&format!(
                     "\ndocker tag app:1.0 {host}/{name}/team/app:1.0\ndocker push {host}/{name}/team/app:1.0"
@@ -102,16 +104,23 @@ pub(super) fn snippets(origin: &str, repo: &Repository) -> Vec<Snippet> {
             "dnf: /etc/yum.repos.d/{name}.repo",
             format!("[{name}]\nname={name} through ArtifactAPI\nbaseurl={base}/\nenabled=1\ngpgcheck=1"),
         )),
-        PackageType::Alpine => out.push(snippet(
-            "apk: /etc/apk/repositories",
-            format!("{base}/v3.20/main"),
-        )),
-        PackageType::Puppet => out.push(snippet(
-            "puppet module install",
-            format!(
-                "puppet module install puppetlabs-stdlib --module_repository {base}\n# or in puppet.conf: [main] module_repository = {base}"
-            ),
-        )),
+        PackageType::Alpine => out.push(snippet("apk: /etc/apk/repositories", format!("{base}/v3.20/main"))),
+        PackageType::Puppet => {
+            out.push(snippet(
+                "puppet module install",
+                format!(
+                    "puppet module install puppetlabs-stdlib --module_repository {base}\n# or in puppet.conf: [main] module_repository = {base}"
+                ),
+            ));
+            if writable {
+                out.push(snippet(
+                    "Publish a release",
+                    format!(
+                        "curl -fsS -F file=@pkg/acme-demo-1.0.0.tar.gz {base}/v3/releases -H \"Authorization: Bearer $TOKEN\""
+                    ),
+                ));
+            }
+        }
         PackageType::Terraform => out.push(snippet(
             "Provider registry protocol",
             format!("curl -fsS {base}/v1/providers/hashicorp/random/versions"),
