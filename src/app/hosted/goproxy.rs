@@ -84,12 +84,7 @@ impl HostedService {
         if path != request.path.as_str() {
             return Err(refused(format!("use the canonical case-encoded path '{path}'")));
         }
-        let expected = request
-            .checksum
-            .as_deref()
-            .map(|c| Digest::parse(c).or_else(|_| Digest::from_sha256_hex(c)))
-            .transpose()
-            .map_err(|e| HostedError::InvalidChecksum(e.to_string()))?;
+        let expected = super::expected_digest(request.checksum.as_deref())?;
         let limit = match kind {
             FileKind::Zip => MAX_ZIP_BYTES,
             FileKind::Mod => MAX_GO_MOD_BYTES,
@@ -225,19 +220,6 @@ impl HostedService {
                 Ok(LocalRead::File(self.read_file(repo, path, request).await?))
             }
         }
-    }
-
-    /// `DELETE` of a version file: its record, then its file.
-    pub(super) async fn goproxy_delete(&self, repo: &str, path: &ArtifactPath) -> Result<(), HostedError> {
-        let record = self
-            .packages
-            .by_path(repo, path.as_str())
-            .await
-            .map_err(unavailable)?
-            .ok_or_else(|| HostedError::NotFound(path.to_string()))?;
-        self.packages.delete(repo, &record.key).await.map_err(unavailable)?;
-        self.files.delete(repo, &record.path).await.map_err(unavailable)?;
-        Ok(())
     }
 }
 

@@ -135,12 +135,7 @@ impl HostedService {
     /// `PUT {repo}/{any path}/{name}-{version}.tgz`: the chart is stored at its canonical path
     /// (`charts/{name}-{version}.tgz`), which the answer names.
     pub(super) async fn helm_put(&self, request: super::UploadRequest) -> Result<HostedFile, HostedError> {
-        let expected = request
-            .checksum
-            .as_deref()
-            .map(|c| Digest::parse(c).or_else(|_| Digest::from_sha256_hex(c)))
-            .transpose()
-            .map_err(|e| HostedError::InvalidChecksum(e.to_string()))?;
+        let expected = super::expected_digest(request.checksum.as_deref())?;
         let filename = request.path.as_str().rsplit('/').next().unwrap_or_default().to_string();
         let record = self
             .helm_upload(HelmUpload {
