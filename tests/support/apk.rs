@@ -50,10 +50,19 @@ pub fn pkginfo(name: &str, version: &str, arch: &str, extra: &str) -> String {
 /// An apk whose control segment holds `pkginfo` (plus its datahash) and whose data holds one
 /// file; `signed` adds a signature segment in front (its bytes are not checked by the server).
 pub fn build(pkginfo: &str, signed: bool) -> Apk {
+    build_hashed(pkginfo, signed, true)
+}
+
+/// The same, the `.PKGINFO` naming its data's sha256 (`datahash`) only when `hashed`.
+pub fn build_hashed(pkginfo: &str, signed: bool, hashed: bool) -> Apk {
     let content = format!("content of {}", pkginfo.len());
     let data = gzip(&tar(&[("usr/share/doc/readme", content.as_bytes())], true));
     let datahash: String = Sha256::digest(&data).iter().map(|b| format!("{b:02x}")).collect();
-    let info = format!("{pkginfo}datahash = {datahash}\n");
+    let info = if hashed {
+        format!("{pkginfo}datahash = {datahash}\n")
+    } else {
+        pkginfo.to_string()
+    };
     let control = gzip(&tar(&[(".PKGINFO", info.as_bytes())], false));
     let mut bytes = Vec::new();
     if signed {

@@ -16,6 +16,9 @@ pub const MAX_PKGINFO: u64 = 1024 * 1024;
 /// The largest decompressed signature or control segment (`.PKGINFO` plus install scripts).
 pub const MAX_CONTROL: u64 = 4 * 1024 * 1024;
 
+/// The most a data tarball without `datahash` may unpack to (it is unpacked to check it).
+pub const MAX_DATA: u64 = 16 * 1024 * 1024 * 1024;
+
 /// One package as its index block describes it; kept as the record's meta.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -95,9 +98,9 @@ fn io_error(e: std::io::Error) -> String {
     format!("not a complete apk: {e}")
 }
 
-/// Decodes the gzip stream starting at the current position, keeping at most `keep` bytes of
-/// its content (more is an error unless `keep` is `None`: then the content is discarded).
-fn next_stream<R: BufRead + Seek>(file: &mut R, keep: Option<u64>, what: &str) -> Result<Stream, String> {
+/// Decodes the gzip stream starting at the current position, up to `limit` bytes of content
+/// (more is an error), kept when `keep`.
+fn next_stream<R: BufRead + Seek>(file: &mut R, (limit, keep): (u64, bool), what: &str) -> Result<Stream, String> {
     let start = file.stream_position().map_err(io_error)?;
     if file.fill_buf().map_err(io_error)?.is_empty() {
         return Err(format!("not a complete apk: the {what} is missing"));
@@ -105,16 +108,15 @@ fn next_stream<R: BufRead + Seek>(file: &mut R, keep: Option<u64>, what: &str) -
     let mut content = Vec::new();
     {
         let mut gz = flate2::bufread::GzDecoder::new(&mut *file);
-        let read = match keep {
-            Some(limit) => (&mut gz).take(limit + 1).read_to_end(&mut content).map(|n| n as u64),
-            None => std::io::copy(&mut gz, &mut std::io::sink()),
+        let mut bounded = (&mut gz).take(limit + 1);
+        let read = if keep {
+            bounded.read_to_end(&mut content).map(|n| n as u64)
+        } else {
+            std::io::copy(&mut bounded, &mut std::io::sink())
         };
-        read.map_err(|e| format!("not a valid apk: the {what} is not a complete gzip stream ({e})"))?;
-        if keep.is_some_and(|limit| content.len() as u64 > limit) {
-            return Err(format!(
-                "the apk's {what} is larger than the {} bytes allowed",
-                keep.unwrap_or_default()
-            ));
+        let read = read.map_err(|e| format!("not a valid apk: the {what} is not a complete gzip stream ({e})"))?;
+        if read > limit {
+            return Err(format!("the apk's {what} is larger than the {limit} bytes allowed"));
         }
     }
     let end = file.stream_position().map_err(io_error)?;
@@ -172,30 +174,40 @@ pub fn read_package<R: BufRead + Seek>(file: &mut R) -> Result<ApkPackage, Strin
     if file.fill_buf().map_err(io_error)?.get(..2) != Some(&[0x1f, 0x8b][..]) {
         return Err("not an apk: it does not start with a gzip stream".into());
     }
-    let first = next_stream(file, Some(MAX_CONTROL), "signature or control segment")?;
+    let first = next_stream(file, (MAX_CONTROL, true), "signature or control segment")?;
     let (names, pkginfo) = segment_entries(&first.content, "first segment")?;
     let (control, pkginfo) = if !names.is_empty() && names.iter().all(|n| n.starts_with(".SIGN.")) {
-        let control = next_stream(file, Some(MAX_CONTROL), "control segment")?;
+        let control = next_stream(file, (MAX_CONTROL, true), "control segment")?;
         let (_, pkginfo) = segment_entries(&control.content, "control segment")?;
         (control, pkginfo)
     } else {
         (first, pkginfo)
     };
     let pkginfo = pkginfo.ok_or("not a valid apk: the control segment has no .PKGINFO")?;
-    let data = next_stream(file, None, "data tarball")?;
-    if data.end != size {
-        return Err(format!(
-            "not a valid apk: {} bytes follow the data tarball",
-            size - data.end
-        ));
-    }
     let (mut package, datahash) = parse_pkginfo(&pkginfo)?;
-    if let Some(expected) = datahash {
-        let actual = hex::encode(hash_range::<Sha256, _>(file, data.start, data.end)?.finalize());
-        if !actual.eq_ignore_ascii_case(&expected) {
-            return Err(format!(
-                "the .PKGINFO datahash is {expected}, but the data tarball's sha256 is {actual}"
-            ));
+    if control.end == size {
+        return Err("not a complete apk: the data tarball is missing".into());
+    }
+    match datahash {
+        // What apk-tools checks: the data stream (the rest of the file) by its sha256. Nothing is
+        // unpacked, so a compression bomb costs nothing.
+        Some(expected) => {
+            let actual = hex::encode(hash_range::<Sha256, _>(file, control.end, size)?.finalize());
+            if !actual.eq_ignore_ascii_case(&expected) {
+                return Err(format!(
+                    "the data tarball is not the one the .PKGINFO names (datahash {expected}, sha256 {actual}): \
+                     truncated or altered"
+                ));
+            }
+        }
+        None => {
+            let data = next_stream(file, (MAX_DATA, false), "data tarball")?;
+            if data.end != size {
+                return Err(format!(
+                    "not a valid apk: {} bytes follow the data tarball",
+                    size - data.end
+                ));
+            }
         }
     }
     let sha1 = hash_range::<Sha1, _>(file, control.start, control.end)?.finalize();

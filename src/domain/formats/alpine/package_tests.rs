@@ -39,6 +39,10 @@ fn broken_packages_are_refused_with_a_reason() {
     let good = apk::simple("hello", "1.0-r0", "x86_64").bytes;
     let mut trailing = good.clone();
     trailing.extend(b"junk");
+    let unhashed = apk::build_hashed(&apk::pkginfo("hello", "1.0-r0", "x86_64", ""), true, false).bytes;
+    assert_eq!(read(&unhashed).unwrap().name, "hello");
+    let mut unhashed_trailing = unhashed.clone();
+    unhashed_trailing.extend(b"junk");
     let mut tampered_data = good.clone();
     let last = tampered_data.len() - 20;
     tampered_data[last] ^= 0xff;
@@ -62,13 +66,19 @@ fn broken_packages_are_refused_with_a_reason() {
             "does not start with a gzip stream",
         ),
         ("empty", Vec::new(), "does not start with a gzip stream"),
+        ("truncated", good[..good.len() - 30].to_vec(), "truncated or altered"),
+        ("control only", good[..good.len() / 2].to_vec(), "not"),
+        ("trailing bytes", trailing, "truncated or altered"),
         (
-            "truncated",
-            good[..good.len() - 30].to_vec(),
+            "truncated, no datahash",
+            unhashed[..unhashed.len() - 30].to_vec(),
             "not a complete gzip stream",
         ),
-        ("control only", good[..good.len() / 2].to_vec(), "not"),
-        ("trailing bytes", trailing, "follow the data tarball"),
+        (
+            "trailing bytes, no datahash",
+            unhashed_trailing,
+            "follow the data tarball",
+        ),
         ("tampered data", tampered_data, "not"),
         ("no name", no_name, "has no pkgname"),
         ("bad name", bad_name, "not a valid pkgname"),
