@@ -3,7 +3,8 @@
 //! `<arch>/APKINDEX.tar.gz`, verify its RSA signature with that key (the rsa crate, and the
 //! openssl CLI when installed), check every block's `C:` and `S:` against the uploaded files
 //! and follow every package it names (byte-identical). Bad uploads are refused with a JSON 4xx
-//! and leave the index as it was; a re-upload is a conflict; DELETE takes a package out; a
+//! and leave the index as it was; a re-upload is a conflict; DELETE takes a package out; the
+//! quota holds; a
 //! second replica (PostgreSQL + S3) signs with the same key and lists an upload at once.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod support;
@@ -186,6 +187,27 @@ async fn indexes_are_signed_list_uploads_and_refuse_bad_ones() {
     assert!(!text.contains("P:hello\n") && text.contains("P:hello-doc\n"), "{text}");
     let gone = server.get(&format!("{REPO}{DIR}hello-1.0-r0.apk")).await;
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+
+    // quota_bytes counts apk uploads as any other: past it, 413 QUOTA_EXCEEDED, nothing stored.
+    server
+        .create_repository(json!({"name": "small", "kind": "local", "package": "alpine", "quota_bytes": 100}))
+        .await;
+    let r = put(
+        &server,
+        "/api/v1/local/small/",
+        &format!("{DIR}hello-1.0-r0.apk"),
+        hello.bytes.clone(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let error: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(error["code"], "QUOTA_EXCEEDED", "{error}");
+    let small = format!("/api/v1/local/small/{DIR}");
+    assert_eq!(
+        server.get(&format!("{small}hello-1.0-r0.apk")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(index(&server, &format!("{small}APKINDEX.tar.gz"), &key).await.1, "");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

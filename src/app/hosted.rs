@@ -128,11 +128,19 @@ fn limited(e: IngestError, room: &Room, by_quota: bool) -> HostedError {
     }
 }
 
-/// An inspected ingest's failure: the inspection's refusal is the client's (400).
-fn inspected_error(e: Inspected<String>) -> HostedError {
-    match e {
-        Inspected::Ingest(e) => ingest_error(e),
-        Inspected::Rejected(reason) => HostedError::InvalidPackage(reason),
+/// The room a package upload was admitted to, so that a body cut at the quota says so.
+struct Admission {
+    room: Room,
+    by_quota: bool,
+}
+
+impl Admission {
+    /// An inspected ingest's failure: the inspection's refusal is the client's (400).
+    fn error(&self, e: Inspected<String>) -> HostedError {
+        match e {
+            Inspected::Ingest(e) => limited(e, &self.room, self.by_quota),
+            Inspected::Rejected(reason) => HostedError::InvalidPackage(reason),
+        }
     }
 }
 
@@ -207,27 +215,38 @@ impl HostedService {
 
     /// The ingest options of a package upload to `repo` (stored as `content_type`), once its
     /// checksum header, declared size and path were checked (a file there already is 409).
-    /// (The request's parts, not the request: its body stream is not `Sync`.)
+    /// The body is limited to what the repository's quota leaves. (The request's parts, not
+    /// the request: its body stream is not `Sync`.)
     async fn package_ingest(
         &self,
-        (repo, path): (&str, &str),
+        (repo, path): (&Repository, &str),
         (checksum, declared_size): (Option<&str>, Option<u64>),
         content_type: &str,
-    ) -> Result<IngestOptions, HostedError> {
+    ) -> Result<(IngestOptions, Admission), HostedError> {
         let expected = expected_digest(checksum)?;
         if declared_size.is_some_and(|s| s > self.max_upload) {
             return Err(HostedError::TooLarge { limit: self.max_upload });
         }
-        if self.files.get(repo, path).await.map_err(unavailable)?.is_some() {
+        let room = quota::room(self.files.as_ref(), repo).await.map_err(unavailable)?;
+        room.admit(declared_size)?;
+        let (limit, by_quota) = room.limit(self.max_upload);
+        if self
+            .files
+            .get(repo.name.as_str(), path)
+            .await
+            .map_err(unavailable)?
+            .is_some()
+        {
             return Err(HostedError::AlreadyExists(path.to_string()));
         }
-        Ok(IngestOptions {
+        let options = IngestOptions {
             expected,
             expected_sha512: None,
-            limit: Some(self.max_upload),
+            limit: Some(limit),
             content_type: Some(content_type.into()),
             size_hint: declared_size,
-        })
+        };
+        Ok((options, Admission { room, by_quota }))
     }
 
     /// Records a stored package: its record, then its file. The record is taken back when the

@@ -4,7 +4,7 @@
 //! key, whose public half is served at `keys/<key file>` for `/etc/apk/keys`. Rendering needs
 //! only the metadata store, so any replica answers with the same bytes right after an upload.
 use super::rpm::{PageRead, page};
-use super::{HostedService, LocalRead, ReadRequest, UploadRequest, inspected_error, unavailable};
+use super::{HostedService, LocalRead, ReadRequest, UploadRequest, unavailable};
 use crate::domain::error::HostedError;
 use crate::domain::formats::alpine::index::{Entry, index_dir, index_stream, render_text, signature_stream};
 use crate::domain::formats::alpine::package::{ApkPackage, check_upload_path, read_package};
@@ -40,13 +40,15 @@ impl ApkRecord {
 impl HostedService {
     /// `PUT {repo}/[dir/]<arch>/<name>-<version>.apk`.
     pub(super) async fn alpine_upload(&self, request: UploadRequest) -> Result<HostedFile, HostedError> {
-        let repo = self.resolve_local(&request.repo, PackageType::Alpine).await?;
-        let repo = repo.name.to_string();
+        let repository = self.resolve_local(&request.repo, PackageType::Alpine).await?;
+        let repo = repository.name.to_string();
         let path = request.path.as_str().to_string();
         let (dir, file_name) = check_upload_path(&path).map_err(refused)?;
         let (dir, file_name) = (dir.to_string(), file_name.to_string());
         let admitted = (request.checksum.as_deref(), request.declared_size);
-        let options = self.package_ingest((&repo, &path), admitted, APK_CONTENT_TYPE).await?;
+        let (options, admission) = self
+            .package_ingest((&repository, &path), admitted, APK_CONTENT_TYPE)
+            .await?;
         let (stored, package) = self
             .cas
             .ingest_inspected(request.body, options, move |file| {
@@ -56,7 +58,7 @@ impl HostedService {
                 Ok::<_, String>(package)
             })
             .await
-            .map_err(inspected_error)?;
+            .map_err(|e| admission.error(e))?;
         let record = PackageRecord {
             repo,
             name: package.name.clone(),

@@ -6,7 +6,7 @@
 //! named stay, so a client part-way through a refresh still finds them.
 use bytes::Bytes;
 
-use super::{HostedService, LocalRead, ReadRequest, UploadRequest, ingest_error, inspected_error, unavailable};
+use super::{HostedService, LocalRead, ReadRequest, UploadRequest, ingest_error, unavailable};
 use crate::app::cas::IngestOptions;
 use crate::domain::digest::Digest;
 use crate::domain::error::HostedError;
@@ -37,12 +37,14 @@ pub struct RpmRecord {
 impl HostedService {
     /// `PUT {repo}/[dir/]name-version-release.arch.rpm`.
     pub(super) async fn rpm_upload(&self, request: UploadRequest) -> Result<HostedFile, HostedError> {
-        let repo = self.resolve_local(&request.repo, PackageType::Rpm).await?;
-        let repo = repo.name.to_string();
+        let repository = self.resolve_local(&request.repo, PackageType::Rpm).await?;
+        let repo = repository.name.to_string();
         let path = request.path.as_str().to_string();
         let file_name = check_upload_path(&path).map_err(refused)?.to_string();
         let admitted = (request.checksum.as_deref(), request.declared_size);
-        let options = self.package_ingest((&repo, &path), admitted, RPM_CONTENT_TYPE).await?;
+        let (options, admission) = self
+            .package_ingest((&repository, &path), admitted, RPM_CONTENT_TYPE)
+            .await?;
         let named = file_name.clone();
         let (stored, package) = self
             .cas
@@ -53,7 +55,7 @@ impl HostedService {
                 Ok::<_, String>(package)
             })
             .await
-            .map_err(inspected_error)?;
+            .map_err(|e| admission.error(e))?;
         let record = PackageRecord {
             repo,
             name: package.name.clone(),
