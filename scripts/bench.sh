@@ -3,7 +3,8 @@
 # generic repository on the fs and S3 backends, with throughput and the server's peak RSS
 # (VmHWM from /proc/<pid>/status). Target: peak RSS < 150 MiB for 1 GiB. Then the remote cache,
 # registry and start-up benchmarks (each a ratio against a peer measured in the same run), and GC
-# over 100,000 blob rows (time and peak RSS), and a hosted PyPI page of 1,000 files.
+# over 100,000 blob rows (time and peak RSS), a hosted PyPI page of 1,000 files, and an alpine
+# APKINDEX.tar.gz of 1,000 uploaded apks (time and peak RSS).
 #   BENCH_SIZE_MB=1024 scripts/bench.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -70,3 +71,4 @@ scripts/bench_startup.sh
 scripts/bench_gc.sh
 scripts/bench_index.sh
 scripts/bench_repodata.sh
+scripts/bench_apkindex.sh

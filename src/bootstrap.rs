@@ -5,6 +5,7 @@ use sha2::{Digest as _, Sha256};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::adapters::apk_rsa::ApkRsaSigner;
 use crate::adapters::blob::fs::FsBlobStore;
 use crate::adapters::blob::s3::{S3BlobStore, S3Config};
 use crate::adapters::cache::memory::MemoryCache;
@@ -41,7 +42,9 @@ use crate::app::sessions::SessionService;
 use crate::app::stats::StatsService;
 use crate::app::terraform::ProviderRegistry;
 use crate::app::tokens::TokenService;
-use crate::ports::{ArtifactIndex, BlobStore, Clock, PortError, ReleaseSigner, RepositoryCatalog, TtlCache, Upstream};
+use crate::ports::{
+    ApkSigner, ArtifactIndex, BlobStore, Clock, PortError, ReleaseSigner, RepositoryCatalog, TtlCache, Upstream,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BootstrapError {
@@ -59,6 +62,8 @@ pub enum BootstrapError {
     SecretKey(String),
     #[error("terraform signing key: {0}")]
     SigningKey(String),
+    #[error("alpine signing key: {0}")]
+    ApkSigningKey(String),
     #[error("access_log: {0}")]
     AccessLog(std::io::Error),
 }
@@ -74,6 +79,8 @@ pub struct Backends {
     pub clock: Arc<dyn Clock>,
     /// Signs Terraform `SHA256SUMS`.
     pub release_signer: Arc<dyn ReleaseSigner>,
+    /// Signs alpine `APKINDEX.tar.gz`.
+    pub apk_signer: Arc<dyn ApkSigner>,
 }
 
 /// A URL without credentials, path or query, safe for an error line.
@@ -185,6 +192,9 @@ pub async fn connect(config: &Config) -> Result<Backends, BootstrapError> {
     )
     .await
     .map_err(BootstrapError::SigningKey)?;
+    let apk_signer = ApkRsaSigner::load(meta.as_ref(), clock.as_ref())
+        .await
+        .map_err(BootstrapError::ApkSigningKey)?;
     Ok(Backends {
         meta,
         blobs,
@@ -193,6 +203,7 @@ pub async fn connect(config: &Config) -> Result<Backends, BootstrapError> {
         upstream: Arc::new(upstream),
         clock,
         release_signer: Arc::new(signer),
+        apk_signer: Arc::new(apk_signer),
     })
 }
 
@@ -292,7 +303,8 @@ pub fn app_state(config: &Config, backends: &Backends) -> Result<Arc<AppState>, 
             },
             config.max_upload_size,
         )
-        .with_signer(backends.release_signer.clone()),
+        .with_signer(backends.release_signer.clone())
+        .with_apk_signer(backends.apk_signer.clone()),
         remote: remote.clone(),
         providers: ProviderRegistry::new(
             catalog.clone(),

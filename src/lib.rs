@@ -8,3 +8,8 @@ pub mod bootstrap;
 pub mod domain;
 pub mod ports;
 pub mod tui;
+
+/// .apk files built as abuild lays them out, shared by the unit tests and the e2e tests.
+#[cfg(test)]
+#[path = "../tests/support/apk.rs"]
+pub(crate) mod test_apk;

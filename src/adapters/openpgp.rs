@@ -11,8 +11,9 @@ use pgp::ser::Serialize;
 use pgp::types::{KeyDetails, Password};
 use std::path::Path;
 
+use super::instance_key::stored_or_generated;
 use crate::domain::formats::terraform::hosted::GpgPublicKey;
-use crate::ports::{Clock, PortError, ReleaseSigner, SigningKey, SigningKeys};
+use crate::ports::{Clock, PortError, ReleaseSigner, SigningKeys};
 
 /// The name of the generated key in `SigningKeys`.
 pub const KEY_NAME: &str = "terraform-openpgp";
@@ -40,19 +41,8 @@ impl OpenPgpSigner {
             return Self::from_armored(&armored, passphrase)
                 .map_err(|e| format!("terraform_signing_key_file {}: {e}", file.display()));
         }
-        let stored = match keys.get(KEY_NAME).await.map_err(|e| e.to_string())? {
-            Some(key) => key,
-            None => {
-                let candidate = SigningKey {
-                    name: KEY_NAME.to_string(),
-                    algorithm: ALGORITHM.to_string(),
-                    material: generate()?,
-                    created_at: clock.now(),
-                };
-                keys.get_or_create(&candidate).await.map_err(|e| e.to_string())?
-            }
-        };
-        Self::from_armored(&stored.material, None).map_err(|e| format!("the stored terraform signing key: {e}"))
+        let material = stored_or_generated(keys, clock, (KEY_NAME, ALGORITHM), generate).await?;
+        Self::from_armored(&material, None).map_err(|e| format!("the stored terraform signing key: {e}"))
     }
 
     /// An armored secret key; it must be able to sign (checked with the passphrase now, so a
@@ -141,6 +131,7 @@ fn hash_for(key: &impl pgp::types::SigningKey) -> HashAlgorithm {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ports::SigningKey;
     use crate::ports::credentials::MockSigningKeys;
 
     struct Fixed;

@@ -3,6 +3,7 @@
 //! `app::terraform::archive`) here, package formats with indexes in their own files (`pypi`, `npm`),
 //! all stored through the content store and recorded in the metadata ports, so every replica
 //! serves the same files and indexes.
+pub mod alpine;
 pub mod archive;
 pub mod goproxy;
 pub mod helm;
@@ -15,7 +16,7 @@ pub mod rpm;
 mod test_support;
 use std::sync::Arc;
 
-use crate::app::cas::{ContentStore, IngestError, IngestOptions};
+use crate::app::cas::{ContentStore, IngestError, IngestOptions, Inspected};
 use crate::app::quota;
 use crate::app::terraform::archive::inspected;
 use crate::domain::digest::Digest;
@@ -26,7 +27,7 @@ use crate::domain::quota::Room;
 use crate::domain::range::{ByteSpan, RangeRequest, conditional_range, resolve_range};
 use crate::domain::repository::{Kind, KindSettings, PackageType, Repository};
 use crate::ports::{
-    BlobStore, ByteStream, Clock, HostedFile, HostedFiles, HostedPackages, PortError, RepositoryCatalog,
+    BlobStore, ByteStream, Clock, HostedFile, HostedFiles, HostedPackages, PackageRecord, PortError, RepositoryCatalog,
 };
 
 /// An upload as it arrives from a client.
@@ -74,6 +75,8 @@ pub struct HostedService {
     max_upload: u64,
     /// Signs generated indexes that clients verify (rpm's repomd.xml.asc); none in tests.
     signer: Option<Arc<dyn crate::ports::ReleaseSigner>>,
+    /// Signs alpine APKINDEX.tar.gz; without it indexes are unsigned (tests).
+    apk_signer: Option<Arc<dyn crate::ports::ApkSigner>>,
 }
 
 impl std::ops::Deref for HostedService {
@@ -127,12 +130,20 @@ fn limited(e: IngestError, room: &Room, by_quota: bool) -> HostedError {
     }
 }
 
-/// The digest an `X-Checksum-Sha256` header promises (bare hex or `sha256:<hex>`).
-fn expected_digest(checksum: Option<&str>) -> Result<Option<Digest>, HostedError> {
-    checksum
-        .map(|c| Digest::parse(c).or_else(|_| Digest::from_sha256_hex(c)))
-        .transpose()
-        .map_err(|e| HostedError::InvalidChecksum(e.to_string()))
+/// The room a package upload was admitted to, so that a body cut at the quota says so.
+struct Admission {
+    room: Room,
+    by_quota: bool,
+}
+
+impl Admission {
+    /// An inspected ingest's failure: the inspection's refusal is the client's (400).
+    fn error(&self, e: Inspected<String>) -> HostedError {
+        match e {
+            Inspected::Ingest(e) => limited(e, &self.room, self.by_quota),
+            Inspected::Rejected(reason) => HostedError::InvalidPackage(reason),
+        }
+    }
 }
 
 fn unavailable(e: PortError) -> HostedError {
@@ -148,12 +159,19 @@ impl HostedService {
             ports,
             max_upload,
             signer: None,
+            apk_signer: None,
         }
     }
 
     /// The instance's signing key (shared by replicas) for the indexes clients verify.
     pub fn with_signer(mut self, signer: Arc<dyn crate::ports::ReleaseSigner>) -> Self {
         self.signer = Some(signer);
+        self
+    }
+
+    /// The instance's RSA key (shared by replicas) for alpine indexes.
+    pub fn with_apk_signer(mut self, signer: Arc<dyn crate::ports::ApkSigner>) -> Self {
+        self.apk_signer = Some(signer);
         self
     }
 
@@ -197,10 +215,92 @@ impl HostedService {
         Ok(repo)
     }
 
+    /// The ingest options of a package upload to `repo` (stored as `content_type`), once its
+    /// checksum header, declared size and path were checked (a file there already is 409).
+    /// The body is limited to what the repository's quota leaves. (The request's parts, not
+    /// the request: its body stream is not `Sync`.)
+    async fn package_ingest(
+        &self,
+        (repo, path): (&Repository, &str),
+        (checksum, declared_size): (Option<&str>, Option<u64>),
+        content_type: &str,
+    ) -> Result<(IngestOptions, Admission), HostedError> {
+        let expected = expected_digest(checksum)?;
+        if declared_size.is_some_and(|s| s > self.max_upload) {
+            return Err(HostedError::TooLarge { limit: self.max_upload });
+        }
+        let room = quota::room(self.files.as_ref(), repo).await.map_err(unavailable)?;
+        room.admit(declared_size)?;
+        let (limit, by_quota) = room.limit(self.max_upload);
+        if self
+            .files
+            .get(repo.name.as_str(), path)
+            .await
+            .map_err(unavailable)?
+            .is_some()
+        {
+            return Err(HostedError::AlreadyExists(path.to_string()));
+        }
+        let options = IngestOptions {
+            expected,
+            expected_sha512: None,
+            limit: Some(limit),
+            content_type: Some(content_type.into()),
+            size_hint: declared_size,
+        };
+        Ok((options, Admission { room, by_quota }))
+    }
+
+    /// Records a stored package: its record, then its file. The record is taken back when the
+    /// file cannot be written, so an index never lists a file that cannot be served; a record
+    /// of the same key is 409 with `conflict` as the message.
+    async fn commit_package(
+        &self,
+        record: &PackageRecord,
+        content_type: &str,
+        conflict: impl FnOnce() -> String,
+    ) -> Result<HostedFile, HostedError> {
+        match self.packages.create(record).await {
+            Ok(()) => {}
+            Err(PortError::Conflict) => return Err(HostedError::AlreadyExists(conflict())),
+            Err(e) => return Err(unavailable(e)),
+        }
+        let file = HostedFile {
+            repo: record.repo.clone(),
+            path: record.path.clone(),
+            digest: record.digest.clone(),
+            size: record.size,
+            content_type: Some(content_type.into()),
+            created_at: record.created_at,
+        };
+        if let Err(e) = self.files.create(&file).await {
+            let _ = self.packages.delete(&record.repo, &record.key).await;
+            return Err(match e {
+                PortError::Conflict => HostedError::AlreadyExists(file.path),
+                other => unavailable(other),
+            });
+        }
+        Ok(file)
+    }
+
+    /// Removes a package file and its record; the next index no longer lists it.
+    async fn package_delete(&self, repo: &str, path: &ArtifactPath) -> Result<(), HostedError> {
+        let record = self
+            .packages
+            .by_path(repo, path.as_str())
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| HostedError::NotFound(path.to_string()))?;
+        self.packages.delete(repo, &record.key).await.map_err(unavailable)?;
+        self.files.delete(repo, &record.path).await.map_err(unavailable)?;
+        Ok(())
+    }
+
     pub async fn upload(&self, request: UploadRequest) -> Result<HostedFile, HostedError> {
         match self.resolve(Kind::Local, &request.repo).await?.package {
             PackageType::Helm => return self.helm_put(request).await,
             PackageType::Rpm => return self.rpm_upload(request).await,
+            PackageType::Alpine => return self.alpine_upload(request).await,
             PackageType::Goproxy => return self.goproxy_put(request).await,
             PackageType::Puppet => return self.puppet_put(request).await,
             _ => {}
@@ -301,6 +401,7 @@ impl HostedService {
             PackageType::Npm => self.npm_read(repository.name.as_str(), path, request).await,
             PackageType::Helm => self.helm_read(repository.name.as_str(), path, request).await,
             PackageType::Rpm => self.rpm_read(repository.name.as_str(), path, request).await,
+            PackageType::Alpine => self.alpine_read(repository.name.as_str(), path, request).await,
             PackageType::Goproxy => self.goproxy_read(repository.name.as_str(), path, request).await,
             PackageType::Puppet => self.puppet_read(repository.name.as_str(), path, request).await,
             _ => Err(HostedError::UnsupportedPackage(repo.to_string())),
@@ -360,8 +461,9 @@ impl HostedService {
             PackageType::Pypi => return self.pypi_delete(repo.name.as_str(), path).await,
             PackageType::Npm => return self.npm_delete_tarball(repo.name.as_str(), path.as_str()).await,
             PackageType::Helm => return self.helm_delete(repo.name.as_str(), path).await,
-            PackageType::Rpm => return self.rpm_delete(repo.name.as_str(), path).await,
-            PackageType::Goproxy => return self.goproxy_delete(repo.name.as_str(), path).await,
+            PackageType::Rpm | PackageType::Alpine | PackageType::Goproxy => {
+                return self.package_delete(repo.name.as_str(), path).await;
+            }
             PackageType::Puppet => return self.puppet_delete(repo.name.as_str(), path).await,
             _ => return Err(HostedError::UnsupportedPackage(repo.name.to_string())),
         }
@@ -376,6 +478,14 @@ impl HostedService {
             Err(HostedError::NotFound(path.to_string()))
         }
     }
+}
+
+/// `X-Checksum-Sha256` (bare hex or `sha256:<hex>`) as the digest an upload must have.
+fn expected_digest(checksum: Option<&str>) -> Result<Option<Digest>, HostedError> {
+    checksum
+        .map(|c| Digest::parse(c).or_else(|_| Digest::from_sha256_hex(c)))
+        .transpose()
+        .map_err(|e| HostedError::InvalidChecksum(e.to_string()))
 }
 
 /// The strong ETag we send for a file: its digest in quotes.

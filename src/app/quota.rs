@@ -1,8 +1,8 @@
 //! Where uploads meet `quota_bytes`: the room a local repository has left, read from the
 //! database (its distinct stored bytes) at the start of every upload, by every upload path
-//! (generic and terraform PUT, twine, docker blobs and manifests). A declared size that cannot
-//! fit is refused before the body is read; an undeclared one is cut off by the CAS limit at the
-//! quota. Concurrent uploads each see the room left before them, so together they may go past
+//! (generic, terraform, rpm and alpine PUT, twine, docker blobs and manifests). A declared size
+//! that cannot fit is refused before the body is read; an undeclared one is cut off by the CAS
+//! limit at the quota. Concurrent uploads each see the room left before them, so together they may go past
 //! the quota by what was in flight; the next upload is refused.
 use crate::domain::quota::Room;
 use crate::domain::repository::{KindSettings, LocalSettings, Repository};

@@ -1,6 +1,7 @@
 //! Port traits: what the core needs from the outside world, one small trait per role (DESIGN §4).
 //! Each states its contract; adapters implement them and one contract suite per port
 //! (`tests/contract_*.rs`) runs against every adapter.
+pub mod apk_signer;
 pub mod artifact_index;
 pub mod blob_records;
 pub mod blob_store;
@@ -19,6 +20,7 @@ pub mod ttl_cache;
 pub mod upload_sessions;
 pub mod upstream;
 
+pub use apk_signer::ApkSigner;
 pub use artifact_index::{AccessCursor, ArtifactIndex, CacheClass, CachedObject};
 pub use blob_records::{BlobRecord, BlobRecords};
 pub use blob_store::{BlobMeta, BlobObject, BlobStore, ListedKey};

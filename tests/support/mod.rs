@@ -1,6 +1,7 @@
 //! Shared test helpers: real backends (PostgreSQL, Redis, in-process S3) and skip rules.
 #![allow(dead_code)]
 
+pub mod apk;
 pub mod data;
 pub mod distribution;
 pub mod go;

@@ -1,5 +1,5 @@
-//! GET/HEAD through a virtual PyPI or npm repository: merged indexes and member files, each
-//! response naming the member that served it (`X-Artifact-Member`; a local member's also
+//! GET/HEAD through a virtual repository of a format with indexes (PyPI, npm, rpm, helm,
+//! goproxy, alpine): merged indexes and member files, each response naming the member that served it (`X-Artifact-Member`; a local member's also
 //! `X-Artifact-Source: local`, a remote member's the remote's cache or remote).
 use poem::http::{StatusCode, header};
 use poem::{IntoResponse, Response};
@@ -8,6 +8,7 @@ use super::AppState;
 use super::errors::HttpError;
 use super::files::{StoredBody, not_modified, page_builder};
 use crate::app::hosted::{ReadOutcome, ReadRequest};
+use crate::app::virtual_repo::alpine::AlpineVirtual;
 use crate::app::virtual_repo::goproxy::GoproxyVirtual;
 use crate::app::virtual_repo::helm::HelmVirtual;
 use crate::app::virtual_repo::npm::NpmVirtual;
@@ -51,6 +52,7 @@ pub(super) fn serves(package: PackageType) -> bool {
             | PackageType::Helm
             | PackageType::Goproxy
             | PackageType::Puppet
+            | PackageType::Alpine
     )
 }
 
@@ -75,6 +77,11 @@ pub(super) async fn read(
         }
         PackageType::Rpm => {
             RpmVirtual::new(&state.hosted, &state.remote)
+                .read(repo, path, request)
+                .await?
+        }
+        PackageType::Alpine => {
+            AlpineVirtual::new(&state.hosted, &state.remote)
                 .read(repo, path, request)
                 .await?
         }

@@ -221,19 +221,6 @@ impl HostedService {
             }
         }
     }
-
-    /// `DELETE` of a version file: its record, then its file.
-    pub(super) async fn goproxy_delete(&self, repo: &str, path: &ArtifactPath) -> Result<(), HostedError> {
-        let record = self
-            .packages
-            .by_path(repo, path.as_str())
-            .await
-            .map_err(unavailable)?
-            .ok_or_else(|| HostedError::NotFound(path.to_string()))?;
-        self.packages.delete(repo, &record.key).await.map_err(unavailable)?;
-        self.files.delete(repo, &record.path).await.map_err(unavailable)?;
-        Ok(())
-    }
 }
 
 #[cfg(test)]

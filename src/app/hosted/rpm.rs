@@ -7,7 +7,7 @@
 use bytes::Bytes;
 
 use super::{HostedService, LocalRead, ReadRequest, UploadRequest, ingest_error, unavailable};
-use crate::app::cas::{IngestOptions, Inspected};
+use crate::app::cas::IngestOptions;
 use crate::domain::digest::Digest;
 use crate::domain::error::HostedError;
 use crate::domain::formats::rpm::hosted::{RpmPackage, check_upload_path, read_package};
@@ -16,7 +16,7 @@ use crate::domain::formats::rpm::repodata::{
 };
 use crate::domain::path::ArtifactPath;
 use crate::domain::repository::PackageType;
-use crate::ports::{ByteStream, HostedFile, PackageRecord, PageRequest, PortError};
+use crate::ports::{ByteStream, HostedFile, PackageRecord, PageRequest};
 
 pub const RPM_CONTENT_TYPE: &str = "application/x-rpm";
 pub const REPOMD_CONTENT_TYPE: &str = "application/xml";
@@ -41,24 +41,14 @@ pub struct RpmRecord {
 impl HostedService {
     /// `PUT {repo}/[dir/]name-version-release.arch.rpm`.
     pub(super) async fn rpm_upload(&self, request: UploadRequest) -> Result<HostedFile, HostedError> {
-        let repo = self.resolve_local(&request.repo, PackageType::Rpm).await?;
-        let repo = repo.name.to_string();
+        let repository = self.resolve_local(&request.repo, PackageType::Rpm).await?;
+        let repo = repository.name.to_string();
         let path = request.path.as_str().to_string();
         let file_name = check_upload_path(&path).map_err(refused)?.to_string();
-        let expected = super::expected_digest(request.checksum.as_deref())?;
-        if request.declared_size.is_some_and(|s| s > self.max_upload) {
-            return Err(HostedError::TooLarge { limit: self.max_upload });
-        }
-        if self.files.get(&repo, &path).await.map_err(unavailable)?.is_some() {
-            return Err(HostedError::AlreadyExists(path));
-        }
-        let options = IngestOptions {
-            expected,
-            expected_sha512: None,
-            limit: Some(self.max_upload),
-            content_type: Some(RPM_CONTENT_TYPE.into()),
-            size_hint: request.declared_size,
-        };
+        let admitted = (request.checksum.as_deref(), request.declared_size);
+        let (options, admission) = self
+            .package_ingest((&repository, &path), admitted, RPM_CONTENT_TYPE)
+            .await?;
         let named = file_name.clone();
         let (stored, package) = self
             .cas
@@ -69,51 +59,21 @@ impl HostedService {
                 Ok::<_, String>(package)
             })
             .await
-            .map_err(|e| match e {
-                Inspected::Ingest(e) => ingest_error(e),
-                Inspected::Rejected(reason) => refused(reason),
-            })?;
-        let now = self.clock.now();
+            .map_err(|e| admission.error(e))?;
         let record = PackageRecord {
-            repo: repo.clone(),
+            repo,
             name: package.name.clone(),
             version: package.evr(),
             key: package.nevra(),
             filename: file_name,
             path: path.clone(),
-            digest: stored.digest.clone(),
-            size: stored.size,
-            meta: serde_json::to_value(&package).map_err(|e| HostedError::Unavailable(e.to_string()))?,
-            created_at: now,
-        };
-        match self.packages.create(&record).await {
-            Ok(()) => {}
-            Err(PortError::Conflict) => {
-                return Err(HostedError::AlreadyExists(format!(
-                    "{} (as {})",
-                    package.nevra(),
-                    record.path
-                )));
-            }
-            Err(e) => return Err(unavailable(e)),
-        }
-        let file = HostedFile {
-            repo: repo.clone(),
-            path,
             digest: stored.digest,
             size: stored.size,
-            content_type: Some(RPM_CONTENT_TYPE.into()),
-            created_at: now,
+            meta: serde_json::to_value(&package).map_err(|e| HostedError::Unavailable(e.to_string()))?,
+            created_at: self.clock.now(),
         };
-        if let Err(e) = self.files.create(&file).await {
-            // The record goes too, so repodata never lists a file that cannot be served.
-            let _ = self.packages.delete(&repo, &record.key).await;
-            return Err(match e {
-                PortError::Conflict => HostedError::AlreadyExists(file.path),
-                other => unavailable(other),
-            });
-        }
-        Ok(file)
+        self.commit_package(&record, RPM_CONTENT_TYPE, || format!("{} (as {path})", package.nevra()))
+            .await
     }
 
     /// Every package of a local rpm repository, by name then upload order.
@@ -301,19 +261,6 @@ impl HostedService {
         request: ReadRequest<'_>,
     ) -> Result<super::ReadOutcome, HostedError> {
         self.read_file(repo, path, request).await
-    }
-
-    /// Removes a package and its record; the next repomd.xml no longer lists it.
-    pub(super) async fn rpm_delete(&self, repo: &str, path: &ArtifactPath) -> Result<(), HostedError> {
-        let record = self
-            .packages
-            .by_path(repo, path.as_str())
-            .await
-            .map_err(unavailable)?
-            .ok_or_else(|| HostedError::NotFound(path.to_string()))?;
-        self.packages.delete(repo, &record.key).await.map_err(unavailable)?;
-        self.files.delete(repo, &record.path).await.map_err(unavailable)?;
-        Ok(())
     }
 }
 

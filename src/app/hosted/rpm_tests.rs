@@ -4,6 +4,7 @@ use super::super::{HostedPorts, HostedService};
 use super::*;
 use crate::app::cas::ContentStore;
 use crate::domain::repository::{KindSettings, LocalSettings, ManagedBy, RepoName, Repository};
+use crate::ports::PortError;
 use crate::ports::blob_records::MockBlobRecords;
 use crate::ports::blob_store::MockBlobStore;
 use crate::ports::clock::MockClock;

@@ -5,16 +5,15 @@
 //! a remote member.
 use serde_json::Value;
 
-use super::{Member, Members, VirtualError, VirtualRead, collect};
+use super::{Member, Members, VirtualError, VirtualRead, collect, first_member_file, is_not_found};
 use crate::app::hosted::pypi::Page;
 use crate::app::hosted::{HostedService, LocalRead, ReadRequest, etag_matches};
 use crate::app::proxy::{ProxyRead, RemoteService};
 use crate::domain::digest::Digest;
-use crate::domain::error::{HostedError, ProxyError};
+use crate::domain::error::HostedError;
 use crate::domain::formats::goproxy::hosted::{GoPath, check_version, latest, sort_versions};
 use crate::domain::path::ArtifactPath;
 use crate::domain::repository::PackageType;
-use crate::ports::PortError;
 
 /// Largest member `list` or `@latest` answer read.
 const MAX_MEMBER_ANSWER: usize = 4 << 20;
@@ -23,17 +22,6 @@ const MAX_MEMBER_ANSWER: usize = 4 << 20;
 pub struct GoproxyVirtual<'a> {
     hosted: &'a HostedService,
     remote: &'a RemoteService,
-}
-
-fn unavailable(e: PortError) -> HostedError {
-    HostedError::Unavailable(e.to_string())
-}
-
-fn is_not_found(e: &VirtualError) -> bool {
-    matches!(
-        e,
-        VirtualError::Remote(ProxyError::NotFound(_)) | VirtualError::Hosted(HostedError::NotFound(_))
-    )
 }
 
 impl<'a> GoproxyVirtual<'a> {
@@ -53,7 +41,7 @@ impl<'a> GoproxyVirtual<'a> {
             Some(Ok(GoPath::List { module } | GoPath::Latest { module } | GoPath::File { module, .. })) => module,
             _ => return Err(not_found()),
         };
-        let local_has = self.local_has(&members, &module).await?;
+        let local_has = members.local_has(self.hosted, &module).await?;
         let consulted: Vec<&Member> = members.consulted(local_has).collect();
         if path.as_str().ends_with("/@v/list") {
             return self.list(&members, &consulted, path, &request).await;
@@ -61,70 +49,7 @@ impl<'a> GoproxyVirtual<'a> {
         if path.as_str().ends_with("/@latest") {
             return self.latest(&members, &consulted, path, &request).await;
         }
-        let mut failure = None;
-        for m in consulted {
-            match self.member_file(m, path, &request).await {
-                Ok(read) => return Ok(read),
-                Err(e) if is_not_found(&e) => {}
-                Err(e) => {
-                    tracing::warn!(member = %m.name, error = %e, "member unavailable");
-                    failure.get_or_insert(e);
-                }
-            }
-        }
-        Err(failure.unwrap_or_else(not_found))
-    }
-
-    async fn local_has(&self, members: &Members, module: &str) -> Result<bool, VirtualError> {
-        for m in members.locals() {
-            if !self
-                .hosted
-                .packages
-                .files(&m.name, module)
-                .await
-                .map_err(unavailable)?
-                .is_empty()
-            {
-                return Ok(true);
-            }
-        }
-        Ok(false)
-    }
-
-    /// A version file of one member (a generated `.info` of a local member comes as a page).
-    async fn member_file(
-        &self,
-        m: &Member,
-        path: &ArtifactPath,
-        request: &ReadRequest<'_>,
-    ) -> Result<VirtualRead, VirtualError> {
-        let request = ReadRequest {
-            range: request.range,
-            if_range: request.if_range,
-            if_none_match: request.if_none_match,
-            head_only: request.head_only,
-            ..ReadRequest::default()
-        };
-        if m.local {
-            return Ok(match self.hosted.read_local(&m.name, path, request).await? {
-                LocalRead::File(outcome) => VirtualRead::Local {
-                    member: m.name.clone(),
-                    outcome,
-                },
-                LocalRead::Page(page) => VirtualRead::Page {
-                    page,
-                    members: vec![m.name.clone()],
-                    local: true,
-                },
-                LocalRead::PageNotModified(digest) => VirtualRead::PageNotModified(digest),
-                LocalRead::Redirect(_) => return Err(HostedError::NotFound(path.to_string()).into()),
-            });
-        }
-        let read = self.remote.read(&m.name, path, request).await?;
-        Ok(VirtualRead::Remote {
-            member: m.name.clone(),
-            read,
-        })
+        first_member_file((self.hosted, self.remote), &consulted, path, &request).await
     }
 
     /// One member's answer to a small text path (`list`, `@latest`), bounded.

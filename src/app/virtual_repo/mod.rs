@@ -2,6 +2,7 @@
 //! shares — the members in order, which of them a package's request consults (the
 //! dependency-confusion guard), where a write through the virtual lands, and reading a member's
 //! index page under a bound. Files are always served by the member a merged index links them to.
+pub mod alpine;
 pub mod goproxy;
 pub mod helm;
 pub mod npm;
@@ -131,6 +132,22 @@ impl Members {
         self.list.iter().filter(move |m| names.contains(&m.name))
     }
 
+    /// Whether a local member holds a package of that name (what the guard asks).
+    pub async fn local_has(&self, hosted: &HostedService, name: &str) -> Result<bool, VirtualError> {
+        for m in self.locals() {
+            if !hosted
+                .packages
+                .files(&m.name, name)
+                .await
+                .map_err(unavailable)?
+                .is_empty()
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// Whether every one of `names` is a local member (and there is at least one).
     pub fn all_local(&self, names: &[String]) -> bool {
         !names.is_empty() && names.iter().all(|n| self.get(n).is_some_and(|m| m.local))
@@ -192,6 +209,74 @@ pub async fn read_member_file(
     let read = remote.read(&member.name, &member_path, request).await?;
     Ok(VirtualRead::Remote {
         member: member.name.clone(),
+        read,
+    })
+}
+
+/// Whether a member's answer says it does not have the path (so the next member is asked).
+pub fn is_not_found(e: &VirtualError) -> bool {
+    matches!(
+        e,
+        VirtualError::Remote(ProxyError::NotFound(_)) | VirtualError::Hosted(HostedError::NotFound(_))
+    )
+}
+
+/// A file at the same path on every member (formats whose clients fetch files next to the
+/// index): the first of `consulted` that has it answers. A member that fails is skipped
+/// (logged); its error is the answer when no member has the file.
+pub async fn first_member_file(
+    services: (&HostedService, &RemoteService),
+    consulted: &[&Member],
+    path: &ArtifactPath,
+    request: &ReadRequest<'_>,
+) -> Result<VirtualRead, VirtualError> {
+    let mut failure = None;
+    for m in consulted {
+        match member_file(services, m, path, request).await {
+            Ok(read) => return Ok(read),
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => {
+                tracing::warn!(member = %m.name, error = %e, "member unavailable");
+                failure.get_or_insert(e);
+            }
+        }
+    }
+    Err(failure.unwrap_or_else(|| HostedError::NotFound(path.to_string()).into()))
+}
+
+/// One member's answer for `path` (a page a local member renders, such as a goproxy `.info`,
+/// counts as its file).
+async fn member_file(
+    (hosted, remote): (&HostedService, &RemoteService),
+    m: &Member,
+    path: &ArtifactPath,
+    request: &ReadRequest<'_>,
+) -> Result<VirtualRead, VirtualError> {
+    let request = ReadRequest {
+        range: request.range,
+        if_range: request.if_range,
+        if_none_match: request.if_none_match,
+        head_only: request.head_only,
+        ..ReadRequest::default()
+    };
+    if m.local {
+        return Ok(match hosted.read_local(&m.name, path, request).await? {
+            LocalRead::File(outcome) => VirtualRead::Local {
+                member: m.name.clone(),
+                outcome,
+            },
+            LocalRead::Page(page) => VirtualRead::Page {
+                page,
+                members: vec![m.name.clone()],
+                local: true,
+            },
+            LocalRead::PageNotModified(digest) => VirtualRead::PageNotModified(digest),
+            LocalRead::Redirect(_) => return Err(HostedError::NotFound(path.to_string()).into()),
+        });
+    }
+    let read = remote.read(&m.name, path, request).await?;
+    Ok(VirtualRead::Remote {
+        member: m.name.clone(),
         read,
     })
 }

@@ -214,7 +214,7 @@ fn package_name(path: &str) -> Option<&str> {
 }
 
 /// A page of the virtual; `contributors` go into `X-Artifact-Member`.
-fn virtual_page(read: PageRead, members: &Members, contributors: Vec<String>) -> VirtualRead {
+pub(super) fn virtual_page(read: PageRead, members: &Members, contributors: Vec<String>) -> VirtualRead {
     match read {
         PageRead::NotModified(digest) => VirtualRead::PageNotModified(digest),
         PageRead::Page(page) => VirtualRead::Page {

@@ -104,7 +104,24 @@ pub(super) fn snippets(origin: &str, repo: &Repository) -> Vec<Snippet> {
             "dnf: /etc/yum.repos.d/{name}.repo",
             format!("[{name}]\nname={name} through ArtifactAPI\nbaseurl={base}/\nenabled=1\ngpgcheck=1"),
         )),
-        PackageType::Alpine => out.push(snippet("apk: /etc/apk/repositories", format!("{base}/v3.20/main"))),
+        PackageType::Alpine => {
+            if kind != Kind::Remote {
+                // Our indexes are signed with the instance key, which apk finds by file name.
+                out.push(snippet(
+                    "Trust the index signing key",
+                    format!("KEY=$(wget -qO- {base}/keys/)\nwget -O /etc/apk/keys/$KEY {base}/keys/$KEY"),
+                ));
+            }
+            out.push(snippet("apk: /etc/apk/repositories", format!("{base}/v3.20/main")));
+            if writable {
+                out.push(snippet(
+                    "Upload with curl",
+                    format!(
+                        "curl -fsS -T hello-1.0-r0.apk {base}/v3.20/main/x86_64/hello-1.0-r0.apk \\\n  -H \"Authorization: Bearer $TOKEN\""
+                    ),
+                ));
+            }
+        }
         PackageType::Puppet => {
             out.push(snippet(
                 "puppet module install",

@@ -1,5 +1,10 @@
 //! Alpine (apk) repositories: `APKINDEX.tar.gz` is mutable, `.apk` packages immutable. The index
-//! names packages, not URLs, so nothing is rewritten.
+//! names packages, not URLs, so nothing is rewritten. Hosted repositories parse uploads
+//! (`package`), render signed indexes (`index`) and virtual ones merge them (`merge`).
+pub mod index;
+pub mod merge;
+pub mod package;
+
 use super::Format;
 use crate::domain::cache_policy::CacheClass;
 
