@@ -9,28 +9,10 @@
 #   BENCH_BIN=target/debug/artifactapi BENCH_APK_COUNT=20 scripts/bench_apkindex.sh  (no release build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench_lib.sh
 
 COUNT=${BENCH_APK_COUNT:-1000}
 REQUESTS=${BENCH_APK_REQUESTS:-20}
-TOKEN=bench-admin-token-0123456789
-if [ -n "${BENCH_BIN:-}" ]; then
-  BIN=$(realpath "$BENCH_BIN")
-else
-  cargo build --release --quiet --bin artifactapi
-  BIN=$PWD/target/release/artifactapi
-fi
-WORK=$(mktemp -d)
-PID=
-cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-start() {
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  base="http://127.0.0.1:$port"
-  (cd "$WORK" && exec env ARTIFACTAPI_LISTEN="127.0.0.1:$port" ARTIFACTAPI_ADMIN_TOKEN=$TOKEN "$BIN" serve >/dev/null 2>>"$WORK/server.log") &
-  PID=$!
-  for _ in $(seq 1 300); do curl -fs "$base/api/v2/health/ready" >/dev/null && break; sleep 0.1; done
-}
 
 # apk files as abuild lays them out: control segment (.PKGINFO, a tar without end blocks) and
 # data tarball, each its own gzip stream.
@@ -54,18 +36,17 @@ for i in range(count):
     open(f"{out}/{name}-1.0-r0.apk", "wb").write(control + data)
 PY
 
-start
-curl -fsS -o /dev/null -X POST "$base/api/v2/repositories" -H "Authorization: Bearer $TOKEN" \
-  -H 'Content-Type: application/json' -d '{"name":"alp","kind":"local","package":"alpine"}'
+bench_start
+bench_repository '{"name":"alp","kind":"local","package":"alpine"}'
 t0=$(date +%s.%N)
 for f in "$WORK"/apks/*.apk; do
   curl -fsS -o /dev/null -T "$f" "$base/api/v1/local/alp/main/x86_64/$(basename "$f")" -H "Authorization: Bearer $TOKEN"
 done
 t1=$(date +%s.%N)
 python3 -c "print(f'uploaded $COUNT apks in {$t1-$t0:.1f} s')"
-kill "$PID"; wait "$PID" 2>/dev/null || true; PID=
+bench_stop
 
-start
+bench_start
 index="$base/api/v1/local/alp/main/x86_64/APKINDEX.tar.gz"
 python3 - "$index" "$REQUESTS" "$COUNT" <<'PY'
 import gzip, io, statistics, sys, tarfile, time, urllib.request
@@ -85,5 +66,5 @@ warm = sorted(fetch()[0] for _ in range(n))
 print(f"APKINDEX.tar.gz of {count} packages ({len(body)} bytes): cold {cold:.0f} ms, "
       f"warm median {statistics.median(warm):.0f} ms over {n} requests (goal: seconds)")
 PY
-awk '/VmHWM/ {printf "server peak RSS %.1f MiB\n", $2/1024}' "/proc/$PID/status"
-kill "$PID"; wait "$PID" 2>/dev/null || true; PID=
+echo "server peak RSS $(bench_peak_rss_mib) MiB"
+bench_stop

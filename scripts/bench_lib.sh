@@ -3,8 +3,13 @@
 #   source scripts/bench_lib.sh; bench_start; ... "$base" ...; bench_stop
 TOKEN=bench-admin-token-0123456789
 command -v sqlite3 >/dev/null || { apt-get update -qq && apt-get install -y -qq sqlite3 >/dev/null; }
-cargo build --release --quiet --bin artifactapi
-BIN=$PWD/target/release/artifactapi
+# BENCH_BIN: a binary to time instead of a fresh release build (e.g. target/debug/artifactapi).
+if [ -n "${BENCH_BIN:-}" ]; then
+  BIN=$(realpath "$BENCH_BIN")
+else
+  cargo build --release --quiet --bin artifactapi
+  BIN=$PWD/target/release/artifactapi
+fi
 WORK=$(mktemp -d)
 PID=
 bench_cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null || true; rm -rf "$WORK"; }
@@ -16,9 +21,9 @@ bench_start() {
   local port
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   base="http://127.0.0.1:$port"
-  (cd "$WORK" && exec env ARTIFACTAPI_LISTEN="127.0.0.1:$port" ARTIFACTAPI_ADMIN_TOKEN=$TOKEN "$BIN" serve >/dev/null 2>"$WORK/server.log") &
+  (cd "$WORK" && exec env ARTIFACTAPI_LISTEN="127.0.0.1:$port" ARTIFACTAPI_ADMIN_TOKEN=$TOKEN "$BIN" serve >/dev/null 2>>"$WORK/server.log") &
   PID=$!
-  for _ in $(seq 1 100); do curl -fs "$base/api/v2/health/ready" >/dev/null && break; sleep 0.1; done
+  for _ in $(seq 1 300); do curl -fs "$base/api/v2/health/ready" >/dev/null && break; sleep 0.1; done
 }
 
 bench_stop() { kill "$PID"; wait "$PID" 2>/dev/null || true; PID=; }
