@@ -62,8 +62,6 @@ pub enum BootstrapError {
     SecretKey(String),
     #[error("terraform signing key: {0}")]
     SigningKey(String),
-    #[error("alpine signing key: {0}")]
-    ApkSigningKey(String),
     #[error("access_log: {0}")]
     AccessLog(std::io::Error),
 }
@@ -192,9 +190,8 @@ pub async fn connect(config: &Config) -> Result<Backends, BootstrapError> {
     )
     .await
     .map_err(BootstrapError::SigningKey)?;
-    let apk_signer = ApkRsaSigner::load(meta.as_ref(), clock.as_ref())
-        .await
-        .map_err(BootstrapError::ApkSigningKey)?;
+    // Loaded (or generated) when first needed: generating an RSA key takes a good part of a second.
+    let apk_signer = ApkRsaSigner::new(meta.clone(), clock.clone());
     Ok(Backends {
         meta,
         blobs,

@@ -93,36 +93,33 @@ impl HostedService {
 
     /// `APKINDEX.tar.gz` of `entries`: signed when the instance has a key. `mtime` dates the tar
     /// entries so that the same packages always give the same bytes (and ETag).
-    pub fn alpine_index(&self, description: &str, entries: &[Entry], mtime: u64) -> Result<Vec<u8>, HostedError> {
+    pub async fn alpine_index(&self, description: &str, entries: &[Entry], mtime: u64) -> Result<Vec<u8>, HostedError> {
         let failed = |e: String| HostedError::Unavailable(e);
         let index = index_stream(description, &render_text(entries), mtime).map_err(failed)?;
         let Some(signer) = &self.apk_signer else {
             return Ok(index);
         };
-        let signature = signer
-            .sign_sha1(&index)
-            .map_err(|e| HostedError::Unavailable(e.to_string()))?;
-        let mut out = signature_stream(&signer.key_file(), &signature, mtime).map_err(failed)?;
+        let signature = signer.sign_sha1(&index).await.map_err(unavailable)?;
+        let key_file = signer.key_file().await.map_err(unavailable)?;
+        let mut out = signature_stream(&key_file, &signature, mtime).map_err(failed)?;
         out.extend_from_slice(&index);
         Ok(out)
     }
 
     /// `keys/<key file>`: the PEM public key the indexes verify with; `keys/` names that file
     /// (apk finds a key by its file name, so users need the name as well as the key).
-    pub fn alpine_public_key(&self, key_file: &str, request: ReadRequest<'_>) -> Result<PageRead, HostedError> {
+    pub async fn alpine_public_key(&self, key_file: &str, request: ReadRequest<'_>) -> Result<PageRead, HostedError> {
         let not_found = || HostedError::NotFound(format!("{KEYS_DIR}{key_file}"));
         let signer = self.apk_signer.as_ref().ok_or_else(not_found)?;
+        let ours = signer.key_file().await.map_err(unavailable)?;
         if key_file.is_empty() {
-            return Ok(page(
-                format!("{}\n", signer.key_file()).into_bytes(),
-                "text/plain",
-                request,
-            ));
+            return Ok(page(format!("{ours}\n").into_bytes(), "text/plain", request));
         }
-        if signer.key_file() != key_file {
+        if ours != key_file {
             return Err(not_found());
         }
-        Ok(page(signer.public_key_pem().into_bytes(), KEY_CONTENT_TYPE, request))
+        let pem = signer.public_key_pem().await.map_err(unavailable)?;
+        Ok(page(pem.into_bytes(), KEY_CONTENT_TYPE, request))
     }
 
     /// `<dir>/APKINDEX.tar.gz` rendered now, the key under `keys/`; any other path is a file.
@@ -134,14 +131,16 @@ impl HostedService {
     ) -> Result<LocalRead, HostedError> {
         let wanted = path.as_str();
         if let Some(key_file) = wanted.strip_prefix(KEYS_DIR) {
-            return self.alpine_public_key(key_file, request).map(LocalRead::from);
+            return self.alpine_public_key(key_file, request).await.map(LocalRead::from);
         }
         let Some(dir) = index_dir(wanted) else {
             return Ok(LocalRead::File(self.read_file(repo, path, request).await?));
         };
         let records = self.alpine_records(repo, dir).await?;
         let entries: Vec<Entry> = records.iter().map(|r| Entry::of(&r.package)).collect();
-        let body = self.alpine_index(&description(repo, dir), &entries, newest(&records))?;
+        let body = self
+            .alpine_index(&description(repo, dir), &entries, newest(&records))
+            .await?;
         Ok(LocalRead::from(page(body, INDEX_CONTENT_TYPE, request)))
     }
 }

@@ -135,10 +135,10 @@ fn signer(signed: Arc<Mutex<Vec<u8>>>) -> MockApkSigner {
     let mut signer = MockApkSigner::new();
     signer
         .expect_key_file()
-        .returning(|| "artifactapi-0123abcd.rsa.pub".into());
+        .returning(|| Ok("artifactapi-0123abcd.rsa.pub".into()));
     signer
         .expect_public_key_pem()
-        .returning(|| "-----BEGIN PUBLIC KEY-----\n".into());
+        .returning(|| Ok("-----BEGIN PUBLIC KEY-----\n".into()));
     signer.expect_sign_sha1().returning(move |data| {
         *signed.lock().unwrap() = data.to_vec();
         Ok(vec![1u8; 256])

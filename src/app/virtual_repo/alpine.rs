@@ -39,7 +39,7 @@ impl<'a> AlpineVirtual<'a> {
     ) -> Result<VirtualRead, VirtualError> {
         let members = Members::resolve(self.hosted, name, PackageType::Alpine).await?;
         if let Some(key_file) = path.as_str().strip_prefix(KEYS_DIR) {
-            let key = self.hosted.alpine_public_key(key_file, request)?;
+            let key = self.hosted.alpine_public_key(key_file, request).await?;
             return Ok(virtual_page(key, &members, Vec::new()));
         }
         if let Some(dir) = index_dir(path.as_str()) {
@@ -91,7 +91,8 @@ impl<'a> AlpineVirtual<'a> {
         let merged = merge(&indexes, members.settings.dependency_confusion_guard);
         let body = self
             .hosted
-            .alpine_index(&description(name, dir), &merged.entries, mtime)?;
+            .alpine_index(&description(name, dir), &merged.entries, mtime)
+            .await?;
         Ok(virtual_page(
             page(body, INDEX_CONTENT_TYPE, request),
             members,
