@@ -9,6 +9,7 @@ use super::errors::HttpError;
 use super::files::{StoredBody, not_modified, page_builder};
 use crate::app::hosted::{ReadOutcome, ReadRequest};
 use crate::app::virtual_repo::alpine::AlpineVirtual;
+use crate::app::virtual_repo::generic::GenericVirtual;
 use crate::app::virtual_repo::goproxy::GoproxyVirtual;
 use crate::app::virtual_repo::helm::HelmVirtual;
 use crate::app::virtual_repo::npm::NpmVirtual;
@@ -46,7 +47,8 @@ fn with_member(mut response: Response, member: &str) -> Response {
 pub(super) fn serves(package: PackageType) -> bool {
     matches!(
         package,
-        PackageType::Pypi
+        PackageType::Generic
+            | PackageType::Pypi
             | PackageType::Npm
             | PackageType::Rpm
             | PackageType::Helm
@@ -87,6 +89,11 @@ pub(super) async fn read(
         }
         PackageType::Helm => {
             HelmVirtual::new(&state.hosted, &state.remote)
+                .read(repo, path, request)
+                .await?
+        }
+        PackageType::Generic => {
+            GenericVirtual::new(&state.hosted, &state.remote)
                 .read(repo, path, request)
                 .await?
         }

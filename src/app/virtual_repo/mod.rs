@@ -3,6 +3,7 @@
 //! dependency-confusion guard), where a write through the virtual lands, and reading a member's
 //! index page under a bound. Files are always served by the member a merged index links them to.
 pub mod alpine;
+pub mod generic;
 pub mod goproxy;
 pub mod helm;
 pub mod npm;

@@ -23,7 +23,9 @@ pub(super) fn snippets(origin: &str, repo: &Repository) -> Vec<Snippet> {
     let host = origin.split_once("://").map(|(_, h)| h).unwrap_or(origin);
     let plain_http = origin.starts_with("http://");
     let bare_host = host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host);
-    let writable = kind == Kind::Local || (kind == Kind::Virtual && repo.package == PackageType::Docker);
+    // A virtual takes writes into its first local member (docker through /v2, the others by
+    // their upload paths), except terraform's provider registry.
+    let writable = kind == Kind::Local || (kind == Kind::Virtual && repo.package != PackageType::Terraform);
     let mut out = Vec::new();
     match repo.package {
         PackageType::Generic => {
