@@ -326,7 +326,7 @@ async fn serve(config: Config) -> Result<(), String> {
 }
 
 /// Opens the backends, reconciles the configured repositories and puts the app in `slot`.
-async fn start_app(config: &Config, slot: http::startup::AppSlot) -> Result<(), String> {
+async fn start_app(config: &Config, slot: http::startup::AppSlot<http::front::FrontDoor>) -> Result<(), String> {
     let backends = bootstrap::connect(config).await.map_err(|e| e.to_string())?;
     let state = bootstrap::app_state(config, &backends).map_err(|e| e.to_string())?;
     match state.auth.bootstrap_admin(config.admin_token.as_deref()).await {

@@ -2,14 +2,13 @@
 //! (`log_level`), so a busy server does not pay for a tracing span and event per request.
 //! Lines go through a bounded queue to one writer thread; when the writer falls behind, lines
 //! are dropped and counted rather than slowing requests down.
-use poem::{Endpoint, IntoResponse, Request, Response};
+use poem::{Request, Response};
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::time::Instant;
 
-use super::AppState;
 use crate::app::config::AccessLogTarget;
 
 /// Lines waiting for the writer; beyond this they are dropped.
@@ -128,35 +127,43 @@ fn render(entry: &Entry<'_>, format: LineFormat) -> String {
     }
 }
 
-/// Middleware: one line per request once its response head is ready (`bytes` is the
+/// A request whose line is written once its response head is ready (`bytes` is the
 /// Content-Length when the response has one).
-pub async fn record<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
-    let Some(log) = req.data::<Arc<AppState>>().and_then(|s| s.access_log.clone()) else {
-        return next.call(req).await.map(IntoResponse::into_response);
-    };
-    let started = Instant::now();
-    let remote = req.remote_addr().as_socket_addr().map(|a| a.ip().to_string());
-    let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    let response = match next.call(req).await {
-        Ok(r) => r.into_response(),
-        Err(e) => e.into_response(),
-    };
-    let bytes = response
-        .headers()
-        .get(poem::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok());
-    let entry = Entry {
-        remote: remote.as_deref().unwrap_or("-"),
-        method: method.as_str(),
-        path: &path,
-        status: response.status().as_u16(),
-        bytes,
-        millis: started.elapsed().as_secs_f64() * 1000.0,
-    };
-    log.push(render(&entry, log.format));
-    Ok(response)
+pub struct Pending {
+    log: Arc<AccessLog>,
+    started: Instant,
+    remote: Option<String>,
+    method: poem::http::Method,
+    path: String,
+}
+
+impl Pending {
+    pub fn start(log: &Arc<AccessLog>, req: &Request) -> Self {
+        Self {
+            log: log.clone(),
+            started: Instant::now(),
+            remote: req.remote_addr().as_socket_addr().map(|a| a.ip().to_string()),
+            method: req.method().clone(),
+            path: req.uri().path().to_string(),
+        }
+    }
+
+    pub fn finish(self, response: &Response) {
+        let bytes = response
+            .headers()
+            .get(poem::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        let entry = Entry {
+            remote: self.remote.as_deref().unwrap_or("-"),
+            method: self.method.as_str(),
+            path: &self.path,
+            status: response.status().as_u16(),
+            bytes,
+            millis: self.started.elapsed().as_secs_f64() * 1000.0,
+        };
+        self.log.push(render(&entry, self.log.format));
+    }
 }
 
 #[cfg(test)]

@@ -24,6 +24,15 @@ pub struct HttpError {
 }
 
 impl HttpError {
+    /// A path whose percent-encoded bytes are not UTF-8.
+    pub fn invalid_utf8_path() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "INVALID_PATH",
+            "the path is not valid UTF-8 once percent-decoded",
+        )
+    }
+
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,

@@ -2,10 +2,8 @@
 //! The raw (still percent-encoded) URI path is parsed here, so encoded traversal such as
 //! `%2e%2e` is caught by the domain path check instead of slipping past a router.
 use poem::http::{Method, StatusCode, header};
-use poem::web::Data;
-use poem::{Body, IntoResponse, Request, Response, handler};
+use poem::{Body, IntoResponse, Request, Response};
 use std::str::FromStr;
-use std::sync::Arc;
 
 use super::AppState;
 use super::auth::presented_secret;
@@ -21,10 +19,17 @@ use crate::domain::repository::{Kind, PackageType, RepoName};
 use crate::domain::token::Scope;
 use crate::ports::ByteStream;
 
-#[handler]
-pub async fn protocol(req: &Request, body: Body, Data(state): Data<&Arc<AppState>>) -> Response {
+/// Answers a protocol request; the front door sends every `/api/v1/...` request here.
+pub async fn answer(mut req: Request, state: &AppState) -> Response {
+    if percent_encoding::percent_decode_str(req.uri().path())
+        .decode_utf8()
+        .is_err()
+    {
+        return HttpError::invalid_utf8_path().into_response();
+    }
+    let body = req.take_body();
     let has_body = matches!(*req.method(), Method::PUT | Method::POST | Method::PATCH);
-    match serve(req, body, state).await {
+    match serve(&req, body, state).await {
         Ok(response) => response,
         // A refused upload may leave its body unread: tell the client this connection ends here.
         Err(e) if has_body => e
@@ -125,14 +130,16 @@ async fn form_post(
 }
 
 async fn serve(req: &Request, body: Body, state: &AppState) -> Result<Response, HttpError> {
+    // Writes are boxed: their futures are large, and a GET's future (moved into place on every
+    // request) would otherwise be as large as the largest of them.
     if req.method() == Method::POST {
-        return post(req, body, state).await;
+        return Box::pin(post(req, body, state)).await;
     }
     let target = parse_target(req.uri().path())?;
     let principal = state.auth.authenticate(presented_secret(req)?.as_deref()).await?;
     let repo = target.repo.as_str();
     if npm_route(req, &target) && is_package(&target, state, PackageType::Npm).await? {
-        return npm_write(req, body, &target, principal, state).await;
+        return Box::pin(npm_write(req, body, &target, principal, state)).await;
     }
     match *req.method() {
         Method::GET | Method::HEAD => {
@@ -141,13 +148,13 @@ async fn serve(req: &Request, body: Body, state: &AppState) -> Result<Response, 
         }
         Method::PUT => {
             state.auth.authorize(&principal, Scope::Write, Some(repo))?;
-            upload(req, body, target, &principal, state).await
+            Box::pin(upload(req, body, target, &principal, state)).await
         }
         // PEP 592 yank of a hosted PyPI file.
         Method::PATCH => {
             state.auth.authorize(&principal, Scope::Write, Some(repo))?;
             ensure_local(&target, state).await?;
-            let response = super::protocol::pypi::yank(body, repo, &target.path, state).await?;
+            let response = Box::pin(super::protocol::pypi::yank(body, repo, &target.path, state)).await?;
             log_write(&principal, "yank", &target);
             state.events.publish("yank", repo, Some(target.path.as_str())).await;
             Ok(response)
@@ -158,11 +165,11 @@ async fn serve(req: &Request, body: Body, state: &AppState) -> Result<Response, 
             if let Some(ChartApi::Version { name, version }) = ChartApi::of(target.path.as_str())
                 && is_package(&target, state, PackageType::Helm).await?
             {
-                let response = super::protocol::helm::delete(repo, &name, &version, state).await?;
+                let response = Box::pin(super::protocol::helm::delete(repo, &name, &version, state)).await?;
                 log_write(&principal, "delete", &target);
                 return Ok(response);
             }
-            state.hosted.delete(repo, &target.path).await?;
+            Box::pin(state.hosted.delete(repo, &target.path)).await?;
             log_write(&principal, "delete", &target);
             state.events.publish("delete", repo, Some(target.path.as_str())).await;
             Ok(StatusCode::NO_CONTENT.into_response())
@@ -261,7 +268,7 @@ fn header<K: header::AsHeaderName>(req: &Request, name: K) -> Option<&str> {
 }
 
 async fn read(req: &Request, target: &Target, state: &AppState) -> Result<Response, HttpError> {
-    let public_base = public_base(req, target);
+    let public_base = public_base(req, target, state);
     let accept = super::accept_header(req);
     let request = ReadRequest {
         range: header(req, header::RANGE),
@@ -278,7 +285,8 @@ async fn read(req: &Request, target: &Target, state: &AppState) -> Result<Respon
         Kind::Virtual => {
             let package = package_of(target, state).await?;
             if super::virtual_repo::serves(package) {
-                return super::virtual_repo::read(target.repo.as_str(), package, &target.path, request, state).await;
+                let read = super::virtual_repo::read(target.repo.as_str(), package, &target.path, request, state);
+                return Box::pin(read).await;
             }
             ensure_served(target, state).await?
         }
@@ -344,8 +352,8 @@ fn page_response(page: crate::app::hosted::pypi::Page, head_only: bool) -> Respo
 
 /// This repository's absolute URL as the client addressed it, for indexes whose clients need
 /// absolute links. `X-Forwarded-Proto`/`X-Forwarded-Host` are honoured from `trusted_proxies`.
-fn public_base(req: &Request, target: &Target) -> Option<String> {
-    let origin = super::client_origin(req)?;
+fn public_base(req: &Request, target: &Target, state: &AppState) -> Option<String> {
+    let origin = super::forwarded::client_origin(req, &state.trusted_proxies)?;
     Some(format!("{origin}/api/v1/{}/{}/", target.kind, target.repo))
 }
 
@@ -355,6 +363,8 @@ pub(super) fn not_modified(digest: &Digest) -> Response {
         .header(header::ETAG, etag_of(digest))
         .finish()
 }
+
+const X_CHECKSUM_SHA256: header::HeaderName = header::HeaderName::from_static("x-checksum-sha256");
 
 /// A stored object about to be sent: the headers every client relies on (ETag, length, ranges).
 pub(super) struct StoredBody<'a> {
@@ -374,9 +384,9 @@ impl StoredBody<'_> {
             .header(header::CONTENT_LENGTH, length)
             .header(
                 header::LAST_MODIFIED,
-                self.modified.format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
+                httpdate::fmt_http_date(std::time::SystemTime::from(self.modified)),
             )
-            .header("X-Checksum-Sha256", self.digest.hex())
+            .header(X_CHECKSUM_SHA256, self.digest.hex())
             .content_type(self.content_type.unwrap_or("application/octet-stream"));
         if let Some(span) = self.span {
             response = response.status(StatusCode::PARTIAL_CONTENT).header(

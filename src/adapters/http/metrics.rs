@@ -2,7 +2,7 @@
 //! repository and status. Bytes sent are counted as chunks actually leave, not from headers.
 use futures::{Stream, StreamExt};
 use poem::web::Data;
-use poem::{Endpoint, IntoResponse, Request, Response, handler};
+use poem::{Request, Response, handler};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -16,7 +16,7 @@ use crate::ports::ByteStream;
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     repository: String,
-    method: String,
+    method: &'static str,
     status: u16,
 }
 
@@ -206,11 +206,11 @@ impl Metrics {
         }
     }
 
-    pub fn count_request(&self, repository: &str, method: &str, status: u16) {
+    pub fn count_request(&self, repository: &str, method: &'static str, status: u16) {
         self.requests
             .get_or_create(&RequestLabels {
                 repository: repository.to_string(),
-                method: method.to_string(),
+                method,
                 status,
             })
             .inc();
@@ -270,28 +270,50 @@ fn repository_of(path: &str) -> &str {
 /// name, so it never collides with a real one.
 pub const UNKNOWN_REPOSITORY: &str = "_unknown";
 
-/// Middleware: counts every request once its status is known, labelled with the repository it
-/// names only when that repository exists (asked after the handler ran, so the definition is
-/// in the hot catalog).
-pub async fn count_requests<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
-    let named = repository_of(req.uri().path()).to_string();
-    let method = req.method().as_str().to_string();
-    let state = req.data::<Arc<AppState>>().cloned();
-    let response = match next.call(req).await {
-        Ok(r) => r.into_response(),
-        Err(e) => e.into_response(),
-    };
-    if let Some(state) = state {
-        let repository = if named.is_empty() || state.repositories.get(&named).await.is_ok() {
-            named.as_str()
+/// A request about to be counted: what the counter needs from it, taken before the handler
+/// consumes it.
+pub struct Counted {
+    /// The repository a protocol path names ("" for other paths).
+    named: String,
+    method: &'static str,
+}
+
+impl Counted {
+    pub fn start(req: &Request) -> Self {
+        Self {
+            named: repository_of(req.uri().path()).to_string(),
+            method: method_label(req.method()),
+        }
+    }
+
+    /// Counts the request once its status is known, labelled with the repository it names only
+    /// when that repository exists: a success or redirect was answered by it; otherwise the hot
+    /// catalog is asked (the handler just looked the name up, so it is in memory).
+    pub async fn finish(self, state: &AppState, status: poem::http::StatusCode) {
+        let answered_by_it = status.is_success() || status.is_redirection();
+        let repository = if self.named.is_empty() || answered_by_it || state.repositories.get(&self.named).await.is_ok()
+        {
+            self.named.as_str()
         } else {
             UNKNOWN_REPOSITORY
         };
-        state
-            .metrics
-            .count_request(repository, &method, response.status().as_u16());
+        state.metrics.count_request(repository, self.method, status.as_u16());
     }
-    Ok(response)
+}
+
+/// The method label: the standard methods by name, anything else one `OTHER` series.
+fn method_label(method: &poem::http::Method) -> &'static str {
+    use poem::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::PUT => "PUT",
+        Method::POST => "POST",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
 }
 
 #[handler]
@@ -310,6 +332,15 @@ mod tests {
         assert_eq!(repository_of("/api/v1/local/files/a/b"), "files");
         assert_eq!(repository_of("/api/v2/repositories"), "");
         assert_eq!(repository_of("/api/v1/local/BAD/x"), "");
+    }
+
+    #[test]
+    fn method_labels_are_the_standard_methods_or_one_other_series() {
+        use poem::http::Method;
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::DELETE), "DELETE");
+        assert_eq!(method_label(&Method::from_bytes(b"MKCOL").unwrap()), "OTHER");
+        assert_eq!(method_label(&Method::from_bytes(b"X-MADE-UP").unwrap()), "OTHER");
     }
 
     #[tokio::test]

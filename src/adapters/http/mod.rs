@@ -8,6 +8,7 @@ pub mod events_api;
 mod examples;
 pub mod files;
 pub mod forwarded;
+pub mod front;
 pub mod gc_api;
 pub mod listener;
 pub mod metrics;
@@ -134,21 +135,6 @@ pub fn openapi_service() -> OpenApiService<ManagementApis, ()> {
     )
 }
 
-/// Before a write request, measures the data disk: when it is nearly full this releases the
-/// reserve, so the write (a delete, say) finds the room SQLite needs. Uploads are refused by the
-/// content store itself.
-async fn check_disk_on_writes<E: Endpoint>(next: E, req: poem::Request) -> poem::Result<poem::Response> {
-    use poem::http::Method;
-    let writes = matches!(
-        *req.method(),
-        Method::PUT | Method::POST | Method::PATCH | Method::DELETE
-    );
-    if writes && let Some(state) = req.data::<Arc<AppState>>() {
-        state.disk.check();
-    }
-    next.call(req).await.map(poem::IntoResponse::into_response)
-}
-
 /// The router drops path parameters that are not UTF-8 once percent-decoded and then refuses
 /// the route with a plain-text 400 before any handler runs; answer that in JSON like every other
 /// bad path (`INVALID_PATH`, or the OCI error on `/v2`).
@@ -158,11 +144,7 @@ async fn json_path_errors<E: Endpoint>(next: E, req: poem::Request) -> poem::Res
         Ok(response) => Ok(poem::IntoResponse::into_response(response)),
         Err(e) if e.is::<poem::error::ParsePathError>() && registry => Ok(registry::invalid_path()),
         Err(e) if e.is::<poem::error::ParsePathError>() => {
-            Ok(poem::IntoResponse::into_response(errors::HttpError::new(
-                poem::http::StatusCode::BAD_REQUEST,
-                "INVALID_PATH",
-                "the path is not valid UTF-8 once percent-decoded",
-            )))
+            Ok(poem::IntoResponse::into_response(errors::HttpError::invalid_utf8_path()))
         }
         Err(e) => Err(e),
     }
@@ -186,9 +168,11 @@ fn docs_html() -> poem::web::Html<&'static str> {
     poem::web::Html(DOCS_HTML.get_or_init(|| openapi_service().swagger_ui_html()).as_str())
 }
 
-pub fn routes(state: Arc<AppState>) -> impl Endpoint {
+/// Every HTTP endpoint: the front door, with protocol requests going straight to their handler
+/// and everything else through the router.
+pub fn routes(state: Arc<AppState>) -> front::FrontDoor {
     let api = openapi_service();
-    Route::new()
+    let router = Route::new()
         .at("/api/v2/docs", docs_html)
         .at("/api/v2/docs/", docs_html)
         .nest("/ui", ui::routes())
@@ -196,7 +180,6 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         .nest(
             "/",
             Route::new()
-                .at("/api/v1/*rest", files::protocol)
                 .at("/v2", registry::endpoint)
                 .at("/v2/", registry::endpoint)
                 .at("/v2/*rest", registry::endpoint)
@@ -207,8 +190,6 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         )
         .around(ui::root_redirect)
         .around(json_path_errors)
-        .around(metrics::count_requests)
-        .around(check_disk_on_writes)
-        .around(access_log::record)
-        .data(state)
+        .data(state.clone());
+    front::FrontDoor::new(state, router.map_to_response().boxed())
 }

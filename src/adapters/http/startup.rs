@@ -3,67 +3,69 @@
 //! other request waits (bounded) for the app to be ready. A process supervisor thus sees the
 //! process alive within milliseconds of exec, while migrations, the blob store and the cache
 //! are still being opened, and a load balancer keeps traffic away until readiness says so.
-use poem::endpoint::BoxEndpoint;
 use poem::http::StatusCode;
-use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response};
-use std::sync::Arc;
+use poem::{Endpoint, IntoResponse, Request, Response};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::watch;
 
 use super::errors::HttpError;
 
-/// How long a request that arrived during start-up waits for the app before a 503.
 pub const STARTUP_WAIT: Duration = Duration::from_secs(60);
 
-type App = Arc<BoxEndpoint<'static, Response>>;
+/// Where `serve` puts the app once the backends are open.
+pub struct AppSlot<E> {
+    app: Arc<OnceLock<E>>,
+    filled: watch::Sender<bool>,
+}
 
-/// Where the app is put once the backends are open.
-pub struct AppSlot(watch::Sender<Option<App>>);
-
-impl AppSlot {
-    /// Makes the app answer every request from now on, including those waiting.
-    pub fn fill(&self, app: impl Endpoint + 'static) {
-        let app: App = Arc::new(app.map_to_response().boxed());
-        self.0.send_replace(Some(app));
+impl<E> AppSlot<E> {
+    pub fn fill(&self, app: E) {
+        // Filled once: a second app is ignored.
+        let _ = self.app.set(app);
+        self.filled.send_replace(true);
     }
 }
 
-/// The endpoint `serve` listens with: the app once it is in the slot, the start-up answers before.
-pub struct StartupGate {
-    app: watch::Receiver<Option<App>>,
+/// The endpoint the listener serves from the start: the app once it is there (a plain read of
+/// a `OnceLock`, no lock and no boxing on the request path), liveness and "starting" readiness
+/// before, and other early requests wait for the app.
+pub struct StartupGate<E> {
+    app: Arc<OnceLock<E>>,
+    filled: watch::Receiver<bool>,
     wait: Duration,
 }
 
-/// A gate and the slot that opens it.
-pub fn gate() -> (StartupGate, AppSlot) {
+pub fn gate<E>() -> (StartupGate<E>, AppSlot<E>) {
     gate_with_wait(STARTUP_WAIT)
 }
 
-fn gate_with_wait(wait: Duration) -> (StartupGate, AppSlot) {
-    let (tx, rx) = watch::channel(None);
-    (StartupGate { app: rx, wait }, AppSlot(tx))
+fn gate_with_wait<E>(wait: Duration) -> (StartupGate<E>, AppSlot<E>) {
+    let app = Arc::new(OnceLock::new());
+    let (filled, seen) = watch::channel(false);
+    (
+        StartupGate {
+            app: app.clone(),
+            filled: seen,
+            wait,
+        },
+        AppSlot { app, filled },
+    )
 }
 
-impl StartupGate {
-    fn current(&self) -> Option<App> {
-        self.app.borrow().clone()
-    }
-
-    async fn wait_for_app(&self) -> Option<App> {
-        let mut app = self.app.clone();
-        let waited = tokio::time::timeout(self.wait, app.wait_for(Option::is_some)).await;
-        match waited {
-            Ok(Ok(ready)) => ready.clone(),
-            _ => None,
-        }
+impl<E> StartupGate<E> {
+    async fn wait_for_app(&self) -> Option<&E> {
+        let mut filled = self.filled.clone();
+        let _ = tokio::time::timeout(self.wait, filled.wait_for(|filled| *filled)).await;
+        self.app.get()
     }
 }
 
-impl Endpoint for StartupGate {
+impl<E: Endpoint<Output = Response>> Endpoint for StartupGate<E> {
     type Output = Response;
 
     async fn call(&self, req: Request) -> poem::Result<Response> {
-        if let Some(app) = self.current() {
+        if let Some(app) = self.app.get() {
             return app.call(req).await;
         }
         match req.uri().path() {
@@ -83,7 +85,6 @@ impl Endpoint for StartupGate {
     }
 }
 
-/// The same body the management API's liveness operation answers.
 fn liveness() -> Response {
     json(
         StatusCode::OK,
@@ -108,14 +109,20 @@ fn json(status: StatusCode, body: serde_json::Value) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use poem::handler;
+    use poem::{EndpointExt, handler};
 
     #[handler]
     fn app_answer() -> &'static str {
         "app"
     }
 
-    async fn status_and_body(gate: &StartupGate, path: &str) -> (StatusCode, String) {
+    type App = poem::endpoint::BoxEndpoint<'static, Response>;
+
+    fn app() -> App {
+        app_answer.map_to_response().boxed()
+    }
+
+    async fn status_and_body(gate: &StartupGate<App>, path: &str) -> (StatusCode, String) {
         let req = Request::builder().uri(path.parse().unwrap()).finish();
         let resp = gate.call(req).await.unwrap();
         let status = resp.status();
@@ -124,7 +131,7 @@ mod tests {
 
     #[tokio::test]
     async fn before_the_app_liveness_answers_and_readiness_says_starting() {
-        let (gate, _slot) = gate_with_wait(Duration::from_millis(10));
+        let (gate, _slot) = gate_with_wait::<App>(Duration::from_millis(10));
         let (status, body) = status_and_body(&gate, "/api/v2/health").await;
         assert_eq!(status, StatusCode::OK);
         assert!(body.contains(r#""status":"ok""#), "{body}");
@@ -135,7 +142,7 @@ mod tests {
 
     #[tokio::test]
     async fn other_requests_get_503_starting_when_the_app_never_comes() {
-        let (gate, _slot) = gate_with_wait(Duration::from_millis(10));
+        let (gate, _slot) = gate_with_wait::<App>(Duration::from_millis(10));
         let (status, body) = status_and_body(&gate, "/api/v1/remote/x/y").await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert!(body.contains("STARTING"), "{body}");
@@ -143,7 +150,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_waiting_request_is_answered_by_the_app_once_it_is_filled() {
-        let (gate, slot) = gate_with_wait(Duration::from_secs(30));
+        let (gate, slot) = gate_with_wait::<App>(Duration::from_secs(30));
         let gate = Arc::new(gate);
         let waiting = {
             let gate = gate.clone();
@@ -151,7 +158,7 @@ mod tests {
         };
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert!(!waiting.is_finished());
-        slot.fill(app_answer);
+        slot.fill(app());
         let (status, body) = waiting.await.unwrap();
         assert_eq!((status, body.as_str()), (StatusCode::OK, "app"));
         let (_, body) = status_and_body(&gate, "/api/v2/health").await;

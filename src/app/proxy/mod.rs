@@ -112,6 +112,12 @@ struct Target {
     public_base: Option<String>,
 }
 
+/// A [`Target`] whose `location` is not worked out yet (empty), with the query it needs.
+struct Lookup {
+    target: Target,
+    query: Option<String>,
+}
+
 /// Told the repository's name after a fetch stored a new copy in a remote that has a
 /// `max_bytes` (retention enforces it without waiting for its next run).
 pub type AfterFetch = Arc<dyn Fn(&str) + Send + Sync>;
@@ -229,19 +235,45 @@ impl RemoteService {
         request: ReadRequest<'_>,
     ) -> Result<ProxyRead, ProxyError> {
         let inner = &self.inner;
-        let target = inner.target(repo, path, &request).await?;
-        let cached = inner.index.get(&target.repo, &target.key).await.map_err(unavailable)?;
+        let lookup = inner.lookup(repo, path, &request).await?;
+        let unlocated = &lookup.target;
+        let cached = inner
+            .index
+            .get(&unlocated.repo, &unlocated.key)
+            .await
+            .map_err(unavailable)?;
         let now = inner.clock.now();
-        let ttl = cache_policy::ttl(target.class, &target.settings);
-        if let Some(object) = &cached
-            && (cache_policy::is_fresh(object.fetched_at, now, ttl) || target.settings.offline)
+        let ttl = cache_policy::ttl(unlocated.class, &unlocated.settings);
+        let offline = unlocated.settings.offline;
+        let fresh = cached
+            .as_ref()
+            .is_some_and(|object| cache_policy::is_fresh(object.fetched_at, now, ttl));
+        if (fresh || offline)
+            && let Some(object) = cached
         {
-            inner.telemetry.hit(&target.repo);
-            return inner.serve_cached(object.clone(), &request, false).await;
+            inner.telemetry.hit(&unlocated.repo);
+            return inner.serve_cached(object, &request, false).await;
         }
-        if target.settings.offline {
-            return Err(ProxyError::NotCachedOffline(target.path));
+        if offline {
+            return Err(ProxyError::NotCachedOffline(lookup.target.path));
         }
+        // Boxed: the miss path's future is large, and a hit's (moved into place on every
+        // request) would otherwise be as large.
+        Box::pin(inner.miss(lookup, cached, request)).await
+    }
+}
+
+impl Inner {
+    /// A stale or absent copy: the upstream is asked (once across replicas), or a stale copy
+    /// served when it fails.
+    async fn miss(
+        self: &Arc<Self>,
+        lookup: Lookup,
+        cached: Option<CachedObject>,
+        request: ReadRequest<'_>,
+    ) -> Result<ProxyRead, ProxyError> {
+        let inner = self;
+        let target = inner.locate(lookup).await?;
         if inner.is_negative(&target).await {
             return Err(ProxyError::NotFound(target.path));
         }
@@ -290,9 +322,7 @@ impl RemoteService {
             Err(other) => Err(other),
         }
     }
-}
 
-impl Inner {
     fn clone_arc(self: &Arc<Self>) -> Arc<Self> {
         Arc::clone(self)
     }
@@ -310,17 +340,25 @@ impl Inner {
     }
 
     async fn target(&self, repo: &str, path: &ArtifactPath, read: &ReadRequest<'_>) -> Result<Target, ProxyError> {
+        let lookup = self.lookup(repo, path, read).await?;
+        self.locate(lookup).await
+    }
+
+    /// The remote, access decision, cache class and cache key of a request: all a cache hit
+    /// needs. The upstream location is left for [`Inner::locate`].
+    async fn lookup(&self, repo: &str, path: &ArtifactPath, read: &ReadRequest<'_>) -> Result<Lookup, ProxyError> {
         let (accept, public_base) = (read.accept, read.public_base);
         let found = self.catalog.get(repo).await.map_err(unavailable)?;
         let repository = found.ok_or_else(|| ProxyError::RepositoryNotFound(repo.to_string()))?;
-        let KindSettings::Remote(settings) = repository.settings.clone() else {
+        let package = repository.package;
+        let KindSettings::Remote(settings) = repository.settings else {
             return Err(ProxyError::WrongKind {
                 name: repo.to_string(),
                 expected: Kind::Remote.as_str(),
             });
         };
-        let format = formats::for_package(repository.package)
-            .ok_or_else(|| ProxyError::UnsupportedPackage(repository.package.to_string()))?;
+        let format =
+            formats::for_package(package).ok_or_else(|| ProxyError::UnsupportedPackage(package.to_string()))?;
         let path = path.as_str();
         let request = AccessRequest {
             subject: format.pattern_subject(path),
@@ -332,14 +370,9 @@ impl Inner {
             return Err(ProxyError::Forbidden(reason));
         }
         let class = cache_policy::classify(format.classify(path), path, &settings);
-        let signer = self.signer().await?;
-        let mut location = format
-            .locate(&settings.base_url, repo, path, signer)
-            .map_err(|e| ProxyError::Forbidden(e.to_string()))?;
         let query = format.query(path, read.query);
         let mut key = path.to_string();
         if let Some(q) = &query {
-            location.url = format!("{}?{q}", location.url);
             key = format!("{key}?{q}");
         }
         let variant = format.variant(path, accept, public_base);
@@ -352,17 +385,35 @@ impl Inner {
             None
         };
         let public_base = public_base.map(str::to_string);
-        Ok(Target {
-            repo: repo.to_string(),
-            path: path.to_string(),
-            key,
-            settings,
-            format,
-            class,
-            location,
-            accept,
-            public_base,
+        Ok(Lookup {
+            target: Target {
+                repo: repo.to_string(),
+                path: path.to_string(),
+                key,
+                settings,
+                format,
+                class,
+                location: ExternalFile::default(),
+                accept,
+                public_base,
+            },
+            query,
         })
+    }
+
+    /// Where the upstream has the file: worked out only when the upstream is to be asked.
+    async fn locate(&self, lookup: Lookup) -> Result<Target, ProxyError> {
+        let Lookup { mut target, query } = lookup;
+        let signer = self.signer().await?;
+        let mut location = target
+            .format
+            .locate(&target.settings.base_url, &target.repo, &target.path, signer)
+            .map_err(|e| ProxyError::Forbidden(e.to_string()))?;
+        if let Some(q) = &query {
+            location.url = format!("{}?{q}", location.url);
+        }
+        target.location = location;
+        Ok(target)
     }
 
     /// Serves a stored copy: 304, HEAD, a range or the whole body.

@@ -85,6 +85,7 @@ struct Mocks {
     blobs: MockBlobStore,
     cache: MockTtlCache,
     upstream: MockUpstream,
+    signing: MockSigningKeys,
     now: DateTime<Utc>,
 }
 
@@ -109,6 +110,7 @@ impl Mocks {
             blobs: blobs_serving(b"old"),
             cache: MockTtlCache::new(),
             upstream: MockUpstream::new(),
+            signing: signing_keys(),
             now,
         }
     }
@@ -125,10 +127,6 @@ impl Mocks {
             clock.clone(),
             dir,
         );
-        let mut signing = MockSigningKeys::new();
-        signing
-            .expect_get_or_create()
-            .returning(|candidate| Ok(candidate.clone()));
         RemoteService::new(
             RemotePorts {
                 catalog: Arc::new(self.catalog),
@@ -138,7 +136,7 @@ impl Mocks {
                 cache: Arc::new(self.cache),
                 upstream: Arc::new(self.upstream),
                 clock: clock.clone(),
-                signing: Arc::new(signing),
+                signing: Arc::new(self.signing),
                 telemetry: Arc::new(telemetry()),
                 events: Arc::new(crate::app::events::EventBus::new(
                     Arc::new(quiet_cache()),
@@ -148,6 +146,15 @@ impl Mocks {
             ProxyConfig::default(),
         )
     }
+}
+
+/// The link-signing key, made on first use.
+fn signing_keys() -> MockSigningKeys {
+    let mut signing = MockSigningKeys::new();
+    signing
+        .expect_get_or_create()
+        .returning(|candidate| Ok(candidate.clone()));
+    signing
 }
 
 /// Counts are checked in the end-to-end metrics test; here any call is fine.
@@ -182,6 +189,10 @@ async fn a_fresh_copy_is_served_without_the_upstream() {
         .expect_get()
         .returning(move |_, p| Ok(Some(object(p, now - chrono::Duration::seconds(299)))));
     m.upstream.expect_send().times(0);
+    // Nor is the upstream location worked out (it needs the link-signing key): a hit has no use
+    // for it.
+    m.signing = MockSigningKeys::new();
+    m.signing.expect_get_or_create().times(0);
     let read = m
         .service()
         .read("r", &path("index.txt"), ReadRequest::default())
