@@ -136,6 +136,14 @@ struct Admission {
     by_quota: bool,
 }
 
+/// What an upload request declares before its body: checksum header, size and content type.
+/// (The request's parts, not the request: its body stream is not `Sync`.)
+struct Declared<'a> {
+    checksum: Option<&'a str>,
+    size: Option<u64>,
+    content_type: Option<String>,
+}
+
 impl Admission {
     /// An inspected ingest's failure: the inspection's refusal is the client's (400).
     fn error(&self, e: Inspected<String>) -> HostedError {
@@ -215,29 +223,30 @@ impl HostedService {
         Ok(repo)
     }
 
-    /// The ingest options of a package upload to `repo` (stored as `content_type`), once its
-    /// checksum header, declared size and path were checked (a file there already is 409).
-    /// The body is limited to what the repository's quota leaves. (The request's parts, not
-    /// the request: its body stream is not `Sync`.)
-    async fn package_ingest(
+    /// The admission every upload to `repo` passes before its body is read: the checksum
+    /// header parses, the declared size is within the upload limit and the quota's room, and
+    /// no file is at `path` unless `overwrite`. Gives the ingest options (the body limited to
+    /// what the quota leaves) and what the quota check learned.
+    async fn admit(
         &self,
         (repo, path): (&Repository, &str),
-        (checksum, declared_size): (Option<&str>, Option<u64>),
-        content_type: &str,
+        declared: Declared<'_>,
+        overwrite: bool,
     ) -> Result<(IngestOptions, Admission), HostedError> {
-        let expected = expected_digest(checksum)?;
-        if declared_size.is_some_and(|s| s > self.max_upload) {
+        let expected = expected_digest(declared.checksum)?;
+        if declared.size.is_some_and(|s| s > self.max_upload) {
             return Err(HostedError::TooLarge { limit: self.max_upload });
         }
         let room = quota::room(self.files.as_ref(), repo).await.map_err(unavailable)?;
-        room.admit(declared_size)?;
+        room.admit(declared.size)?;
         let (limit, by_quota) = room.limit(self.max_upload);
-        if self
-            .files
-            .get(repo.name.as_str(), path)
-            .await
-            .map_err(unavailable)?
-            .is_some()
+        if !overwrite
+            && self
+                .files
+                .get(repo.name.as_str(), path)
+                .await
+                .map_err(unavailable)?
+                .is_some()
         {
             return Err(HostedError::AlreadyExists(path.to_string()));
         }
@@ -245,8 +254,8 @@ impl HostedService {
             expected,
             expected_sha512: None,
             limit: Some(limit),
-            content_type: Some(content_type.into()),
-            size_hint: declared_size,
+            content_type: declared.content_type,
+            size_hint: declared.size,
         };
         Ok((options, Admission { room, by_quota }))
     }
@@ -307,18 +316,11 @@ impl HostedService {
         }
         let repo = self.resolve_file_local(&request.repo).await?;
         let allow_overwrite = matches!(&repo.settings, KindSettings::Local(l) if l.allow_overwrite);
-        let expected = expected_digest(request.checksum.as_deref())?;
-        if request.declared_size.is_some_and(|s| s > self.max_upload) {
-            return Err(HostedError::TooLarge { limit: self.max_upload });
-        }
-        let room = quota::room(self.files.as_ref(), &repo).await.map_err(unavailable)?;
-        room.admit(request.declared_size)?;
-        let (limit, by_quota) = room.limit(self.max_upload);
         if request.path.is_directory() {
             return Err(HostedError::InvalidPath(crate::domain::path::PathError::Directory));
         }
         let path = request.path.as_str();
-        let (body, verdict) = if repo.package == PackageType::Terraform {
+        let archive_check = if repo.package == PackageType::Terraform {
             let archive = ProviderArchive::parse_path(path).map_err(HostedError::InvalidPackage)?;
             if !valid_namespace(repo.name.as_str()) {
                 return Err(HostedError::InvalidPackage(format!(
@@ -326,27 +328,22 @@ impl HostedService {
                     repo.name
                 )));
             }
-            let (body, verdict) = inspected(request.body, archive.check());
-            (body, Some(verdict))
+            Some(archive.check())
         } else {
-            (request.body, None)
+            None
         };
-        if !allow_overwrite
-            && self
-                .files
-                .get(repo.name.as_str(), path)
-                .await
-                .map_err(unavailable)?
-                .is_some()
-        {
-            return Err(HostedError::AlreadyExists(path.to_string()));
-        }
-        let options = IngestOptions {
-            expected,
-            expected_sha512: None,
-            limit: Some(limit),
+        let declared = Declared {
+            checksum: request.checksum.as_deref(),
+            size: request.declared_size,
             content_type: request.content_type.clone(),
-            size_hint: request.declared_size,
+        };
+        let (options, Admission { room, by_quota }) = self.admit((&repo, path), declared, allow_overwrite).await?;
+        let (body, verdict) = match archive_check {
+            Some(check) => {
+                let (body, verdict) = inspected(request.body, check);
+                (body, Some(verdict))
+            }
+            None => (request.body, None),
         };
         let stored = self.cas.ingest(body, options).await.map_err(|e| match e {
             // The archive check fails the body at its end; say why rather than "interrupted".

@@ -1,5 +1,5 @@
 //! `HostedPackages` contract: create-only records keyed by `(repo, key)`, one package's files in
-//! upload order, distinct names, metadata updates and deletes.
+//! upload order, distinct names, every record at once, metadata updates and deletes.
 use std::sync::Arc;
 
 use artifactapi::ports::{HostedPackages, PackageRecord, PortError};
@@ -28,6 +28,7 @@ pub async fn hosted_packages_contract(store: Arc<dyn HostedPackages>) {
     assert_eq!(store.get("r", "k").await.unwrap(), None);
     assert!(store.files("r", "demo").await.unwrap().is_empty());
     assert!(store.names("r").await.unwrap().is_empty());
+    assert!(store.all("r").await.unwrap().is_empty());
 
     // Created out of key order: files come back in upload order.
     let later = record("r", "demo", "a-later", t0 + Duration::seconds(2));
@@ -46,6 +47,12 @@ pub async fn hosted_packages_contract(store: Arc<dyn HostedPackages>) {
     assert_eq!(
         store.names("r").await.unwrap(),
         vec!["alpha".to_string(), "demo".to_string()]
+    );
+    let alpha = store.get("r", "alpha-1").await.unwrap().unwrap();
+    assert_eq!(
+        store.all("r").await.unwrap(),
+        vec![alpha, first.clone(), later.clone()],
+        "by name, then upload order; other repositories apart"
     );
     assert_eq!(
         store.by_path("r", &later.path).await.unwrap().map(|r| r.key),
@@ -87,5 +94,6 @@ pub async fn hosted_packages_contract(store: Arc<dyn HostedPackages>) {
     assert_eq!(store.files("r", "demo").await.unwrap(), vec![later]);
     assert_eq!(store.delete_repo("r").await.unwrap(), 3);
     assert!(store.names("r").await.unwrap().is_empty());
+    assert!(store.all("r").await.unwrap().is_empty());
     assert_eq!(store.names("other").await.unwrap(), vec!["demo".to_string()]);
 }

@@ -38,6 +38,20 @@ fn to_row(r: &PackageRecord) -> Result<ActiveModel, PortError> {
     })
 }
 
+/// The records `query` selects, in upload order (then by key) after any order it has already.
+async fn in_upload_order(
+    query: sea_orm::Select<Entity>,
+    db: &sea_orm::DatabaseConnection,
+) -> Result<Vec<PackageRecord>, PortError> {
+    let rows = query
+        .order_by_asc(Column::CreatedAt)
+        .order_by_asc(Column::Key)
+        .all(db)
+        .await
+        .map_err(db_err)?;
+    rows.into_iter().map(to_record).collect()
+}
+
 fn id(repo: &str, key: &str) -> (String, String) {
     (repo.to_string(), key.to_string())
 }
@@ -70,15 +84,15 @@ impl HostedPackages for MetaStore {
 
     /// One query for the whole page (no N+1), served by the `(repo, name)` index.
     async fn files(&self, repo: &str, name: &str) -> Result<Vec<PackageRecord>, PortError> {
-        let rows = Entity::find()
+        let query = Entity::find()
             .filter(Column::Repo.eq(repo))
-            .filter(Column::Name.eq(name))
-            .order_by_asc(Column::CreatedAt)
-            .order_by_asc(Column::Key)
-            .all(&self.db)
-            .await
-            .map_err(db_err)?;
-        rows.into_iter().map(to_record).collect()
+            .filter(Column::Name.eq(name));
+        in_upload_order(query, &self.db).await
+    }
+
+    async fn all(&self, repo: &str) -> Result<Vec<PackageRecord>, PortError> {
+        let query = Entity::find().filter(Column::Repo.eq(repo)).order_by_asc(Column::Name);
+        in_upload_order(query, &self.db).await
     }
 
     async fn names(&self, repo: &str) -> Result<Vec<String>, PortError> {

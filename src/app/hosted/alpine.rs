@@ -45,10 +45,12 @@ impl HostedService {
         let path = request.path.as_str().to_string();
         let (dir, file_name) = check_upload_path(&path).map_err(refused)?;
         let (dir, file_name) = (dir.to_string(), file_name.to_string());
-        let admitted = (request.checksum.as_deref(), request.declared_size);
-        let (options, admission) = self
-            .package_ingest((&repository, &path), admitted, APK_CONTENT_TYPE)
-            .await?;
+        let declared = super::Declared {
+            checksum: request.checksum.as_deref(),
+            size: request.declared_size,
+            content_type: Some(APK_CONTENT_TYPE.into()),
+        };
+        let (options, admission) = self.admit((&repository, &path), declared, false).await?;
         let (stored, package) = self
             .cas
             .ingest_inspected(request.body, options, move |file| {
@@ -78,14 +80,12 @@ impl HostedService {
     /// The packages of a local alpine repository that lie directly in `dir`.
     pub async fn alpine_records(&self, repo: &str, dir: &str) -> Result<Vec<ApkRecord>, HostedError> {
         let mut out = Vec::new();
-        for name in self.packages.names(repo).await.map_err(unavailable)? {
-            for record in self.packages.files(repo, &name).await.map_err(unavailable)? {
-                let package = serde_json::from_value(record.meta.clone())
-                    .map_err(|e| HostedError::Unavailable(format!("apk record {} unreadable: {e}", record.key)))?;
-                let record = ApkRecord { record, package };
-                if record.dir() == dir {
-                    out.push(record);
-                }
+        for record in self.packages.all(repo).await.map_err(unavailable)? {
+            let package = serde_json::from_value(record.meta.clone())
+                .map_err(|e| HostedError::Unavailable(format!("apk record {} unreadable: {e}", record.key)))?;
+            let record = ApkRecord { record, package };
+            if record.dir() == dir {
+                out.push(record);
             }
         }
         Ok(out)

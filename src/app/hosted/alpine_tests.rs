@@ -157,14 +157,11 @@ async fn page_of(svc: &HostedService, path: &str) -> crate::app::hosted::pypi::P
 #[tokio::test]
 async fn the_index_lists_the_directory_and_signs_its_second_stream() {
     let mut m = mocks();
-    m.packages
-        .expect_names()
-        .returning(|_| Ok(vec!["hello".into(), "other".into()]));
-    m.packages.expect_files().returning(|_, name| {
-        Ok(match name {
-            "hello" => vec![record("main/x86_64/hello-1.0-r0.apk", "hello")],
-            _ => vec![record("main/aarch64/other-1.0-r0.apk", "other")],
-        })
+    m.packages.expect_all().returning(|_| {
+        Ok(vec![
+            record("main/x86_64/hello-1.0-r0.apk", "hello"),
+            record("main/aarch64/other-1.0-r0.apk", "other"),
+        ])
     });
     let signed: Arc<Mutex<Vec<u8>>> = Arc::default();
     let (svc, _dir) = service(m, PackageType::Alpine, "alp");
@@ -197,7 +194,7 @@ async fn the_index_lists_the_directory_and_signs_its_second_stream() {
 #[tokio::test]
 async fn an_empty_directory_has_an_empty_index_and_304_follows_the_etag() {
     let mut m = mocks();
-    m.packages.expect_names().returning(|_| Ok(vec![]));
+    m.packages.expect_all().returning(|_| Ok(vec![]));
     let (svc, _dir) = service(m, PackageType::Alpine, "alp");
     let page = page_of(&svc, "x86_64/APKINDEX.tar.gz").await;
     assert_eq!(read_index(&page.body, 1 << 20).unwrap(), "");

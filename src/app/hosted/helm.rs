@@ -77,13 +77,11 @@ impl HostedService {
     /// The index entries of the local Helm repository `repo`, URLs prefixed with `prefix`
     /// (`""` on the repository itself, the member's path through a virtual).
     pub async fn helm_entries(&self, repo: &str, prefix: &str) -> Result<Vec<IndexEntry>, HostedError> {
-        let mut entries = Vec::new();
-        for name in self.packages.names(repo).await.map_err(unavailable)? {
-            for record in self.packages.files(repo, &name).await.map_err(unavailable)? {
-                entries.push(IndexEntry::from_record(&record, prefix));
-            }
-        }
-        Ok(entries)
+        let records = self.packages.all(repo).await.map_err(unavailable)?;
+        Ok(records
+            .iter()
+            .map(|record| IndexEntry::from_record(record, prefix))
+            .collect())
     }
 
     /// `index.yaml`, rendered from the records, or a stored chart.

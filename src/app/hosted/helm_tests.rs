@@ -277,14 +277,12 @@ async fn put_through_upload_lands_at_the_canonical_path() {
 #[tokio::test]
 async fn the_index_lists_every_record() {
     let mut m = mocks();
-    m.packages
-        .expect_names()
-        .returning(|_| Ok(vec!["a".into(), "demo".into()]));
-    m.packages.expect_files().returning(|_, name| {
-        Ok(match name {
-            "a" => vec![existing("a", "0.1.0")],
-            _ => vec![existing("demo", "1.0.0"), existing("demo", "2.0.0")],
-        })
+    m.packages.expect_all().returning(|_| {
+        Ok(vec![
+            existing("a", "0.1.0"),
+            existing("demo", "1.0.0"),
+            existing("demo", "2.0.0"),
+        ])
     });
     let (svc, _dir) = service(m);
     let path = crate::domain::path::ArtifactPath::parse("index.yaml").unwrap();

@@ -108,11 +108,8 @@ impl HostedService {
 
     /// Every release of the local Puppet repository `repo`.
     pub async fn puppet_releases(&self, repo: &str) -> Result<Vec<Release>, HostedError> {
-        let mut releases = Vec::new();
-        for module in self.packages.names(repo).await.map_err(unavailable)? {
-            releases.extend(self.puppet_module_releases(repo, &module).await?);
-        }
-        Ok(releases)
+        let records = self.packages.all(repo).await.map_err(unavailable)?;
+        Ok(records.iter().map(Release::from_record).collect())
     }
 
     /// The v3 API, rendered from the records, or a stored archive.

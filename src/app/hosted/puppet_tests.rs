@@ -214,7 +214,9 @@ async fn a_version_already_there_is_a_conflict_before_the_body_is_read() {
 #[tokio::test]
 async fn the_api_is_rendered_from_the_records() {
     let mut m = mocks();
-    m.packages.expect_names().returning(|_| Ok(vec!["aa-demo".into()]));
+    m.packages
+        .expect_all()
+        .returning(|_| Ok(vec![record("1.0.0"), record("1.1.0")]));
     m.packages.expect_files().returning(|_, name| {
         Ok(if name == "aa-demo" {
             vec![record("1.0.0"), record("1.1.0")]

@@ -45,10 +45,12 @@ impl HostedService {
         let repo = repository.name.to_string();
         let path = request.path.as_str().to_string();
         let file_name = check_upload_path(&path).map_err(refused)?.to_string();
-        let admitted = (request.checksum.as_deref(), request.declared_size);
-        let (options, admission) = self
-            .package_ingest((&repository, &path), admitted, RPM_CONTENT_TYPE)
-            .await?;
+        let declared = super::Declared {
+            checksum: request.checksum.as_deref(),
+            size: request.declared_size,
+            content_type: Some(RPM_CONTENT_TYPE.into()),
+        };
+        let (options, admission) = self.admit((&repository, &path), declared, false).await?;
         let named = file_name.clone();
         let (stored, package) = self
             .cas
@@ -79,12 +81,10 @@ impl HostedService {
     /// Every package of a local rpm repository, by name then upload order.
     pub async fn rpm_records(&self, repo: &str) -> Result<Vec<RpmRecord>, HostedError> {
         let mut out = Vec::new();
-        for name in self.packages.names(repo).await.map_err(unavailable)? {
-            for record in self.packages.files(repo, &name).await.map_err(unavailable)? {
-                let package = serde_json::from_value(record.meta.clone())
-                    .map_err(|e| HostedError::Unavailable(format!("rpm record {} unreadable: {e}", record.key)))?;
-                out.push(RpmRecord { record, package });
-            }
+        for record in self.packages.all(repo).await.map_err(unavailable)? {
+            let package = serde_json::from_value(record.meta.clone())
+                .map_err(|e| HostedError::Unavailable(format!("rpm record {} unreadable: {e}", record.key)))?;
+            out.push(RpmRecord { record, package });
         }
         Ok(out)
     }

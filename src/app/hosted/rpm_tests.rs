@@ -182,8 +182,7 @@ fn record() -> PackageRecord {
 #[tokio::test]
 async fn repomd_is_answered_after_the_files_it_names_are_stored() {
     let mut m = mocks();
-    m.packages.expect_names().returning(|_| Ok(vec!["aafix".into()]));
-    m.packages.expect_files().returning(|_, _| Ok(vec![record()]));
+    m.packages.expect_all().returning(|_| Ok(vec![record()]));
     let stored: Arc<Mutex<Vec<String>>> = Arc::default();
     let seen = Arc::clone(&stored);
     m.files.expect_get().returning(|_, _| Ok(None));
@@ -212,7 +211,7 @@ async fn repomd_is_answered_after_the_files_it_names_are_stored() {
 #[tokio::test]
 async fn a_data_file_already_stored_is_not_written_again() {
     let mut m = mocks();
-    m.packages.expect_names().returning(|_| Ok(vec![]));
+    m.packages.expect_all().returning(|_| Ok(vec![]));
     m.files.expect_list().returning(|_, _| Ok(vec![]));
     m.files.expect_get().returning(|repo, path| {
         Ok(Some(HostedFile {
@@ -236,7 +235,7 @@ async fn a_data_file_already_stored_is_not_written_again() {
 #[tokio::test]
 async fn data_files_superseded_long_enough_are_deleted_and_the_current_ones_kept() {
     let mut m = mocks();
-    m.packages.expect_names().returning(|_| Ok(vec![]));
+    m.packages.expect_all().returning(|_| Ok(vec![]));
     let now = chrono::Utc::now();
     let file = |path: String, age_minutes: i64| HostedFile {
         repo: "el".into(),
@@ -278,9 +277,8 @@ async fn data_files_superseded_long_enough_are_deleted_and_the_current_ones_kept
 #[tokio::test]
 async fn repomd_asc_signs_the_repomd_served_for_the_same_records() {
     let mut m = mocks();
-    m.packages.expect_names().returning(|_| Ok(vec!["aafix".into()]));
     let fixed = record();
-    m.packages.expect_files().returning(move |_, _| Ok(vec![fixed.clone()]));
+    m.packages.expect_all().returning(move |_| Ok(vec![fixed.clone()]));
     m.files.expect_list().returning(|_, _| Ok(vec![]));
     m.files.expect_get().returning(|repo, path| {
         Ok(Some(HostedFile {

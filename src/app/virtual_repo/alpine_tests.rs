@@ -49,14 +49,16 @@ fn hosted() -> HostedService {
         repo("alpr", alpine, KindSettings::Remote(remote_settings())),
     ]);
     let mut packages = MockHostedPackages::new();
-    packages.expect_names().returning(|_| Ok(vec!["hello".into()]));
-    packages.expect_files().returning(|repo, name| {
-        Ok(match (repo, name) {
-            ("alpa", "hello") => vec![record("alpa", "1.0-r0", "first")],
-            ("alpb", "hello") => vec![record("alpb", "1.0-r0", "second"), record("alpb", "2.0-r0", "new")],
-            _ => vec![],
-        })
-    });
+    let all = |repo: &str| match repo {
+        "alpa" => vec![record("alpa", "1.0-r0", "first")],
+        "alpb" => vec![record("alpb", "1.0-r0", "second"), record("alpb", "2.0-r0", "new")],
+        _ => vec![],
+    };
+    packages.expect_all().returning(move |repo| Ok(all(repo)));
+    // Every record here is of the package "hello".
+    packages
+        .expect_files()
+        .returning(move |repo, name| Ok(if name == "hello" { all(repo) } else { vec![] }));
     let mut files = MockHostedFiles::new();
     files.expect_get().returning(|repo, path| {
         Ok(

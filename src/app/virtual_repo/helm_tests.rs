@@ -45,20 +45,18 @@ fn record(repo: &str, name: &str, version: &str) -> PackageRecord {
 
 fn packages() -> MockHostedPackages {
     let mut packages = MockHostedPackages::new();
-    packages.expect_names().returning(|repo| {
-        Ok(match repo {
-            "first" => vec!["demo".into()],
-            _ => vec!["demo".into(), "web".into()],
-        })
-    });
-    packages.expect_files().returning(|repo, name| {
-        Ok(match (repo, name) {
-            ("first", "demo") => vec![record("first", "demo", "1.0.0")],
-            ("second", "demo") => vec![record("second", "demo", "1.0.0"), record("second", "demo", "2.0.0")],
-            ("second", "web") => vec![record("second", "web", "0.1.0")],
-            _ => vec![],
-        })
-    });
+    let files = |repo: &str, name: &str| match (repo, name) {
+        ("first", "demo") => vec![record("first", "demo", "1.0.0")],
+        ("second", "demo") => vec![record("second", "demo", "1.0.0"), record("second", "demo", "2.0.0")],
+        ("second", "web") => vec![record("second", "web", "0.1.0")],
+        _ => vec![],
+    };
+    packages
+        .expect_all()
+        .returning(move |repo| Ok(["demo", "web"].into_iter().flat_map(|name| files(repo, name)).collect()));
+    packages
+        .expect_files()
+        .returning(move |repo, name| Ok(files(repo, name)));
     packages
 }
 

@@ -47,23 +47,24 @@ fn record(repo: &str, module: &str, version: &str) -> PackageRecord {
 
 fn packages() -> MockHostedPackages {
     let mut packages = MockHostedPackages::new();
-    packages.expect_names().returning(|repo| {
-        Ok(match repo {
-            "first" => vec!["aa-demo".into()],
-            _ => vec!["aa-demo".into(), "bb-base".into()],
-        })
+    let files = |repo: &str, name: &str| match (repo, name) {
+        ("first", "aa-demo") => vec![record("first", "aa-demo", "1.0.0")],
+        ("second", "aa-demo") => vec![
+            record("second", "aa-demo", "1.0.0"),
+            record("second", "aa-demo", "2.0.0"),
+        ],
+        ("second", "bb-base") => vec![record("second", "bb-base", "0.1.0")],
+        _ => vec![],
+    };
+    packages.expect_all().returning(move |repo| {
+        Ok(["aa-demo", "bb-base"]
+            .into_iter()
+            .flat_map(|name| files(repo, name))
+            .collect())
     });
-    packages.expect_files().returning(|repo, name| {
-        Ok(match (repo, name) {
-            ("first", "aa-demo") => vec![record("first", "aa-demo", "1.0.0")],
-            ("second", "aa-demo") => vec![
-                record("second", "aa-demo", "1.0.0"),
-                record("second", "aa-demo", "2.0.0"),
-            ],
-            ("second", "bb-base") => vec![record("second", "bb-base", "0.1.0")],
-            _ => vec![],
-        })
-    });
+    packages
+        .expect_files()
+        .returning(move |repo, name| Ok(files(repo, name)));
     packages
 }
 

@@ -49,7 +49,10 @@ fn hosted(asked: Arc<Mutex<Vec<(String, String)>>>) -> HostedService {
         repo("el-remote", rpm, KindSettings::Remote(remote_settings())),
     ]);
     let mut packages = MockHostedPackages::new();
-    packages.expect_names().returning(|_| Ok(vec!["aafix".into()]));
+    packages.expect_all().returning(|repo| {
+        assert_eq!(repo, "el-local");
+        Ok(vec![record()])
+    });
     packages.expect_files().returning(|repo, name| {
         assert_eq!(repo, "el-local");
         Ok(if name == "aafix" { vec![record()] } else { vec![] })
