@@ -121,17 +121,6 @@ pub async fn connect(config: &Config) -> Result<Backends, BootstrapError> {
     // Temp files, the disk reserve (and the defaults' SQLite file and blobs) live here.
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| BootstrapError::SecretKey(format!("cannot create {}: {e}", config.data_dir.display())))?;
-    // The upstream client reads and parses the platform's trusted certificates (milliseconds of
-    // CPU): done on a blocking thread while the database opens, not before or after it.
-    let upstream_config = UpstreamConfig {
-        connect_timeout: Duration::from_secs(config.upstream_connect_timeout),
-        read_timeout: Duration::from_secs(config.upstream_read_timeout),
-        user_agent: format!("artifactapi/{}", env!("CARGO_PKG_VERSION")),
-        ca_file: config.ca_file.clone(),
-        proxy: config.upstream_proxy.clone(),
-        deny_networks: config.deny_networks()?,
-    };
-    let upstream = tokio::task::spawn_blocking(move || HttpUpstream::new(upstream_config));
     let meta = open_database(config).await?;
     let blobs: Arc<dyn BlobStore> = match config.blob_store()? {
         BlobStoreUrl::Fs(root) => {
@@ -183,10 +172,15 @@ pub async fn connect(config: &Config) -> Result<Backends, BootstrapError> {
             Arc::new(redis)
         }
     };
-    let upstream = upstream
-        .await
-        .map_err(|e| BootstrapError::Upstream(PortError::Backend(format!("upstream client: {e}"))))?
-        .map_err(BootstrapError::Upstream)?;
+    let upstream = HttpUpstream::new(UpstreamConfig {
+        connect_timeout: Duration::from_secs(config.upstream_connect_timeout),
+        read_timeout: Duration::from_secs(config.upstream_read_timeout),
+        user_agent: format!("artifactapi/{}", env!("CARGO_PKG_VERSION")),
+        ca_file: config.ca_file.clone(),
+        proxy: config.upstream_proxy.clone(),
+        deny_networks: config.deny_networks()?,
+    })
+    .map_err(BootstrapError::Upstream)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let signer = OpenPgpSigner::load(
         config.terraform_signing_key_file.as_deref(),
