@@ -2,9 +2,10 @@
 # Benchmarks (figures, not pass/fail tests): upload and download of a large file through a local
 # generic repository on the fs and S3 backends, with throughput and the server's peak RSS
 # (VmHWM from /proc/<pid>/status). Target: peak RSS < 150 MiB for 1 GiB. Then the remote cache,
-# registry and start-up benchmarks (each a ratio against a peer measured in the same run), and GC
-# over 100,000 blob rows (time and peak RSS), a hosted PyPI page of 1,000 files, and an alpine
-# APKINDEX.tar.gz of 1,000 uploaded apks (time and peak RSS).
+# registry and start-up benchmarks (each a ratio against a peer measured in the same run), GC
+# over 100,000 blob rows and retention over 20,000 cached copies (time and peak RSS), a hosted
+# PyPI page of 1,000 files, rpm repodata of 1,000 packages and an alpine APKINDEX.tar.gz of
+# 1,000 uploaded apks (time and peak RSS).
 #   BENCH_SIZE_MB=1024 scripts/bench.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -69,6 +70,7 @@ scripts/bench_remote.sh
 scripts/bench_registry.sh
 scripts/bench_startup.sh
 scripts/bench_gc.sh
+scripts/bench_retention.sh
 scripts/bench_index.sh
 scripts/bench_repodata.sh
 scripts/bench_apkindex.sh

@@ -265,6 +265,7 @@ pub fn app_state(config: &Config, backends: &Backends) -> Result<Arc<AppState>, 
         events: events.clone(),
         access: remote.access(),
         pulls: pulls.clone(),
+        telemetry: metrics.clone(),
     }));
     let enforcer = Arc::downgrade(&retention);
     remote.set_after_fetch(Arc::new(move |repo: &str| {

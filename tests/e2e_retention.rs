@@ -150,6 +150,15 @@ async fn a_remote_over_max_bytes_keeps_its_most_recently_used_files_under_the_li
     assert_eq!(done["objects"], 5, "{done}");
     assert_eq!(cached(&server).await.0, recent[5..].to_vec());
 
+    // /metrics counts every eviction once: twenty while fetching, five now.
+    let metrics = server.get("/metrics").await.text().await.unwrap();
+    for line in [
+        r#"artifactapi_retention_removed_objects_total{repository="cache",policy="max_bytes"} 25"#,
+        r#"artifactapi_retention_removed_bytes_total{repository="cache",policy="max_bytes"} 26214400"#,
+    ] {
+        assert!(metrics.contains(line), "{line} missing from\n{metrics}");
+    }
+
     // The evicted copies' bytes are freed by the next GC (no grace period here).
     let before = blob_store_bytes(&server);
     assert!(before >= 25 * MIB, "{before}");

@@ -30,8 +30,9 @@ pub type AccessCursor = (DateTime<Utc>, String);
 /// by path, only paths starting with `prefix` and greater than `after`, at most `limit` rows.
 /// Retention: `touch_many` sets the access time of the named rows that exist, and never moves it
 /// back; `least_recent` pages a repository by `(last_accessed, path)` ascending, strictly after
-/// the cursor; `evict` deletes the row only if it was not accessed after `seen` (its
-/// `last_accessed <= seen`) and says whether it did; `stored_bytes` sums the distinct digests
+/// the cursor; `evict` deletes each `(path, seen)` row only if it was not accessed after `seen`
+/// (its `last_accessed <= seen`), all in one transaction, and says for each whether it did;
+/// `stored_bytes` sums the distinct digests
 /// of a repository's rows, each once.
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
@@ -52,6 +53,6 @@ pub trait ArtifactIndex: Send + Sync {
         after: Option<AccessCursor>,
         limit: u64,
     ) -> Result<Vec<CachedObject>, PortError>;
-    async fn evict(&self, repo: &str, path: &str, seen: DateTime<Utc>) -> Result<bool, PortError>;
+    async fn evict(&self, repo: &str, candidates: &[(String, DateTime<Utc>)]) -> Result<Vec<bool>, PortError>;
     async fn stored_bytes(&self, repo: &str) -> Result<u64, PortError>;
 }

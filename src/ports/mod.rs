@@ -34,7 +34,7 @@ pub use release_signer::ReleaseSigner;
 pub use repository_admin::RepositoryAdmin;
 pub use repository_catalog::RepositoryCatalog;
 pub use stream::ByteStream;
-pub use telemetry::{GcTelemetry, ProxyCounts, ProxyTelemetry};
+pub use telemetry::{GcTelemetry, ProxyCounts, ProxyTelemetry, RetentionTelemetry};
 pub use ttl_cache::{Lease, TtlCache};
 pub use upload_sessions::{UploadSession, UploadSessions};
 pub use upstream::{Method, Upstream, UpstreamRequest, UpstreamResponse};

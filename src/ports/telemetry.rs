@@ -25,6 +25,13 @@ pub trait ProxyTelemetry: Send + Sync {
     fn counts(&self, repo: &str) -> ProxyCounts;
 }
 
+/// What retention reports for `/metrics`: after each enforcement that removed something (not a
+/// dry run), the objects and bytes one policy removed from one repository.
+#[cfg_attr(test, mockall::automock)]
+pub trait RetentionTelemetry: Send + Sync {
+    fn retention_removed(&self, repository: &str, policy: crate::domain::retention::Reason, objects: u64, bytes: u64);
+}
+
 /// What garbage collection reports for `/metrics`: one call per completed (not dry) run.
 #[cfg_attr(test, mockall::automock)]
 pub trait GcTelemetry: Send + Sync {

@@ -231,16 +231,31 @@ async fn retention_methods(index: Arc<dyn ArtifactIndex>) {
     index.touch_many("lru", &many, later).await.unwrap();
     assert_eq!(index.get("lru", "m/2").await.unwrap().unwrap().last_accessed, later);
 
-    // evict: only if not accessed after what the evictor saw.
-    assert!(
-        !index.evict("lru", "a", at(1)).await.unwrap(),
+    // evict: only if not accessed after what the evictor saw, each row on its own.
+    assert_eq!(
+        index.evict("lru", &[("a".into(), at(1))]).await.unwrap(),
+        [false],
         "read since it was listed"
     );
     assert!(index.get("lru", "a").await.unwrap().is_some());
-    assert!(index.evict("lru", "a", later).await.unwrap());
-    assert!(!index.evict("lru", "a", later).await.unwrap(), "gone already");
+    assert_eq!(index.evict("lru", &[]).await.unwrap(), Vec::<bool>::new());
+    assert_eq!(
+        index
+            .evict(
+                "lru",
+                &[
+                    ("a".into(), later),
+                    ("a".into(), later),
+                    ("b1".into(), at(2)),
+                    ("missing".into(), later)
+                ]
+            )
+            .await
+            .unwrap(),
+        [true, false, true, false],
+        "the second is gone already"
+    );
     assert!(index.get("lru", "a").await.unwrap().is_none());
-    assert!(index.evict("lru", "b1", at(2)).await.unwrap());
     assert_eq!(
         index.stored_bytes("lru").await.unwrap(),
         20 + 30 + u64::from(u32::MAX) + 1 + 3,

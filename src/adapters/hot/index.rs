@@ -108,9 +108,11 @@ impl ArtifactIndex for HotIndex {
     }
 
     /// An eviction is a delete: every replica drops its copy.
-    async fn evict(&self, repo: &str, path: &str, seen: DateTime<Utc>) -> Result<bool, PortError> {
-        let result = self.inner.evict(repo, path, seen).await;
-        self.invalidations.announce(NAME, &key(repo, path)).await;
+    async fn evict(&self, repo: &str, candidates: &[(String, DateTime<Utc>)]) -> Result<Vec<bool>, PortError> {
+        let result = self.inner.evict(repo, candidates).await;
+        for (path, _) in candidates {
+            self.invalidations.announce(NAME, &key(repo, path)).await;
+        }
         result
     }
 

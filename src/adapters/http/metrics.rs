@@ -32,6 +32,12 @@ struct RepoLabels {
     repository: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PolicyLabels {
+    repository: String,
+    policy: &'static str,
+}
+
 fn latency_histogram() -> Histogram {
     Histogram::new([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0])
 }
@@ -50,6 +56,19 @@ pub struct Metrics {
     gc_runs: Counter,
     gc_blobs_deleted: Counter,
     gc_bytes_freed: Counter,
+    retention_objects: Family<PolicyLabels, Counter>,
+    retention_bytes: Family<PolicyLabels, Counter>,
+}
+
+impl crate::ports::RetentionTelemetry for Metrics {
+    fn retention_removed(&self, repository: &str, policy: crate::domain::retention::Reason, objects: u64, bytes: u64) {
+        let labels = PolicyLabels {
+            repository: repository.to_string(),
+            policy: policy.as_str(),
+        };
+        self.retention_objects.get_or_create(&labels).inc_by(objects);
+        self.retention_bytes.get_or_create(&labels).inc_by(bytes);
+    }
 }
 
 impl crate::ports::GcTelemetry for Metrics {
@@ -189,7 +208,20 @@ impl Metrics {
             "Bytes garbage collection freed",
             gc_bytes_freed.clone(),
         );
+        let (retention_objects, retention_bytes) = (Family::default(), Family::default());
+        registry.register(
+            "retention_removed_objects",
+            "Cached copies, tags and manifests retention removed, by repository and policy",
+            retention_objects.clone(),
+        );
+        registry.register(
+            "retention_removed_bytes",
+            "Bytes the rows retention removed named (freed once GC deletes contents nothing else uses)",
+            retention_bytes.clone(),
+        );
         Self {
+            retention_objects,
+            retention_bytes,
             gc_runs,
             gc_blobs_deleted,
             gc_bytes_freed,

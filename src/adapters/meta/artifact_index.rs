@@ -2,7 +2,9 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
 
 use super::entities::artifact::{ActiveModel, Column, Entity, Model};
 use super::{
@@ -181,15 +183,22 @@ impl ArtifactIndex for MetaStore {
     }
 
     /// A conditional delete: a copy read since the evictor listed it stays.
-    async fn evict(&self, repo: &str, path: &str, seen: DateTime<Utc>) -> Result<bool, PortError> {
-        let result = Entity::delete_many()
-            .filter(Column::Repo.eq(repo))
-            .filter(Column::Path.eq(path))
-            .filter(Column::LastAccessed.lte(db_time(seen)))
-            .exec(&self.db)
-            .await
-            .map_err(db_err)?;
-        Ok(result.rows_affected > 0)
+    /// One transaction for the whole page: one commit (one fsync on SQLite) instead of one per row.
+    async fn evict(&self, repo: &str, candidates: &[(String, DateTime<Utc>)]) -> Result<Vec<bool>, PortError> {
+        let txn = self.db.begin().await.map_err(db_err)?;
+        let mut gone = Vec::with_capacity(candidates.len());
+        for (path, seen) in candidates {
+            let result = Entity::delete_many()
+                .filter(Column::Repo.eq(repo))
+                .filter(Column::Path.eq(path.as_str()))
+                .filter(Column::LastAccessed.lte(db_time(*seen)))
+                .exec(&txn)
+                .await
+                .map_err(db_err)?;
+            gone.push(result.rows_affected > 0);
+        }
+        txn.commit().await.map_err(db_err)?;
+        Ok(gone)
     }
 
     async fn stored_bytes(&self, repo: &str) -> Result<u64, PortError> {

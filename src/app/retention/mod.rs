@@ -26,7 +26,9 @@ use crate::app::registry::pulls::PullRecorder;
 use crate::domain::repository::PackageType;
 use crate::domain::repository::{KindSettings, Repository};
 use crate::domain::retention::{CacheLimits, Cached, Reason, plan_page};
-use crate::ports::{ArtifactIndex, BlobStore, Clock, HostedFiles, PortError, RepositoryCatalog, TtlCache};
+use crate::ports::{
+    ArtifactIndex, BlobStore, Clock, HostedFiles, PortError, RepositoryCatalog, RetentionTelemetry, TtlCache,
+};
 
 mod tags;
 mod untagged;
@@ -60,6 +62,8 @@ pub struct RetentionPorts {
     pub access: Arc<AccessRecorder>,
     /// Manifest pulls noted but not yet written: flushed before untagged manifests are judged.
     pub pulls: Arc<PullRecorder>,
+    /// Told what each enforcement removed, per policy.
+    pub telemetry: Arc<dyn RetentionTelemetry>,
 }
 
 /// One thing a policy removes (a dry run: would remove).
@@ -86,12 +90,33 @@ pub struct RepositoryRetention {
     pub busy: bool,
     /// A run over every repository: this one failed (the cause is logged) and the run went on.
     pub failed: bool,
+    /// All removals by the policy that removed them.
+    pub by_policy: Vec<PolicyTotal>,
+}
+
+/// What one policy removed from one repository.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PolicyTotal {
+    pub policy: Reason,
+    pub objects: u64,
+    pub bytes: u64,
 }
 
 impl RepositoryRetention {
     fn push(&mut self, removal: Removal) {
         self.objects += 1;
         self.bytes += removal.size;
+        match self.by_policy.iter_mut().find(|t| t.policy == removal.reason) {
+            Some(total) => {
+                total.objects += 1;
+                total.bytes += removal.size;
+            }
+            None => self.by_policy.push(PolicyTotal {
+                policy: removal.reason,
+                objects: 1,
+                bytes: removal.size,
+            }),
+        }
         if self.removed.len() < LISTED {
             self.removed.push(removal);
         }
@@ -131,6 +156,7 @@ pub struct RetentionService {
     events: Arc<EventBus>,
     access: Arc<AccessRecorder>,
     pulls: Arc<PullRecorder>,
+    telemetry: Arc<dyn RetentionTelemetry>,
     /// Repositories with a fetch-triggered enforcement under way, and whether another fetch
     /// asked for one meanwhile.
     triggered: Mutex<HashMap<String, bool>>,
@@ -149,6 +175,7 @@ impl RetentionService {
             events: ports.events,
             access: ports.access,
             pulls: ports.pulls,
+            telemetry: ports.telemetry,
             triggered: Mutex::new(HashMap::new()),
             pause: AFTER_FETCH_PAUSE,
         }
@@ -305,6 +332,10 @@ impl RetentionService {
         }
         let done = result?;
         if !dry_run && done.objects > 0 {
+            for total in &done.by_policy {
+                self.telemetry
+                    .retention_removed(name, total.policy, total.objects, total.bytes);
+            }
             self.events.publish("retention", name, None).await;
         }
         Ok(done)
@@ -348,14 +379,19 @@ impl RetentionService {
                     })
                     .collect();
                 let plan = plan_page(&rows, &mut estimate, limits);
-                for (i, reason) in plan.remove {
+                let candidates: Vec<(String, DateTime<Utc>)> = plan
+                    .remove
+                    .iter()
+                    .map(|&(i, _)| (page[i].path.clone(), page[i].last_accessed))
+                    .collect();
+                // The page's evictions in one call (one transaction); a dry run evicts nothing.
+                let evicted = if dry_run || candidates.is_empty() {
+                    vec![true; candidates.len()]
+                } else {
+                    self.index.evict(repo, &candidates).await.map_err(unavailable)?
+                };
+                for (&(i, reason), evicted) in plan.remove.iter().zip(evicted) {
                     let object = &page[i];
-                    let evicted = dry_run
-                        || self
-                            .index
-                            .evict(repo, &object.path, object.last_accessed)
-                            .await
-                            .map_err(unavailable)?;
                     if evicted {
                         done.push(Removal {
                             path: object.path.clone(),

@@ -56,14 +56,15 @@ fn index(rows: &Rows, evicted: &Arc<AtomicUsize>) -> MockArtifactIndex {
     });
     let r = rows.clone();
     let count = evicted.clone();
-    index.expect_evict().returning(move |_, path, seen| {
+    index.expect_evict().returning(move |_, candidates| {
         let mut all = r.lock().unwrap();
-        let before = all.len();
-        all.retain(|o| !(o.path == path && o.last_accessed <= seen));
-        let gone = all.len() < before;
-        if gone {
-            count.fetch_add(1, Ordering::SeqCst);
+        let mut gone = Vec::new();
+        for (path, seen) in candidates {
+            let before = all.len();
+            all.retain(|o| !(&o.path == path && o.last_accessed <= *seen));
+            gone.push(all.len() < before);
         }
+        count.fetch_add(gone.iter().filter(|g| **g).count(), Ordering::SeqCst);
         Ok(gone)
     });
     let r = rows.clone();
@@ -100,6 +101,29 @@ fn service(
     cache: MockTtlCache,
     now: DateTime<Utc>,
 ) -> RetentionService {
+    service_telling(repos, index, cache, now, Arc::default())
+}
+
+/// What retention told `/metrics`: (repository, policy, objects, bytes) per call.
+#[derive(Default)]
+struct Told(Mutex<Vec<(String, Reason, u64, u64)>>);
+
+impl RetentionTelemetry for Told {
+    fn retention_removed(&self, repository: &str, policy: Reason, objects: u64, bytes: u64) {
+        self.0
+            .lock()
+            .unwrap()
+            .push((repository.to_string(), policy, objects, bytes));
+    }
+}
+
+fn service_telling(
+    repos: Vec<Repository>,
+    index: MockArtifactIndex,
+    cache: MockTtlCache,
+    now: DateTime<Utc>,
+    told: Arc<Told>,
+) -> RetentionService {
     let mut catalog = MockRepositoryCatalog::new();
     let listed = repos.clone();
     catalog.expect_list().returning(move || Ok(listed.clone()));
@@ -123,6 +147,7 @@ fn service(
             Arc::new(crate::ports::hosted_files::MockHostedFiles::new()),
             clock,
         )),
+        telemetry: told,
     })
 }
 
@@ -140,16 +165,25 @@ async fn max_bytes_evicts_least_recently_used_first_until_under() {
         object("b", "b", 4, 20, now),
     ]));
     let evicted = Arc::new(AtomicUsize::new(0));
-    let svc = service(
+    let told = Arc::new(Told::default());
+    let svc = service_telling(
         vec![remote("r", Some(10), None)],
         index(&rows, &evicted),
         cache(true),
         now,
+        told.clone(),
     );
     let done = svc.repository("r", false).await.unwrap();
     assert_eq!(paths(&done), ["a", "b"]);
     assert_eq!((done.objects, done.bytes, done.stored_bytes), (2, 8, 8));
     assert!(done.removed.iter().all(|r| r.reason == Reason::MaxBytes));
+    let total = PolicyTotal {
+        policy: Reason::MaxBytes,
+        objects: 2,
+        bytes: 8,
+    };
+    assert_eq!(done.by_policy, [total]);
+    assert_eq!(*told.0.lock().unwrap(), [("r".to_string(), Reason::MaxBytes, 2, 8)]);
     let left: Vec<String> = rows.lock().unwrap().iter().map(|o| o.path.clone()).collect();
     assert_eq!(left, ["d", "c"]);
 }
@@ -191,8 +225,8 @@ async fn a_copy_read_since_it_was_listed_stays() {
     idx.expect_least_recent()
         .returning(move |_, after, _| Ok(if after.is_none() { listed.clone() } else { vec![] }));
     idx.expect_evict()
-        .withf(|_, path, _| path == "a")
-        .returning(|_, _, _| Ok(false));
+        .withf(|_, candidates| candidates.len() == 1 && candidates[0].0 == "a")
+        .returning(|_, _| Ok(vec![false]));
     let mut counts = vec![8u64, 8].into_iter();
     idx.expect_stored_bytes()
         .returning(move |_| Ok(counts.next().unwrap_or(8)));
@@ -235,12 +269,23 @@ async fn a_dry_run_lists_and_evicts_nothing() {
     let evicted = Arc::new(AtomicUsize::new(0));
     let mut lock = MockTtlCache::new();
     lock.expect_try_lock().never();
-    let svc = service(vec![remote("r", Some(4), None)], index(&rows, &evicted), lock, now);
+    let told = Arc::new(Told::default());
+    let svc = service_telling(
+        vec![remote("r", Some(4), None)],
+        index(&rows, &evicted),
+        lock,
+        now,
+        told.clone(),
+    );
     let done = svc.repository("r", true).await.unwrap();
     assert_eq!(paths(&done), ["a", "b"]);
     assert_eq!(done.stored_bytes, 4, "estimated");
     assert_eq!(evicted.load(Ordering::SeqCst), 0);
     assert_eq!(rows.lock().unwrap().len(), 3);
+    assert!(
+        told.0.lock().unwrap().is_empty(),
+        "a dry run removes nothing, so it counts nothing"
+    );
 }
 
 #[tokio::test]

@@ -103,6 +103,7 @@ pub(super) fn service(
             Arc::new(crate::ports::hosted_files::MockHostedFiles::new()),
             clock,
         )),
+        telemetry: Arc::new(super::Told::default()),
     })
 }
 
